@@ -1,0 +1,1 @@
+"""Practices, users, sign-in and web sessions."""

@@ -1,0 +1,1 @@
+"""Clients, known to Sotto only by a therapist-chosen pseudonym."""

@@ -1,0 +1,126 @@
+"""Every setting Sotto reads, in one class.
+
+Settings come from ``SOTTO_*`` environment variables and an optional ``.env`` file.
+A missing or malformed value stops start-up with a message naming the setting; nothing
+silently falls back to a default it was not given.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "SOTTO_"
+
+
+class SettingsError(RuntimeError):
+    """Raised when the configuration is unusable; the message is meant for an operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        frozen=True,
+    )
+
+    data_dir: Path = Field(default=Path("var/data"), description="Database file and encrypted blobs.")
+    key_file: Path = Field(
+        default=Path("var/keys/sotto.key"),
+        description="Key-encryption keys; created with mode 0600 on first start, outside data_dir.",
+    )
+    outbox_dir: Path = Field(default=Path("var/outbox"), description="Where the outbox mail backend drops .eml files.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite in data_dir.")
+
+    public_url: str = Field(default="http://127.0.0.1:8000", description="Address used in links sent by e-mail.")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    mail: Literal["outbox", "smtp"] = "outbox"
+    mail_from: str = "Sotto <sotto@localhost>"
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    jobs: Literal["threads"] = "threads"
+    worker_threads: int = Field(default=2, ge=1, le=32)
+
+    invitation_ttl_days: int = Field(default=7, ge=1, le=90)
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_max_hours: int = Field(default=12, ge=1, le=72)
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+
+    max_upload_mb: int = Field(default=20, ge=1, le=4096, description="Largest PDF accepted by the verify page.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_http(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an absolute http(s) address, such as https://sotto.example.org")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_is_supported(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("only sqlite:/// and postgresql+psycopg:// URLs are supported")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.mail == "smtp" and not self.smtp_host:
+            raise ValueError("SOTTO_SMTP_HOST is required when SOTTO_MAIL=smtp")
+        data = self.data_dir.resolve()
+        key = self.key_file.resolve()
+        if key == data or data in key.parents:
+            raise ValueError("SOTTO_KEY_FILE must lie outside SOTTO_DATA_DIR, so a copy of the data holds no key")
+        if data == self.outbox_dir.resolve() or data in self.outbox_dir.resolve().parents:
+            raise ValueError("SOTTO_OUTBOX_DIR must lie outside SOTTO_DATA_DIR")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'sotto.db'}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+
+def _unknown_variables() -> list[str]:
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    return sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and k not in known)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and check the settings, or raise SettingsError with a plain explanation."""
+    unknown = _unknown_variables()
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(unknown)} (a typo would otherwise be ignored)")
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ENV_PREFIX + "_".join(str(p) for p in err["loc"]).upper() if err["loc"] else "settings"
+            problems.append(f"{where}: {err['msg']}")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

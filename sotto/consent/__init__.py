@@ -1,0 +1,1 @@
+"""Recording consent: templates, invitations, signing, the sealed PDF, withdrawal."""

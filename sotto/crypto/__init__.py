@@ -1,0 +1,1 @@
+"""Keys and encryption: the key store, envelope encryption and keyed hashes."""

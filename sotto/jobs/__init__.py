@@ -1,0 +1,1 @@
+"""Background jobs: a durable queue table and the workers that drain it."""

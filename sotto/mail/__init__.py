@@ -1,0 +1,1 @@
+"""Outgoing mail: backends chosen by settings and a persistent outbox with retries."""
