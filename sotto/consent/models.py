@@ -35,6 +35,13 @@ USE_LABELS = {
     Use.CLIENT_RECAP: "I would like a short written recap of each session for myself",
 }
 
+USE_SHORT_LABELS = {
+    Use.THERAPIST_REVIEW: "Therapist review",
+    Use.SUPERVISION: "Supervision",
+    Use.AI_NOTES: "AI-drafted notes",
+    Use.CLIENT_RECAP: "Client recap",
+}
+
 
 class ConsentTemplate(Base):
     __tablename__ = "consent_templates"

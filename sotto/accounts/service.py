@@ -1,0 +1,274 @@
+"""Practices, users, enrolment, sign-in and server-side sessions.
+
+Services take keyword arguments and a session and never commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from sotto import clock
+from sotto.accounts import security
+from sotto.accounts.models import ALL_PARTY_CONSENT_STATES, US_STATES, EnrolmentLink, LoginAttempt, Practice, Role, User, WebSession
+from sotto.audit import service as audit
+from sotto.config import Settings
+from sotto.crypto.envelope import new_token, open_sealed, seal, token_hash
+from sotto.crypto.keystore import KeyStore
+
+ENROLMENT_TTL = timedelta(hours=72)
+FIRST_ADMIN_TTL = timedelta(hours=24)
+
+
+class AccountError(ValueError):
+    """A request about an account that cannot be met; the message is shown to the user."""
+
+
+# -- practices and users ------------------------------------------------------------
+
+
+def has_any_user(session: Session) -> bool:
+    return session.scalar(select(func.count()).select_from(User)) != 0
+
+
+def create_practice(session: Session, *, name: str, us_state: str) -> Practice:
+    name = name.strip()
+    us_state = us_state.strip().upper()
+    if not 1 <= len(name) <= 200:
+        raise AccountError("Enter the practice's name.")
+    if us_state not in US_STATES:
+        raise AccountError("Choose the US state the practice is in.")
+    practice = Practice(name=name, us_state=us_state)
+    session.add(practice)
+    session.flush()
+    return practice
+
+
+def all_party_consent(practice: Practice) -> bool:
+    return practice.us_state in ALL_PARTY_CONSENT_STATES
+
+
+def _normal_email(email: str) -> str:
+    email = email.strip().lower()
+    local, _, domain = email.partition("@")
+    if not local or "." not in domain or len(email) > 254 or any(c.isspace() for c in email):
+        raise AccountError("Enter a valid e-mail address.")
+    return email
+
+
+def create_user(session: Session, *, keystore: KeyStore, practice_id: str, email: str, display_name: str,
+                role: Role, actor: str) -> tuple[User, str]:
+    """Create an account that still has to be enrolled; returns it and its one-time enrolment token."""
+    email = _normal_email(email)
+    display_name = display_name.strip()
+    if not 1 <= len(display_name) <= 200:
+        raise AccountError("Enter the person's name as colleagues know it.")
+    if session.scalar(select(User.id).where(User.email == email)):
+        raise AccountError("An account with that e-mail address already exists.")
+    user = User(practice_id=practice_id, email=email, display_name=display_name, role=Role(role).value)
+    session.add(user)
+    session.flush()
+    token = new_token()
+    session.add(EnrolmentLink(token_hash=token_hash(token), user_id=user.id, expires_at=clock.now() + ENROLMENT_TTL))
+    audit.record(session, keystore=keystore, action="account.created", actor=actor, practice_id=practice_id,
+                 subject=f"user:{user.id}", details={"role": user.role})
+    return user, token
+
+
+def issue_first_admin_link(session: Session) -> str | None:
+    """On an empty database, a fresh one-time link to set up the practice and its first admin."""
+    if has_any_user(session):
+        return None
+    session.execute(delete(EnrolmentLink).where(EnrolmentLink.user_id.is_(None)))
+    token = new_token()
+    session.add(EnrolmentLink(token_hash=token_hash(token), user_id=None, expires_at=clock.now() + FIRST_ADMIN_TTL))
+    return token
+
+
+def usable_enrolment(session: Session, token: str) -> EnrolmentLink | None:
+    link = session.scalar(select(EnrolmentLink).where(EnrolmentLink.token_hash == token_hash(token)))
+    if link is None or link.used_at is not None or link.expires_at <= clock.now():
+        return None
+    if link.user_id is None and has_any_user(session):
+        return None
+    return link
+
+
+def seal_totp_secret(keystore: KeyStore, secret: str, *, link_id: str) -> str:
+    """The TOTP secret being enrolled, encrypted for the form's hidden field."""
+    return seal(keystore, secret.encode(), context=f"enrol:{link_id}").hex()
+
+
+def open_totp_secret(keystore: KeyStore, sealed_hex: str, *, link_id: str) -> str:
+    try:
+        return open_sealed(keystore, bytes.fromhex(sealed_hex), context=f"enrol:{link_id}").decode()
+    except Exception:
+        raise AccountError("The set-up form was altered or is out of date. Reload the page and try again.") from None
+
+
+def complete_enrolment(session: Session, *, keystore: KeyStore, link: EnrolmentLink, password: str,
+                       totp_secret: str, totp_code: str, new_practice: tuple[str, str] | None = None,
+                       email: str | None = None, display_name: str | None = None) -> User:
+    """Set the password and second factor, proving the authenticator works; uses up the link.
+
+    The first-admin link also creates the practice and the admin account.
+    """
+    if link.user_id is None:
+        if new_practice is None or email is None or display_name is None:
+            raise AccountError("Fill in the practice and your own details.")
+        practice = create_practice(session, name=new_practice[0], us_state=new_practice[1])
+        user = User(practice_id=practice.id, email=_normal_email(email), display_name=display_name.strip(),
+                    role=Role.ADMIN.value)
+        if not 1 <= len(user.display_name) <= 200:
+            raise AccountError("Enter your name as colleagues know it.")
+        session.add(user)
+        session.flush()
+        audit.record(session, keystore=keystore, action="practice.created", actor=f"user:{user.id}",
+                     practice_id=practice.id, subject=f"practice:{practice.id}")
+    else:
+        found = session.get(User, link.user_id)
+        if found is None:
+            raise AccountError("This account no longer exists.")
+        user = found
+    problem = security.password_problem(password, email=user.email)
+    if problem:
+        raise AccountError(problem)
+    step = security.accept_totp(totp_secret, totp_code, last_step=0)
+    if step is None:
+        raise AccountError("That code did not match. Check the time on your phone and enter the newest code.")
+    user.password_hash = security.hash_password(password)
+    user.totp_secret_sealed = seal(keystore, totp_secret.encode(), context=f"totp:{user.id}")
+    user.totp_last_step = step
+    user.enrolled_at = clock.now()
+    link.used_at = clock.now()
+    audit.record(session, keystore=keystore, action="account.enrolled", actor=f"user:{user.id}",
+                 practice_id=user.practice_id, subject=f"user:{user.id}")
+    return user
+
+
+# -- sign-in ------------------------------------------------------------------------
+
+
+def _attempt_keys(email: str, ip: str) -> tuple[str, str]:
+    account = "acct:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    address = "ip:" + hashlib.sha256(ip.encode()).hexdigest()
+    return account, address
+
+
+def _failures(session: Session, key: str, since_minutes: int) -> int:
+    since = clock.now() - timedelta(minutes=since_minutes)
+    return session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.key == key, LoginAttempt.at > since)
+    ) or 0
+
+
+def sign_in_locked(session: Session, *, settings: Settings, email: str, ip: str) -> bool:
+    account, address = _attempt_keys(email, ip)
+    window = settings.login_lockout_minutes
+    return (_failures(session, account, window) >= settings.login_max_failures
+            or _failures(session, address, window) >= settings.login_max_failures * 4)
+
+
+def note_failed_sign_in(session: Session, *, email: str, ip: str) -> None:
+    for key in _attempt_keys(email, ip):
+        session.add(LoginAttempt(key=key))
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    user: User | None
+    locked: bool = False
+
+
+def check_password(session: Session, *, keystore: KeyStore, settings: Settings, email: str, password: str,
+                   ip: str) -> SignInResult:
+    """First factor. Failed attempts count against both the account and the address."""
+    if sign_in_locked(session, settings=settings, email=email, ip=ip):
+        audit.record(session, keystore=keystore, action="signin.locked", actor="anonymous")
+        return SignInResult(None, locked=True)
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    ok = security.verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.active or user.enrolled_at is None:
+        note_failed_sign_in(session, email=email, ip=ip)
+        audit.record(session, keystore=keystore, action="signin.failed", actor="anonymous",
+                     practice_id=user.practice_id if user else None,
+                     subject=f"user:{user.id}" if user else None, details={"factor": "password"})
+        return SignInResult(None)
+    audit.record(session, keystore=keystore, action="signin.password_ok", actor=f"user:{user.id}",
+                 practice_id=user.practice_id, subject=f"user:{user.id}")
+    return SignInResult(user)
+
+
+def check_second_factor(session: Session, *, keystore: KeyStore, settings: Settings, user: User, code: str,
+                        ip: str) -> SignInResult:
+    if sign_in_locked(session, settings=settings, email=user.email, ip=ip):
+        audit.record(session, keystore=keystore, action="signin.locked", actor=f"user:{user.id}",
+                     practice_id=user.practice_id, subject=f"user:{user.id}")
+        return SignInResult(None, locked=True)
+    assert user.totp_secret_sealed is not None
+    secret = open_sealed(keystore, user.totp_secret_sealed, context=f"totp:{user.id}").decode()
+    step = security.accept_totp(secret, code, last_step=user.totp_last_step)
+    if step is None:
+        note_failed_sign_in(session, email=user.email, ip=ip)
+        audit.record(session, keystore=keystore, action="signin.failed", actor=f"user:{user.id}",
+                     practice_id=user.practice_id, subject=f"user:{user.id}", details={"factor": "totp"})
+        return SignInResult(None)
+    user.totp_last_step = step
+    audit.record(session, keystore=keystore, action="signin.succeeded", actor=f"user:{user.id}",
+                 practice_id=user.practice_id, subject=f"user:{user.id}")
+    return SignInResult(user)
+
+
+# -- web sessions -------------------------------------------------------------------
+
+
+def start_web_session(session: Session, *, user: User) -> str:
+    """A new session after the password step; returns the cookie token (stored only hashed)."""
+    token = new_token()
+    session.add(WebSession(token_hash=token_hash(token), user_id=user.id))
+    return token
+
+
+def upgrade_web_session(session: Session, *, web_session: WebSession, user: User) -> str:
+    """Second factor passed: replace the session token (no fixation) and mark it complete."""
+    token = new_token()
+    web_session.token_hash = token_hash(token)
+    web_session.second_factor_at = clock.now()
+    web_session.last_seen_at = clock.now()
+    return token
+
+
+def find_web_session(session: Session, *, settings: Settings, token: str) -> tuple[WebSession, User] | None:
+    """The live session for a cookie token, touched; None when unknown, idle too long or too old."""
+    ws = session.scalar(select(WebSession).where(WebSession.token_hash == token_hash(token)))
+    if ws is None:
+        return None
+    now = clock.now()
+    idle = now - ws.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
+    too_old = now - ws.created_at > timedelta(hours=settings.session_max_hours)
+    user = session.get(User, ws.user_id)
+    if idle or too_old or user is None or not user.active:
+        session.delete(ws)
+        return None
+    ws.last_seen_at = now
+    return ws, user
+
+
+def end_web_session(session: Session, *, keystore: KeyStore, web_session: WebSession, user: User) -> None:
+    session.delete(web_session)
+    audit.record(session, keystore=keystore, action="signout", actor=f"user:{user.id}",
+                 practice_id=user.practice_id, subject=f"user:{user.id}")
+
+
+def purge_stale_sessions(session: Session, *, settings: Settings) -> None:
+    idle_cutoff = clock.now() - timedelta(minutes=settings.session_idle_minutes)
+    session.execute(delete(WebSession).where(WebSession.last_seen_at < idle_cutoff))
+    session.execute(delete(LoginAttempt).where(LoginAttempt.at < clock.now() - timedelta(days=1)))
+
+
+def practice_users(session: Session, *, practice_id: str) -> list[User]:
+    return list(session.scalars(select(User).where(User.practice_id == practice_id).order_by(User.display_name)))

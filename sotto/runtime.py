@@ -1,0 +1,61 @@
+"""Everything a request or a job needs at run time, built once from the settings."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from sotto.config import Settings
+from sotto.crypto.keystore import KEY_STORES, KeyStore
+from sotto.db import make_engine, make_session_factory, migrate
+from sotto.jobs.service import ThreadWorkers
+from sotto.mail.backends import MailBackend, backend_from_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    keystore: KeyStore
+    mailer: MailBackend
+    workers: ThreadWorkers | None = field(default=None)
+
+    def jobs_enqueued(self) -> None:
+        """Tell the workers that new jobs were committed, so they need not wait for their poll."""
+        if self.workers is not None:
+            self.workers.wake()
+
+    def start_workers(self) -> None:
+        if self.workers is None:
+            self.workers = ThreadWorkers(self, threads=self.settings.worker_threads)
+            self.workers.start()
+
+    def close(self) -> None:
+        if self.workers is not None:
+            self.workers.stop()
+            self.workers = None
+        self.engine.dispose()
+
+
+def build_runtime(settings: Settings, *, mailer: MailBackend | None = None) -> Runtime:
+    """Create the data directory and key file if needed, migrate the database, wire the parts."""
+    # Task modules register their jobs on import.
+    import sotto.tasks  # noqa: F401
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    keystore = KEY_STORES["file"](settings.key_file)
+    engine = make_engine(settings.sqlalchemy_url)
+    migrate(engine)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        keystore=keystore,
+        mailer=mailer or backend_from_settings(settings),
+    )

@@ -1,0 +1,7 @@
+"""Imports every domain's tasks so their jobs and sweeps are registered."""
+
+from sotto.accounts import tasks as accounts_tasks
+from sotto.consent import tasks as consent_tasks
+from sotto.mail import tasks as mail_tasks
+
+__all__ = ["accounts_tasks", "consent_tasks", "mail_tasks"]

@@ -1,0 +1,1 @@
+pytest_plugins = ["support.smtp", "support.database", "support.app"]

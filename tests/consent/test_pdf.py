@@ -1,0 +1,228 @@
+"""The completed consent PDF: content, escaping of the admin-editable form, signature checks."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+from pypdf import PdfReader
+
+from sotto.consent.pdf import TITLE, ConsentDocument, render_consent_pdf
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+SIGNED_AT = datetime(2026, 11, 26, 14, 3, 12, tzinfo=UTC)
+TEMPLATE_SHA = "9f2c1e7b" * 8
+FORM_SHA = "0123456789abcdef" * 4
+
+FORM = """# About recording
+
+Recording our sessions helps your therapist reflect on the work and, if you agree, discuss
+it with a **clinical supervisor**. You decide, and you can change your mind *at any time*.
+
+## What is recorded
+
+- The audio of sessions you agree to, and nothing else.
+- Recordings are processed on the practice's own server; they never leave it.
+
+## Your rights
+
+1. You may refuse any use below and still receive the same care.
+2. You may withdraw consent at any moment, even during a session.
+"""
+
+USES = [
+    ("My therapist may listen to and review recordings of our sessions", True),
+    ("My therapist may share de-identified session material with a clinical supervisor", True),
+    ("Software running on the practice's own server may draft session notes", False),
+    ("I would like a short written recap of each session for myself", True),
+]
+
+
+def signature_png(width: int = 600, height: int = 200) -> bytes:
+    """A transparent canvas with a stroke drawn on it, as the signing page sends."""
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    points = [(40, 140), (90, 60), (130, 150), (180, 70), (230, 140), (300, 90), (380, 130), (520, 100)]
+    draw.line(points, fill=(20, 30, 60, 255), width=4, joint="curve")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def make_document(**overrides: object) -> ConsentDocument:
+    document = ConsentDocument(
+        practice_name="Harbor Lane Counseling",
+        client_pseudonym="Blue Heron",
+        consent_id="7f3c2a9e41b84d0c9a6e5f1d2b3c4a5e",
+        form_markdown=FORM,
+        uses=USES,
+        typed_name="Jordan A. Rivera",
+        signature_png=signature_png(),
+        sent_at=SIGNED_AT - timedelta(days=1, hours=3),
+        opened_at=SIGNED_AT - timedelta(minutes=12),
+        signed_at=SIGNED_AT,
+        consent_expires_at=SIGNED_AT + timedelta(days=365),
+        signer_ip="203.0.113.42",
+        signer_user_agent=("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
+                           "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"),
+        delivery="Link sent by e-mail to the client",
+        template_version=3,
+        template_sha256=TEMPLATE_SHA,
+        form_sha256=FORM_SHA,
+    )
+    return dataclasses.replace(document, **overrides)  # type: ignore[arg-type]
+
+
+def page_texts(pdf: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def flat(text: str) -> str:
+    """Text with line breaks and runs of spaces folded, since wrapping depends on layout."""
+    return " ".join(text.split())
+
+
+def test_rendered_pdf_holds_the_form_choices_signature_and_certificate() -> None:
+    pdf = render_consent_pdf(make_document())
+
+    assert pdf.startswith(b"%PDF-")
+    texts = page_texts(pdf)
+    everything = flat(" ".join(texts))
+    for expected in ("Consent to record therapy sessions", "Harbor Lane Counseling", "Blue Heron",
+                     "About recording", "clinical supervisor", "Your choices", "Signature",
+                     "Jordan A. Rivera", "Signed on 26 November 2026 at 14:03 UTC",
+                     "Certificate of completion", "203.0.113.42", TEMPLATE_SHA, FORM_SHA,
+                     "2026-11-26 14:03:12 UTC", "2026-11-26 13:51:12 UTC", "2026-11-25 11:03:12 UTC",
+                     "Link sent by e-mail to the client", "Version 3", "Chrome/131.0.0.0",
+                     "any change to it, however small, will invalidate the seal"):
+        assert flat(expected).lower() in everything.lower(), expected
+    for label, allowed in USES:
+        mark = re.search(re.escape(label) + r" (Allowed|Not allowed)", everything)
+        assert mark is not None, label
+        assert mark.group(1) == ("Allowed" if allowed else "Not allowed")
+
+
+def test_certificate_of_completion_is_a_separate_last_page_with_page_numbers() -> None:
+    texts = page_texts(render_consent_pdf(make_document()))
+
+    assert len(texts) >= 2
+    assert "Certificate of completion" in texts[-1]
+    assert all("Certificate of completion" not in text for text in texts[:-1])
+    assert "Your choices" not in texts[-1]
+    total = len(texts)
+    for number, text in enumerate(texts, start=1):
+        assert f"Page {number} of {total}" in text
+
+
+def test_metadata_title_names_the_document_not_the_person() -> None:
+    metadata = PdfReader(io.BytesIO(render_consent_pdf(make_document()))).metadata
+
+    assert metadata is not None
+    assert metadata.title == TITLE
+    for field in (metadata.title, metadata.author, metadata.subject):
+        assert "Jordan" not in (field or "")
+        assert "Rivera" not in (field or "")
+
+
+def test_markup_in_the_form_text_is_printed_literally() -> None:
+    hostile = (
+        "# Title with <font color='red'>tags</font> & ampersands\n\n"
+        "<script>alert('x')</script>\n\n"
+        "A <para>paragraph</para> with </b> stray <br/> tags, &amp; entities &#169; and < > & alone.\n\n"
+        "**bold with <i>inner</i>** and *unclosed emphasis\n\n"
+        "- item with <img src=x onerror=y>\n"
+        "- [a link](https://example.org/?a=1&b=2)\n\n"
+        "```\n<code> & more </code>\n```\n"
+    )
+    pdf = render_consent_pdf(make_document(form_markdown=hostile, typed_name="A <b>& B</b>",
+                                           practice_name="Smith & <Jones>"))
+
+    text = flat(" ".join(page_texts(pdf)))
+    for literal in ("<font color='red'>tags</font> & ampersands", "<script>alert('x')</script>",
+                    "A <para>paragraph</para> with </b> stray <br/> tags, & entities © and < > & alone.",
+                    "bold with <i>inner</i>", "*unclosed emphasis", "item with <img src=x onerror=y>",
+                    "a link (https://example.org/?a=1&b=2)", "<code> & more </code>",
+                    "A <b>& B</b>", "Smith & <Jones>"):
+        assert literal in text, literal
+
+
+def test_bold_and_italic_markdown_use_the_bold_and_oblique_faces() -> None:
+    pdf = render_consent_pdf(make_document(form_markdown="Plain, **strong** and *soft* words."))
+
+    fonts = {str(font.get("/BaseFont")) for page in PdfReader(io.BytesIO(pdf)).pages
+             for font in page["/Resources"]["/Font"].values()}
+    assert {"/Helvetica", "/Helvetica-Bold", "/Helvetica-Oblique"} <= fonts
+
+
+def test_long_form_and_long_user_agent_flow_over_pages() -> None:
+    long_form = "\n\n".join(f"## Section {n}\n\n" + "A calm sentence about recording. " * 40
+                            for n in range(12))
+    pdf = render_consent_pdf(make_document(form_markdown=long_form, signer_user_agent="X" * 5000))
+
+    texts = page_texts(pdf)
+    assert len(texts) > 4
+    assert "Certificate of completion" in texts[-1]
+
+
+@pytest.mark.parametrize("bad", [
+    b"",
+    b"not an image at all",
+    signature_png()[:200],  # truncated
+    b"\xff\xd8\xff\xe0" + b"\x00" * 100,  # JPEG magic
+])
+def test_signature_that_is_not_a_png_is_rejected(bad: bytes) -> None:
+    with pytest.raises(ValueError, match="PNG"):
+        render_consent_pdf(make_document(signature_png=bad))
+
+
+def test_signature_in_another_image_format_is_rejected() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (60, 20), "white").save(buffer, format="GIF")
+
+    with pytest.raises(ValueError, match="PNG"):
+        render_consent_pdf(make_document(signature_png=buffer.getvalue()))
+
+
+def test_signature_over_two_megabytes_is_rejected() -> None:
+    with pytest.raises(ValueError, match="2 MB"):
+        render_consent_pdf(make_document(signature_png=signature_png() + b"\x00" * (2 * 1024 * 1024)))
+
+
+def test_signature_over_4000_pixels_a_side_is_rejected() -> None:
+    with pytest.raises(ValueError, match="4000"):
+        render_consent_pdf(make_document(signature_png=signature_png(width=4001, height=20)))
+
+
+def test_blank_or_opaque_signatures_still_render() -> None:
+    blank = io.BytesIO()
+    Image.new("RGBA", (600, 200), (0, 0, 0, 0)).save(blank, format="PNG")
+    opaque = io.BytesIO()
+    Image.new("L", (300, 100), 255).save(opaque, format="PNG")
+
+    for png in (blank.getvalue(), opaque.getvalue()):
+        assert render_consent_pdf(make_document(signature_png=png)).startswith(b"%PDF-")
+
+
+def test_naive_times_are_rejected() -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        render_consent_pdf(make_document(signed_at=datetime(2026, 11, 26, 14, 3)))
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed")
+def test_pages_render_to_png_for_a_visual_check() -> None:
+    pdf = render_consent_pdf(make_document())
+    pages = len(PdfReader(io.BytesIO(pdf)).pages)
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    for page, name in ((1, "consent-pdf-page1"), (pages, "consent-pdf-certificate")):
+        subprocess.run(["pdftoppm", "-png", "-r", "110", "-f", str(page), "-l", str(page), "-singlefile",
+                        "-", str(ARTIFACTS / name)], input=pdf, check=True, capture_output=True)
+        with Image.open(ARTIFACTS / f"{name}.png") as image:
+            assert image.size[0] > 800 and image.size[1] > 1000
