@@ -69,16 +69,27 @@ class SealMaterial:
 
 @dataclass(frozen=True)
 class SealCheck:
-    """What a check of a PDF's seal found. `problem` is a plain sentence, or None if all is well."""
+    """What a check of a PDF's seal found. `problem` is a plain sentence, or None if all is well.
 
-    sealed: bool
-    intact: bool
-    valid: bool
-    trusted: bool
-    signer: str | None
-    signed_at: datetime | None
-    covers_whole_file: bool
+    Each flag answers one question; only `ok` answers "can this PDF be relied on?".
+    `trusted` is about the certificate alone and stays True for a trusted seal on a
+    document that was changed afterwards.
+    """
+
+    sealed: bool  # the file is a PDF with a signature in it
+    intact: bool  # the signed bytes hash to what was signed
+    valid: bool  # the signature over that hash verifies
+    trusted: bool  # made by one of the trusted certificates, valid at the time checked
+    signer: str | None  # RFC 4514 subject of the signing certificate
+    signed_at: datetime | None  # the time the seal claims for itself (not independent proof)
+    covers_whole_file: bool  # nothing that changes content was added after sealing
     problem: str | None
+
+    @property
+    def ok(self) -> bool:
+        """Sealed, unchanged since, and by a trusted certificate."""
+        return (self.sealed and self.intact and self.valid and self.trusted and self.covers_whole_file
+                and self.problem is None)
 
 
 # --- certificates --------------------------------------------------------------------------

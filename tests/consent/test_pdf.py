@@ -9,10 +9,12 @@ import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
+from pypdf.generic import DictionaryObject
 
 from sotto.consent.pdf import TITLE, ConsentDocument, render_consent_pdf
 
@@ -56,7 +58,7 @@ def signature_png(width: int = 600, height: int = 200) -> bytes:
     return buffer.getvalue()
 
 
-def make_document(**overrides: object) -> ConsentDocument:
+def make_document(**overrides: Any) -> ConsentDocument:
     document = ConsentDocument(
         practice_name="Harbor Lane Counseling",
         client_pseudonym="Blue Heron",
@@ -77,7 +79,7 @@ def make_document(**overrides: object) -> ConsentDocument:
         template_sha256=TEMPLATE_SHA,
         form_sha256=FORM_SHA,
     )
-    return dataclasses.replace(document, **overrides)  # type: ignore[arg-type]
+    return dataclasses.replace(document, **overrides)
 
 
 def page_texts(pdf: bytes) -> list[str]:
@@ -156,8 +158,11 @@ def test_markup_in_the_form_text_is_printed_literally() -> None:
 def test_bold_and_italic_markdown_use_the_bold_and_oblique_faces() -> None:
     pdf = render_consent_pdf(make_document(form_markdown="Plain, **strong** and *soft* words."))
 
-    fonts = {str(font.get("/BaseFont")) for page in PdfReader(io.BytesIO(pdf)).pages
-             for font in page["/Resources"]["/Font"].values()}
+    fonts: set[str] = set()
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        resources = cast(DictionaryObject, page["/Resources"].get_object())
+        for font in cast(DictionaryObject, resources["/Font"].get_object()).values():
+            fonts.add(str(cast(DictionaryObject, font.get_object())["/BaseFont"]))
     assert {"/Helvetica", "/Helvetica-Bold", "/Helvetica-Oblique"} <= fonts
 
 

@@ -179,7 +179,7 @@ def test_sealed_pdf_checks_intact_valid_and_trusted(practice: SealMaterial, seal
     check = check_seal(sealed, [practice.certificate_pem])
 
     assert check.sealed and check.intact and check.valid and check.trusted and check.covers_whole_file
-    assert check.problem is None
+    assert check.ok and check.problem is None
     assert check.signer == practice.subject
     assert check.signed_at is not None and abs(check.signed_at - datetime.now(UTC)) < timedelta(minutes=5)
 
@@ -213,7 +213,7 @@ def test_one_changed_byte_breaks_the_seal(practice: SealMaterial, sealed: bytes)
 
     check = check_seal(tampered, [practice.certificate_pem])
 
-    assert check.sealed and not check.intact and not check.trusted
+    assert check.sealed and not check.intact and not check.trusted and not check.ok
     assert check.problem == "The document was changed after it was sealed."
 
 
@@ -228,7 +228,7 @@ def test_a_page_changed_in_a_later_update_is_reported(practice: SealMaterial, se
 
     check = check_seal(out.getvalue(), [practice.certificate_pem])
 
-    assert check.sealed
+    assert check.sealed and not check.ok
     assert not (check.intact and check.covers_whole_file)
     assert check.problem == "The document was changed after it was sealed."
 
