@@ -34,16 +34,31 @@ def create_app(runtime: Runtime, *, run_workers: bool = True) -> FastAPI:
         yield
         runtime.close()
 
-    app = FastAPI(title="Sotto", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url="/api/openapi.json")
+    app = FastAPI(
+        title="Sotto",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
     app.state.runtime = runtime
     upload_limit = runtime.settings.max_upload_mb * 1024 * 1024
-    app.add_middleware(SecurityMiddleware, secure_cookies=runtime.settings.secure_cookies,
-                       max_body_bytes=MAX_FORM_BYTES,
-                       large_body_paths={"/consents/verify": upload_limit})
+    app.add_middleware(
+        SecurityMiddleware,
+        secure_cookies=runtime.settings.secure_cookies,
+        max_body_bytes=MAX_FORM_BYTES,
+        large_body_paths={"/consents/verify": upload_limit},
+    )
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
-    for router in (account_routes.router, consent_routes.router, consent_routes.upload_router,
-                   client_routes.router, admin_routes.router, admin_routes.upload_router):
+    for router in (
+        account_routes.router,
+        consent_routes.router,
+        consent_routes.upload_router,
+        client_routes.router,
+        admin_routes.router,
+        admin_routes.upload_router,
+    ):
         app.include_router(router)
     _error_pages(app)
     return app
@@ -56,39 +71,74 @@ def _error_pages(app: FastAPI) -> None:
     async def _signed_out(request: Request, exc: NotSignedIn) -> Response:
         if request.method == "GET":
             return RedirectResponse("/login", status_code=303)
-        return render(request, "message.html", status_code=401, title="Please sign in again",
-                      message="You were signed out (after 30 minutes without activity, or on another tab). "
-                              "Nothing was changed.", link=("/login", "Sign in"))
+        return render(
+            request,
+            "message.html",
+            status_code=401,
+            title="Please sign in again",
+            message="You were signed out (after 30 minutes without activity, or on another tab). Nothing was changed.",
+            link=("/login", "Sign in"),
+        )
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
-        return render(request, "message.html", status_code=403, title="Not available to your account",
-                      message="Your role in the practice does not include this page.", link=("/", "Home"))
+        return render(
+            request,
+            "message.html",
+            status_code=403,
+            title="Not available to your account",
+            message="Your role in the practice does not include this page.",
+            link=("/", "Home"),
+        )
 
     @app.exception_handler(CsrfError)
     async def _csrf(request: Request, exc: CsrfError) -> Response:
-        return render(request, "message.html", status_code=403, title="Please try again",
-                      message="This form was out of date or came from another site, so nothing was changed. "
-                              "Go back, reload the page and submit it again.")
+        return render(
+            request,
+            "message.html",
+            status_code=403,
+            title="Please try again",
+            message="This form was out of date or came from another site, so nothing was changed. "
+            "Go back, reload the page and submit it again.",
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        return render(request, "message.html", status_code=400, title="Something was missing",
-                      message="The form was incomplete, so nothing was changed. Go back and fill in every field.")
+        return render(
+            request,
+            "message.html",
+            status_code=400,
+            title="Something was missing",
+            message="The form was incomplete, so nothing was changed. Go back and fill in every field.",
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         titles = {404: "Not found", 405: "Not allowed", 413: "Too large"}
-        return render(request, "message.html", status_code=exc.status_code,
-                      title=titles.get(exc.status_code, "Something went wrong"),
-                      message="There is nothing here, or it belongs to someone else." if exc.status_code == 404
-                      else "That request could not be handled. Nothing was changed.")
+        return render(
+            request,
+            "message.html",
+            status_code=exc.status_code,
+            title=titles.get(exc.status_code, "Something went wrong"),
+            message="There is nothing here, or it belongs to someone else."
+            if exc.status_code == 404
+            else "That request could not be handled. Nothing was changed.",
+        )
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
         # The type only: exception messages can quote user input.
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.scope.get("route") and
-                  getattr(request.scope["route"], "path", "?"))
-        return render(request, "message.html", status_code=500, title="Something went wrong on our side",
-                      message="Nothing you entered was lost on purpose, but please check and try again. "
-                              "The practice admin can find the error in the server log.")
+        log.error(
+            "unhandled %s on %s %s",
+            type(exc).__name__,
+            request.method,
+            request.scope.get("route") and getattr(request.scope["route"], "path", "?"),
+        )
+        return render(
+            request,
+            "message.html",
+            status_code=500,
+            title="Something went wrong on our side",
+            message="Nothing you entered was lost on purpose, but please check and try again. "
+            "The practice admin can find the error in the server log.",
+        )

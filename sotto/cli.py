@@ -9,8 +9,11 @@ import typer
 
 from sotto.config import SettingsError, get_settings, load_settings
 
-app = typer.Typer(help="Sotto: consent-first recording and AI review for psychotherapists.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Sotto: consent-first recording and AI review for psychotherapists.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 admin_app = typer.Typer(help="Manage practices and accounts.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check the tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
@@ -52,10 +55,19 @@ def serve(
     address = runtime.settings.public_url
     typer.echo(f"\nSotto is starting. Open {address}/ in your browser.")
     if token:
-        typer.echo(f"First start: set up the practice and its admin account here (one use, 24 hours):\n"
-                   f"  {address}/enrol/{token}\n")
-    uvicorn.run(create_app(runtime), host=host or runtime.settings.host, port=port or runtime.settings.port,
-                log_config=None, access_log=True, server_header=False, proxy_headers=False)
+        typer.echo(
+            f"First start: set up the practice and its admin account here (one use, 24 hours):\n"
+            f"  {address}/enrol/{token}\n"
+        )
+    uvicorn.run(
+        create_app(runtime),
+        host=host or runtime.settings.host,
+        port=port or runtime.settings.port,
+        log_config=None,
+        access_log=True,
+        server_header=False,
+        proxy_headers=False,
+    )
 
 
 @admin_app.command("create-user")
@@ -80,18 +92,30 @@ def create_user(
         practices = list(session.scalars(select(Practice)))
         chosen = [p for p in practices if practice in (None, p.id)]
         if len(chosen) != 1:
-            message = ("no practice exists yet: run `sotto serve` and use the first-start link" if not practices
-                       else "give --practice with one of: " + ", ".join(p.id for p in practices))
+            message = (
+                "no practice exists yet: run `sotto serve` and use the first-start link"
+                if not practices
+                else "give --practice with one of: " + ", ".join(p.id for p in practices)
+            )
             typer.echo(f"sotto: {message}", err=True)
             raise typer.Exit(2)
         try:
-            user, token = accounts.create_user(session, keystore=runtime.keystore, practice_id=chosen[0].id,
-                                               email=email, display_name=name, role=Role(role), actor="cli")
+            user, token = accounts.create_user(
+                session,
+                keystore=runtime.keystore,
+                practice_id=chosen[0].id,
+                email=email,
+                display_name=name,
+                role=Role(role),
+                actor="cli",
+            )
         except accounts.AccountError as exc:
             typer.echo(f"sotto: {exc}", err=True)
             raise typer.Exit(1) from None
-    typer.echo(f"Created {role} account {user.id}. Enrolment link (one use, 72 hours):\n"
-               f"  {runtime.settings.public_url}/enrol/{token}")
+    typer.echo(
+        f"Created {role} account {user.id}. Enrolment link (one use, 72 hours):\n"
+        f"  {runtime.settings.public_url}/enrol/{token}"
+    )
 
 
 @audit_app.command("verify")
@@ -106,8 +130,10 @@ def verify_audit() -> None:
     if report.ok:
         typer.echo(f"audit log intact: {report.entries} entries")
         return
-    typer.echo(f"audit log BROKEN at entry {report.first_broken_seq}: {report.problem} "
-               f"({report.entries} entries verified before it)")
+    typer.echo(
+        f"audit log BROKEN at entry {report.first_broken_seq}: {report.problem} "
+        f"({report.entries} entries verified before it)"
+    )
     raise typer.Exit(1)
 
 

@@ -33,20 +33,45 @@ def _set_session_cookie(response: Response, token: str, secure: bool) -> None:
 
 
 def _link_gone(request: Request) -> Response:
-    return render(request, "message.html", status_code=410, title="This link no longer works",
-                  message="The set-up link has been used or has expired. Ask your practice admin for a new one "
-                          "(or run `sotto admin create-user`).")
+    return render(
+        request,
+        "message.html",
+        status_code=410,
+        title="This link no longer works",
+        message="The set-up link has been used or has expired. Ask your practice admin for a new one "
+        "(or run `sotto admin create-user`).",
+    )
 
 
-def _enrolment_page(request: Request, runtime: RuntimeDep, link_id: str, token: str, first_admin: bool,
-                    email: str, error: str | None = None, secret: str | None = None, form: dict | None = None,
-                    status_code: int = 200) -> Response:
+def _enrolment_page(
+    request: Request,
+    runtime: RuntimeDep,
+    link_id: str,
+    token: str,
+    first_admin: bool,
+    email: str,
+    error: str | None = None,
+    secret: str | None = None,
+    form: dict | None = None,
+    status_code: int = 200,
+) -> Response:
     secret = secret or security.new_totp_secret()
     uri = security.totp_uri(secret, account=email or "new account", issuer="Sotto")
-    return render(request, "accounts/enrol.html", status_code=status_code, token=token, first_admin=first_admin,
-                  email=email, error=error, secret=secret, qr_svg=security.totp_qr_svg(uri),
-                  sealed_secret=accounts.seal_totp_secret(runtime.keystore, secret, link_id=link_id),
-                  states=US_STATES, form=form or {}, min_password=security.MIN_PASSWORD_LENGTH)
+    return render(
+        request,
+        "accounts/enrol.html",
+        status_code=status_code,
+        token=token,
+        first_admin=first_admin,
+        email=email,
+        error=error,
+        secret=secret,
+        qr_svg=security.totp_qr_svg(uri),
+        sealed_secret=accounts.seal_totp_secret(runtime.keystore, secret, link_id=link_id),
+        states=US_STATES,
+        form=form or {},
+        min_password=security.MIN_PASSWORD_LENGTH,
+    )
 
 
 @router.get("/enrol/{token}")
@@ -60,11 +85,18 @@ def enrolment_form(token: str, request: Request, runtime: RuntimeDep, db: DbSess
 
 @router.post("/enrol/{token}")
 def complete_enrolment(
-    token: str, request: Request, runtime: RuntimeDep, db: DbSession,
-    password: Annotated[str, Form()], password_again: Annotated[str, Form()],
-    totp_code: Annotated[str, Form()], sealed_secret: Annotated[str, Form()],
-    practice_name: Annotated[str, Form()] = "", us_state: Annotated[str, Form()] = "",
-    email: Annotated[str, Form()] = "", display_name: Annotated[str, Form()] = "",
+    token: str,
+    request: Request,
+    runtime: RuntimeDep,
+    db: DbSession,
+    password: Annotated[str, Form()],
+    password_again: Annotated[str, Form()],
+    totp_code: Annotated[str, Form()],
+    sealed_secret: Annotated[str, Form()],
+    practice_name: Annotated[str, Form()] = "",
+    us_state: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    display_name: Annotated[str, Form()] = "",
 ) -> Response:
     link = accounts.usable_enrolment(db, token)
     if link is None:
@@ -78,13 +110,21 @@ def complete_enrolment(
         if password != password_again:
             raise accounts.AccountError("The two passwords are not the same.")
         user = accounts.complete_enrolment(
-            db, keystore=runtime.keystore, link=link, password=password, totp_secret=secret, totp_code=totp_code,
+            db,
+            keystore=runtime.keystore,
+            link=link,
+            password=password,
+            totp_secret=secret,
+            totp_code=totp_code,
             new_practice=(practice_name, us_state) if first_admin else None,
-            email=email if first_admin else None, display_name=display_name if first_admin else None)
+            email=email if first_admin else None,
+            display_name=display_name if first_admin else None,
+        )
     except accounts.AccountError as exc:
         db.rollback()
-        return _enrolment_page(request, runtime, link.id, token, first_admin, shown_email, error=str(exc),
-                               form=form, status_code=400)
+        return _enrolment_page(
+            request, runtime, link.id, token, first_admin, shown_email, error=str(exc), form=form, status_code=400
+        )
     practice = user.practice_id
     if first_admin:
         from sotto.accounts.models import Practice
@@ -93,9 +133,14 @@ def complete_enrolment(
         assert row is not None
         certificates.ensure_seal_certificate(db, keystore=runtime.keystore, practice=row)
         consent_service.current_template(db, practice_id=row.id)
-    return render(request, "message.html", title="You are set up",
-                  message="Your account is ready. Sign in with your e-mail address, your password and a code "
-                          "from your authenticator app.", link=("/login", "Sign in"))
+    return render(
+        request,
+        "message.html",
+        title="You are set up",
+        message="Your account is ready. Sign in with your e-mail address, your password and a code "
+        "from your authenticator app.",
+        link=("/login", "Sign in"),
+    )
 
 
 @router.get("/login")
@@ -104,15 +149,25 @@ def login_form(request: Request) -> Response:
 
 
 @router.post("/login")
-def login(request: Request, runtime: RuntimeDep, db: DbSession,
-          email: Annotated[str, Form()], password: Annotated[str, Form()]) -> Response:
-    result = accounts.check_password(db, keystore=runtime.keystore, settings=runtime.settings, email=email,
-                                     password=password, ip=client_ip(request))
+def login(
+    request: Request,
+    runtime: RuntimeDep,
+    db: DbSession,
+    email: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+) -> Response:
+    result = accounts.check_password(
+        db, keystore=runtime.keystore, settings=runtime.settings, email=email, password=password, ip=client_ip(request)
+    )
     if result.user is None:
-        message = ("Too many attempts. Wait a few minutes before trying again." if result.locked
-                   else "That e-mail address and password do not match an account.")
-        return render(request, "accounts/login.html", status_code=429 if result.locked else 400, error=message,
-                      email=email)
+        message = (
+            "Too many attempts. Wait a few minutes before trying again."
+            if result.locked
+            else "That e-mail address and password do not match an account."
+        )
+        return render(
+            request, "accounts/login.html", status_code=429 if result.locked else 400, error=message, email=email
+        )
     token = accounts.start_web_session(db, user=result.user)
     response = RedirectResponse("/login/code", status_code=303)
     _set_session_cookie(response, token, runtime.settings.secure_cookies)
@@ -130,26 +185,36 @@ def code_form(request: Request, pending: PendingSignIn) -> Response:
 
 
 @router.post("/login/code")
-def check_code(request: Request, runtime: RuntimeDep, db: DbSession, pending: PendingSignIn,
-               code: Annotated[str, Form()]) -> Response:
+def check_code(
+    request: Request, runtime: RuntimeDep, db: DbSession, pending: PendingSignIn, code: Annotated[str, Form()]
+) -> Response:
     if pending is None:
         return RedirectResponse("/login", status_code=303)
     ws, user = pending
-    result = accounts.check_second_factor(db, keystore=runtime.keystore, settings=runtime.settings, user=user,
-                                          code=code, ip=client_ip(request))
+    result = accounts.check_second_factor(
+        db, keystore=runtime.keystore, settings=runtime.settings, user=user, code=code, ip=client_ip(request)
+    )
     if result.user is None:
         if result.locked:
             db.delete(ws)
-            response = render(request, "accounts/login.html", status_code=429,
-                              error="Too many attempts. Wait a few minutes before trying again.")
+            response = render(
+                request,
+                "accounts/login.html",
+                status_code=429,
+                error="Too many attempts. Wait a few minutes before trying again.",
+            )
             response.delete_cookie(SESSION_COOKIE, path="/")
             return response
-        return render(request, "accounts/code.html", status_code=400,
-                      error="That code did not match. Enter the newest code from your authenticator app.")
+        return render(
+            request,
+            "accounts/code.html",
+            status_code=400,
+            error="That code did not match. Enter the newest code from your authenticator app.",
+        )
     token = accounts.upgrade_web_session(db, web_session=ws, user=user)
-    response = RedirectResponse("/", status_code=303)
-    _set_session_cookie(response, token, runtime.settings.secure_cookies)
-    return response
+    signed_in = RedirectResponse("/", status_code=303)
+    _set_session_cookie(signed_in, token, runtime.settings.secure_cookies)
+    return signed_in
 
 
 @router.post("/logout")
@@ -162,28 +227,62 @@ def logout(runtime: RuntimeDep, db: DbSession, signed_in: CurrentUser) -> Respon
 
 @router.get("/admin/users")
 def users_page(request: Request, db: DbSession, admin: CurrentAdmin) -> Response:
-    return render(request, "accounts/users.html", users=accounts.practice_users(db, practice_id=admin.practice.id),
-                  roles=[r.value for r in Role])
+    return render(
+        request,
+        "accounts/users.html",
+        users=accounts.practice_users(db, practice_id=admin.practice.id),
+        roles=[r.value for r in Role],
+    )
 
 
 @router.post("/admin/users")
-def add_user(request: Request, runtime: RuntimeDep, db: DbSession, admin: CurrentAdmin,
-             email: Annotated[str, Form()], display_name: Annotated[str, Form()],
-             role: Annotated[str, Form()]) -> Response:
+def add_user(
+    request: Request,
+    runtime: RuntimeDep,
+    db: DbSession,
+    admin: CurrentAdmin,
+    email: Annotated[str, Form()],
+    display_name: Annotated[str, Form()],
+    role: Annotated[str, Form()],
+) -> Response:
     try:
         if role not in {r.value for r in Role}:
             raise accounts.AccountError("Choose a role.")
-        user, token = accounts.create_user(db, keystore=runtime.keystore, practice_id=admin.practice.id,
-                                           email=email, display_name=display_name, role=Role(role),
-                                           actor=f"user:{admin.user.id}")
+        user, token = accounts.create_user(
+            db,
+            keystore=runtime.keystore,
+            practice_id=admin.practice.id,
+            email=email,
+            display_name=display_name,
+            role=Role(role),
+            actor=f"user:{admin.user.id}",
+        )
     except accounts.AccountError as exc:
         db.rollback()
-        return render(request, "accounts/users.html", status_code=400, error=str(exc),
-                      users=accounts.practice_users(db, practice_id=admin.practice.id), roles=[r.value for r in Role])
+        return render(
+            request,
+            "accounts/users.html",
+            status_code=400,
+            error=str(exc),
+            users=accounts.practice_users(db, practice_id=admin.practice.id),
+            roles=[r.value for r in Role],
+        )
     link = f"{runtime.settings.public_url}/enrol/{token}"
-    mail.queue_message(db, keystore=runtime.keystore, message=mail.compose(
-        sender=runtime.settings.mail_from, to=user.email, subject=f"Your Sotto account at {admin.practice.name}",
-        text=f"{admin.user.display_name} created a Sotto account for you.\n\nSet your password and two-factor "
-             f"sign-in here (the link works once, for 72 hours):\n{link}\n"))
-    return render(request, "accounts/users.html", users=accounts.practice_users(db, practice_id=admin.practice.id),
-                  roles=[r.value for r in Role], created=(user, link))
+    mail.queue_message(
+        db,
+        keystore=runtime.keystore,
+        message=mail.compose(
+            sender=runtime.settings.mail_from,
+            to=user.email,
+            subject=f"Your Sotto account at {admin.practice.name}",
+            text=f"{admin.user.display_name} created a Sotto account for you.\n\nSet your password and two-factor "
+            f"sign-in here (the link works once, for 72 hours):\n{link}\n",
+        ),
+    )
+    return render(
+        request,
+        "accounts/users.html",
+        users=accounts.practice_users(db, practice_id=admin.practice.id),
+        roles=[r.value for r in Role],
+        created=(user, link),
+    )

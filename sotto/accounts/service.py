@@ -14,7 +14,16 @@ from sqlalchemy.orm import Session
 
 from sotto import clock
 from sotto.accounts import security
-from sotto.accounts.models import ALL_PARTY_CONSENT_STATES, US_STATES, EnrolmentLink, LoginAttempt, Practice, Role, User, WebSession
+from sotto.accounts.models import (
+    ALL_PARTY_CONSENT_STATES,
+    US_STATES,
+    EnrolmentLink,
+    LoginAttempt,
+    Practice,
+    Role,
+    User,
+    WebSession,
+)
 from sotto.audit import service as audit
 from sotto.config import Settings
 from sotto.crypto.envelope import new_token, open_sealed, seal, token_hash
@@ -60,8 +69,9 @@ def _normal_email(email: str) -> str:
     return email
 
 
-def create_user(session: Session, *, keystore: KeyStore, practice_id: str, email: str, display_name: str,
-                role: Role, actor: str) -> tuple[User, str]:
+def create_user(
+    session: Session, *, keystore: KeyStore, practice_id: str, email: str, display_name: str, role: Role, actor: str
+) -> tuple[User, str]:
     """Create an account that still has to be enrolled; returns it and its one-time enrolment token."""
     email = _normal_email(email)
     display_name = display_name.strip()
@@ -74,8 +84,15 @@ def create_user(session: Session, *, keystore: KeyStore, practice_id: str, email
     session.flush()
     token = new_token()
     session.add(EnrolmentLink(token_hash=token_hash(token), user_id=user.id, expires_at=clock.now() + ENROLMENT_TTL))
-    audit.record(session, keystore=keystore, action="account.created", actor=actor, practice_id=practice_id,
-                 subject=f"user:{user.id}", details={"role": user.role})
+    audit.record(
+        session,
+        keystore=keystore,
+        action="account.created",
+        actor=actor,
+        practice_id=practice_id,
+        subject=f"user:{user.id}",
+        details={"role": user.role},
+    )
     return user, token
 
 
@@ -110,9 +127,18 @@ def open_totp_secret(keystore: KeyStore, sealed_hex: str, *, link_id: str) -> st
         raise AccountError("The set-up form was altered or is out of date. Reload the page and try again.") from None
 
 
-def complete_enrolment(session: Session, *, keystore: KeyStore, link: EnrolmentLink, password: str,
-                       totp_secret: str, totp_code: str, new_practice: tuple[str, str] | None = None,
-                       email: str | None = None, display_name: str | None = None) -> User:
+def complete_enrolment(
+    session: Session,
+    *,
+    keystore: KeyStore,
+    link: EnrolmentLink,
+    password: str,
+    totp_secret: str,
+    totp_code: str,
+    new_practice: tuple[str, str] | None = None,
+    email: str | None = None,
+    display_name: str | None = None,
+) -> User:
     """Set the password and second factor, proving the authenticator works; uses up the link.
 
     The first-admin link also creates the practice and the admin account.
@@ -121,14 +147,24 @@ def complete_enrolment(session: Session, *, keystore: KeyStore, link: EnrolmentL
         if new_practice is None or email is None or display_name is None:
             raise AccountError("Fill in the practice and your own details.")
         practice = create_practice(session, name=new_practice[0], us_state=new_practice[1])
-        user = User(practice_id=practice.id, email=_normal_email(email), display_name=display_name.strip(),
-                    role=Role.ADMIN.value)
+        user = User(
+            practice_id=practice.id,
+            email=_normal_email(email),
+            display_name=display_name.strip(),
+            role=Role.ADMIN.value,
+        )
         if not 1 <= len(user.display_name) <= 200:
             raise AccountError("Enter your name as colleagues know it.")
         session.add(user)
         session.flush()
-        audit.record(session, keystore=keystore, action="practice.created", actor=f"user:{user.id}",
-                     practice_id=practice.id, subject=f"practice:{practice.id}")
+        audit.record(
+            session,
+            keystore=keystore,
+            action="practice.created",
+            actor=f"user:{user.id}",
+            practice_id=practice.id,
+            subject=f"practice:{practice.id}",
+        )
     else:
         found = session.get(User, link.user_id)
         if found is None:
@@ -145,8 +181,14 @@ def complete_enrolment(session: Session, *, keystore: KeyStore, link: EnrolmentL
     user.totp_last_step = step
     user.enrolled_at = clock.now()
     link.used_at = clock.now()
-    audit.record(session, keystore=keystore, action="account.enrolled", actor=f"user:{user.id}",
-                 practice_id=user.practice_id, subject=f"user:{user.id}")
+    audit.record(
+        session,
+        keystore=keystore,
+        action="account.enrolled",
+        actor=f"user:{user.id}",
+        practice_id=user.practice_id,
+        subject=f"user:{user.id}",
+    )
     return user
 
 
@@ -161,16 +203,21 @@ def _attempt_keys(email: str, ip: str) -> tuple[str, str]:
 
 def _failures(session: Session, key: str, since_minutes: int) -> int:
     since = clock.now() - timedelta(minutes=since_minutes)
-    return session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.key == key, LoginAttempt.at > since)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(LoginAttempt).where(LoginAttempt.key == key, LoginAttempt.at > since)
+        )
+        or 0
+    )
 
 
 def sign_in_locked(session: Session, *, settings: Settings, email: str, ip: str) -> bool:
     account, address = _attempt_keys(email, ip)
     window = settings.login_lockout_minutes
-    return (_failures(session, account, window) >= settings.login_max_failures
-            or _failures(session, address, window) >= settings.login_max_failures * 4)
+    return (
+        _failures(session, account, window) >= settings.login_max_failures
+        or _failures(session, address, window) >= settings.login_max_failures * 4
+    )
 
 
 def note_failed_sign_in(session: Session, *, email: str, ip: str) -> None:
@@ -184,8 +231,9 @@ class SignInResult:
     locked: bool = False
 
 
-def check_password(session: Session, *, keystore: KeyStore, settings: Settings, email: str, password: str,
-                   ip: str) -> SignInResult:
+def check_password(
+    session: Session, *, keystore: KeyStore, settings: Settings, email: str, password: str, ip: str
+) -> SignInResult:
     """First factor. Failed attempts count against both the account and the address."""
     if sign_in_locked(session, settings=settings, email=email, ip=ip):
         audit.record(session, keystore=keystore, action="signin.locked", actor="anonymous")
@@ -194,32 +242,64 @@ def check_password(session: Session, *, keystore: KeyStore, settings: Settings, 
     ok = security.verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active or user.enrolled_at is None:
         note_failed_sign_in(session, email=email, ip=ip)
-        audit.record(session, keystore=keystore, action="signin.failed", actor="anonymous",
-                     practice_id=user.practice_id if user else None,
-                     subject=f"user:{user.id}" if user else None, details={"factor": "password"})
+        audit.record(
+            session,
+            keystore=keystore,
+            action="signin.failed",
+            actor="anonymous",
+            practice_id=user.practice_id if user else None,
+            subject=f"user:{user.id}" if user else None,
+            details={"factor": "password"},
+        )
         return SignInResult(None)
-    audit.record(session, keystore=keystore, action="signin.password_ok", actor=f"user:{user.id}",
-                 practice_id=user.practice_id, subject=f"user:{user.id}")
+    audit.record(
+        session,
+        keystore=keystore,
+        action="signin.password_ok",
+        actor=f"user:{user.id}",
+        practice_id=user.practice_id,
+        subject=f"user:{user.id}",
+    )
     return SignInResult(user)
 
 
-def check_second_factor(session: Session, *, keystore: KeyStore, settings: Settings, user: User, code: str,
-                        ip: str) -> SignInResult:
+def check_second_factor(
+    session: Session, *, keystore: KeyStore, settings: Settings, user: User, code: str, ip: str
+) -> SignInResult:
     if sign_in_locked(session, settings=settings, email=user.email, ip=ip):
-        audit.record(session, keystore=keystore, action="signin.locked", actor=f"user:{user.id}",
-                     practice_id=user.practice_id, subject=f"user:{user.id}")
+        audit.record(
+            session,
+            keystore=keystore,
+            action="signin.locked",
+            actor=f"user:{user.id}",
+            practice_id=user.practice_id,
+            subject=f"user:{user.id}",
+        )
         return SignInResult(None, locked=True)
     assert user.totp_secret_sealed is not None
     secret = open_sealed(keystore, user.totp_secret_sealed, context=f"totp:{user.id}").decode()
     step = security.accept_totp(secret, code, last_step=user.totp_last_step)
     if step is None:
         note_failed_sign_in(session, email=user.email, ip=ip)
-        audit.record(session, keystore=keystore, action="signin.failed", actor=f"user:{user.id}",
-                     practice_id=user.practice_id, subject=f"user:{user.id}", details={"factor": "totp"})
+        audit.record(
+            session,
+            keystore=keystore,
+            action="signin.failed",
+            actor=f"user:{user.id}",
+            practice_id=user.practice_id,
+            subject=f"user:{user.id}",
+            details={"factor": "totp"},
+        )
         return SignInResult(None)
     user.totp_last_step = step
-    audit.record(session, keystore=keystore, action="signin.succeeded", actor=f"user:{user.id}",
-                 practice_id=user.practice_id, subject=f"user:{user.id}")
+    audit.record(
+        session,
+        keystore=keystore,
+        action="signin.succeeded",
+        actor=f"user:{user.id}",
+        practice_id=user.practice_id,
+        subject=f"user:{user.id}",
+    )
     return SignInResult(user)
 
 
@@ -260,8 +340,14 @@ def find_web_session(session: Session, *, settings: Settings, token: str) -> tup
 
 def end_web_session(session: Session, *, keystore: KeyStore, web_session: WebSession, user: User) -> None:
     session.delete(web_session)
-    audit.record(session, keystore=keystore, action="signout", actor=f"user:{user.id}",
-                 practice_id=user.practice_id, subject=f"user:{user.id}")
+    audit.record(
+        session,
+        keystore=keystore,
+        action="signout",
+        actor=f"user:{user.id}",
+        practice_id=user.practice_id,
+        subject=f"user:{user.id}",
+    )
 
 
 def purge_stale_sessions(session: Session, *, settings: Settings) -> None:

@@ -26,17 +26,36 @@ GENESIS = "0" * 64
 _LOCK_KEY = 0x50770A0D  # PostgreSQL advisory lock serialising appends
 
 
-def _entry_hash(key: bytes, prev_hash: str, seq: int, at: datetime, practice_id: str | None,
-                actor: str, action: str, subject: str | None, details: dict) -> str:
+def _entry_hash(
+    key: bytes,
+    prev_hash: str,
+    seq: int,
+    at: datetime,
+    practice_id: str | None,
+    actor: str,
+    action: str,
+    subject: str | None,
+    details: dict,
+) -> str:
     body = json.dumps(
         [prev_hash, seq, at.isoformat(timespec="microseconds"), practice_id, actor, action, subject, details],
-        sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
     )
     return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
 
 
-def record(session: Session, *, keystore: KeyStore, action: str, actor: str,
-           practice_id: str | None = None, subject: str | None = None, details: dict | None = None) -> AuditEvent:
+def record(
+    session: Session,
+    *,
+    keystore: KeyStore,
+    action: str,
+    actor: str,
+    practice_id: str | None = None,
+    subject: str | None = None,
+    details: dict | None = None,
+) -> AuditEvent:
     """Append one event to the chain inside the caller's transaction.
 
     ``details`` must not hold names, e-mail addresses or session content: identifiers
@@ -52,8 +71,17 @@ def record(session: Session, *, keystore: KeyStore, action: str, actor: str,
     details = dict(details or {})
     seq = head.seq + 1
     digest = _entry_hash(keystore.mac_key("audit"), head.hash, seq, at, practice_id, actor, action, subject, details)
-    event = AuditEvent(seq=seq, at=at, practice_id=practice_id, actor=actor, action=action, subject=subject,
-                       details=details, prev_hash=head.hash, hash=digest)
+    event = AuditEvent(
+        seq=seq,
+        at=at,
+        practice_id=practice_id,
+        actor=actor,
+        action=action,
+        subject=subject,
+        details=details,
+        prev_hash=head.hash,
+        hash=digest,
+    )
     session.add(event)
     head.seq, head.hash = seq, digest
     session.flush()
@@ -84,8 +112,9 @@ def verify_chain(session: Session, *, keystore: KeyStore, batch: int = 1000) -> 
                 return ChainReport(count, False, expected_seq, f"entry {expected_seq} is missing")
             if ev.prev_hash != prev_hash:
                 return ChainReport(count, False, ev.seq, f"entry {ev.seq} does not follow entry {ev.seq - 1}")
-            digest = _entry_hash(key, ev.prev_hash, ev.seq, ev.at, ev.practice_id, ev.actor, ev.action,
-                                 ev.subject, ev.details)
+            digest = _entry_hash(
+                key, ev.prev_hash, ev.seq, ev.at, ev.practice_id, ev.actor, ev.action, ev.subject, ev.details
+            )
             if not hmac.compare_digest(digest, ev.hash):
                 return ChainReport(count, False, ev.seq, f"entry {ev.seq} was altered")
             prev_hash, expected_seq, count, last_seq = ev.hash, ev.seq + 1, count + 1, ev.seq

@@ -22,16 +22,16 @@ def check_pseudonym(pseudonym: str) -> str:
     if not pseudonym:
         raise ClientError("Choose a pseudonym for the client, such as “Client K” or “Blue Heron”.")
     if not _PSEUDONYM.match(pseudonym) or "@" in pseudonym or sum(c.isdigit() for c in pseudonym) > 4:
-        raise ClientError("Use up to 60 letters, digits, spaces or simple punctuation, and nothing that "
-                          "identifies the client (no e-mail, phone or record number).")
+        raise ClientError(
+            "Use up to 60 letters, digits, spaces or simple punctuation, and nothing that "
+            "identifies the client (no e-mail, phone or record number)."
+        )
     return pseudonym
 
 
 def find_or_create_client(session: Session, *, therapist: User, pseudonym: str) -> Client:
     pseudonym = check_pseudonym(pseudonym)
-    client = session.scalar(
-        select(Client).where(Client.therapist_id == therapist.id, Client.pseudonym == pseudonym)
-    )
+    client = session.scalar(select(Client).where(Client.therapist_id == therapist.id, Client.pseudonym == pseudonym))
     if client is None:
         client = Client(practice_id=therapist.practice_id, therapist_id=therapist.id, pseudonym=pseudonym)
         session.add(client)
@@ -48,10 +48,13 @@ def client_of(session: Session, *, therapist: User, client_id: str) -> Client | 
 
 
 def clients_of(session: Session, *, therapist: User) -> list[Client]:
-    return list(session.scalars(
-        select(Client).where(Client.therapist_id == therapist.id, Client.practice_id == therapist.practice_id)
-        .order_by(Client.pseudonym)
-    ))
+    return list(
+        session.scalars(
+            select(Client)
+            .where(Client.therapist_id == therapist.id, Client.practice_id == therapist.practice_id)
+            .order_by(Client.pseudonym)
+        )
+    )
 
 
 def get_client(session: Session, *, client_id: str) -> Client | None:

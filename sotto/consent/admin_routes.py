@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import contextlib
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -12,8 +13,7 @@ from sotto.consent import service as consents
 from sotto.consent import template as forms
 from sotto.web.deps import CsrfProtected, CurrentAdmin, DbSession, RuntimeDep
 from sotto.web.pages import render
-from sotto.web.security import CSRF_FIELD, check_origin, verify_csrf
-from sotto.web.uploads import UploadError, read_single_file
+from sotto.web.uploads import UploadError, read_protected_upload
 
 router = APIRouter(dependencies=[CsrfProtected])
 upload_router = APIRouter()  # checks CSRF itself, after reading the body into memory
@@ -21,19 +21,39 @@ upload_router = APIRouter()  # checks CSRF itself, after reading the body into m
 MAX_PKCS12_BYTES = 256 * 1024
 
 
-def _template_page(request: Request, runtime: RuntimeDep, db: DbSession, admin: CurrentAdmin, body: str | None = None,
-                   status_code: int = 200, **extra: object) -> Response:
+def _template_page(
+    request: Request,
+    runtime: RuntimeDep,
+    db: DbSession,
+    admin: CurrentAdmin,
+    body: str | None = None,
+    status_code: int = 200,
+    **extra: Any,
+) -> Response:
     current = consents.current_template(db, practice_id=admin.practice.id)
     body = current.body if body is None else body
     preview = None
-    try:
-        preview = forms.form_html(consents.preview_form(db, settings=runtime.settings, practice=admin.practice,
-                                                        therapist_name="(the therapist's name)", body=body))
-    except (forms.TemplateError, ValueError):
-        # The editor still opens on a template that cannot be previewed; saving reports why.
-        pass
-    return render(request, "consent/admin_template.html", status_code=status_code, current=current, body=body,
-                  preview=preview, placeholders=sorted(forms.PLACEHOLDERS), **extra)
+    # The editor still opens on a template that cannot be previewed; saving reports why.
+    with contextlib.suppress(forms.TemplateError, ValueError):
+        preview = forms.form_html(
+            consents.preview_form(
+                db,
+                settings=runtime.settings,
+                practice=admin.practice,
+                therapist_name="(the therapist's name)",
+                body=body,
+            )
+        )
+    return render(
+        request,
+        "consent/admin_template.html",
+        status_code=status_code,
+        current=current,
+        body=body,
+        preview=preview,
+        placeholders=sorted(forms.PLACEHOLDERS),
+        **extra,
+    )
 
 
 @router.get("/admin/template")
@@ -42,8 +62,14 @@ def template_page(request: Request, runtime: RuntimeDep, db: DbSession, admin: C
 
 
 @router.post("/admin/template")
-def save_template(request: Request, runtime: RuntimeDep, db: DbSession, admin: CurrentAdmin,
-                  body: Annotated[str, Form()], action: Annotated[str, Form()] = "save") -> Response:
+def save_template(
+    request: Request,
+    runtime: RuntimeDep,
+    db: DbSession,
+    admin: CurrentAdmin,
+    body: Annotated[str, Form()],
+    action: Annotated[str, Form()] = "save",
+) -> Response:
     try:
         forms.validate_template(body)
     except forms.TemplateError as exc:
@@ -62,22 +88,39 @@ def reset_template(runtime: RuntimeDep, db: DbSession, admin: CurrentAdmin) -> R
 
 @router.get("/admin/seal")
 def seal_page(request: Request, db: DbSession, admin: CurrentAdmin) -> Response:
-    return render(request, "consent/admin_seal.html",
-                  certificates=certificates.practice_certificates(db, practice_id=admin.practice.id))
+    return render(
+        request,
+        "consent/admin_seal.html",
+        certificates=certificates.practice_certificates(db, practice_id=admin.practice.id),
+    )
 
 
 @upload_router.post("/admin/seal")
 async def install_seal(request: Request, runtime: RuntimeDep, db: DbSession, admin: CurrentAdmin) -> Response:
     try:
-        check_origin(request, runtime.settings.public_url)
-        fields, data = await read_single_file(request, field="pkcs12", limit=MAX_PKCS12_BYTES)
-        verify_csrf(request, runtime.keystore, fields.get(CSRF_FIELD))
+        fields, data = await read_protected_upload(
+            request,
+            keystore=runtime.keystore,
+            public_url=runtime.settings.public_url,
+            field="pkcs12",
+            limit=MAX_PKCS12_BYTES,
+        )
         password = fields.get("password", "")
-        certificates.install_certificate(db, keystore=runtime.keystore, practice_id=admin.practice.id, pkcs12=data,
-                                         password=password.encode() if password else None,
-                                         actor=f"user:{admin.user.id}")
+        certificates.install_certificate(
+            db,
+            keystore=runtime.keystore,
+            practice_id=admin.practice.id,
+            pkcs12=data,
+            password=password.encode() if password else None,
+            actor=f"user:{admin.user.id}",
+        )
     except (UploadError, seal.SealError) as exc:
         db.rollback()
-        return render(request, "consent/admin_seal.html", status_code=400, error=str(exc),
-                      certificates=certificates.practice_certificates(db, practice_id=admin.practice.id))
+        return render(
+            request,
+            "consent/admin_seal.html",
+            status_code=400,
+            error=str(exc),
+            certificates=certificates.practice_certificates(db, practice_id=admin.practice.id),
+        )
     return RedirectResponse("/admin/seal", status_code=303)

@@ -20,8 +20,9 @@ from sotto.db import new_id
 
 
 def _store(session: Session, *, keystore: KeyStore, practice_id: str, material: seal.SealMaterial) -> SealCertificate:
-    for old in session.scalars(select(SealCertificate).where(SealCertificate.practice_id == practice_id,
-                                                             SealCertificate.active.is_(True))):
+    for old in session.scalars(
+        select(SealCertificate).where(SealCertificate.practice_id == practice_id, SealCertificate.active.is_(True))
+    ):
         old.active = False
     cert_id = new_id()
     row = SealCertificate(
@@ -45,31 +46,53 @@ def ensure_seal_certificate(session: Session, *, keystore: KeyStore, practice: P
     current = active_certificate(session, practice_id=practice.id)
     if current is not None:
         return current
-    row = _store(session, keystore=keystore, practice_id=practice.id,
-                 material=seal.create_self_signed_certificate(practice.name))
-    audit.record(session, keystore=keystore, action="seal.created", actor="system", practice_id=practice.id,
-                 subject=f"certificate:{row.id}", details={"fingerprint": row.fingerprint_sha256})
+    row = _store(
+        session, keystore=keystore, practice_id=practice.id, material=seal.create_self_signed_certificate(practice.name)
+    )
+    audit.record(
+        session,
+        keystore=keystore,
+        action="seal.created",
+        actor="system",
+        practice_id=practice.id,
+        subject=f"certificate:{row.id}",
+        details={"fingerprint": row.fingerprint_sha256},
+    )
     return row
 
 
-def install_certificate(session: Session, *, keystore: KeyStore, practice_id: str, pkcs12: bytes,
-                        password: bytes | None, actor: str) -> SealCertificate:
+def install_certificate(
+    session: Session, *, keystore: KeyStore, practice_id: str, pkcs12: bytes, password: bytes | None, actor: str
+) -> SealCertificate:
     """Install an admin's own PKCS#12; raises seal.SealError with a plain message if unusable."""
     material = seal.load_pkcs12(pkcs12, password)
     row = _store(session, keystore=keystore, practice_id=practice_id, material=material)
-    audit.record(session, keystore=keystore, action="seal.installed", actor=actor, practice_id=practice_id,
-                 subject=f"certificate:{row.id}", details={"fingerprint": row.fingerprint_sha256})
+    audit.record(
+        session,
+        keystore=keystore,
+        action="seal.installed",
+        actor=actor,
+        practice_id=practice_id,
+        subject=f"certificate:{row.id}",
+        details={"fingerprint": row.fingerprint_sha256},
+    )
     return row
 
 
 def active_certificate(session: Session, *, practice_id: str) -> SealCertificate | None:
-    return session.scalar(select(SealCertificate).where(SealCertificate.practice_id == practice_id,
-                                                        SealCertificate.active.is_(True)))
+    return session.scalar(
+        select(SealCertificate).where(SealCertificate.practice_id == practice_id, SealCertificate.active.is_(True))
+    )
 
 
 def practice_certificates(session: Session, *, practice_id: str) -> list[SealCertificate]:
-    return list(session.scalars(select(SealCertificate).where(SealCertificate.practice_id == practice_id)
-                                .order_by(SealCertificate.created_at.desc())))
+    return list(
+        session.scalars(
+            select(SealCertificate)
+            .where(SealCertificate.practice_id == practice_id)
+            .order_by(SealCertificate.created_at.desc())
+        )
+    )
 
 
 def signing_pkcs12(keystore: KeyStore, row: SealCertificate) -> bytes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -19,18 +19,26 @@ router = APIRouter(dependencies=[CsrfProtected])
 
 
 def _problem(request: Request, exc: consents.LinkProblem) -> Response:
-    return render(request, "client/message.html", status_code=410, title="This link cannot be used",
-                  message=str(exc))
+    return render(request, "client/message.html", status_code=410, title="This link cannot be used", message=str(exc))
 
 
-def _sign_page(request: Request, db: DbSession, consent: Consent, status_code: int = 200,
-               **extra: object) -> Response:
+def _sign_page(request: Request, db: DbSession, consent: Consent, status_code: int = 200, **extra: Any) -> Response:
     practice = db.get(Practice, consent.practice_id)
     therapist = db.get(User, consent.therapist_id)
     assert practice is not None and therapist is not None
-    return render(request, "client/sign.html", status_code=status_code, consent=consent, practice=practice,
-                  therapist=therapist, form_html=forms.form_html(consent.form_text), uses=list(Use),
-                  use_labels=USE_LABELS, all_party=all_party_consent(practice), **extra)
+    return render(
+        request,
+        "client/sign.html",
+        status_code=status_code,
+        consent=consent,
+        practice=practice,
+        therapist=therapist,
+        form_html=forms.form_html(consent.form_text),
+        uses=list(Use),
+        use_labels=USE_LABELS,
+        all_party=all_party_consent(practice),
+        **extra,
+    )
 
 
 @router.get("/c/{token}")
@@ -43,9 +51,15 @@ def signing_page(token: str, request: Request, runtime: RuntimeDep, db: DbSessio
 
 
 @router.post("/c/{token}/sign")
-async def sign(token: str, request: Request, runtime: RuntimeDep, db: DbSession,
-               typed_name: Annotated[str, Form()] = "", signature: Annotated[str, Form()] = "",
-               agree_electronic: Annotated[str, Form()] = "") -> Response:
+async def sign(
+    token: str,
+    request: Request,
+    runtime: RuntimeDep,
+    db: DbSession,
+    typed_name: Annotated[str, Form()] = "",
+    signature: Annotated[str, Form()] = "",
+    agree_electronic: Annotated[str, Form()] = "",
+) -> Response:
     form = await request.form()
     chosen = {use.value: form.get(f"use_{use.value}") == "yes" for use in Use}
     try:
@@ -56,42 +70,72 @@ async def sign(token: str, request: Request, runtime: RuntimeDep, db: DbSession,
     assert practice is not None
     try:
         png = consents.check_signature_image(signature)
-        consents.sign(db, keystore=runtime.keystore, consent=consent, practice=practice,
-                      agree_electronic=agree_electronic == "yes", uses=chosen,
-                      details=consents.SigningDetails(typed_name, png, client_ip(request),
-                                                      request.headers.get("user-agent", "")))
+        consents.sign(
+            db,
+            keystore=runtime.keystore,
+            consent=consent,
+            practice=practice,
+            agree_electronic=agree_electronic == "yes",
+            uses=chosen,
+            details=consents.SigningDetails(typed_name, png, client_ip(request), request.headers.get("user-agent", "")),
+        )
     except consents.LinkProblem as exc:
         db.rollback()
         return _problem(request, exc)
     except consents.ConsentError as exc:
         db.rollback()
-        return _sign_page(request, db, consent, status_code=400, token=token, error=str(exc), chosen=chosen,
-                          form={"typed_name": typed_name, "agree_electronic": agree_electronic == "yes"})
-    return render(request, "client/message.html", title="Thank you — your consent is signed",
-                  message="A copy of the signed form is on its way to your e-mail, with a private link where you "
-                          "can see what you agreed to or withdraw at any time. You can also simply tell your "
-                          "therapist.")
+        return _sign_page(
+            request,
+            db,
+            consent,
+            status_code=400,
+            token=token,
+            error=str(exc),
+            chosen=chosen,
+            form={"typed_name": typed_name, "agree_electronic": agree_electronic == "yes"},
+        )
+    return render(
+        request,
+        "client/message.html",
+        title="Thank you — your consent is signed",
+        message="A copy of the signed form is on its way to your e-mail, with a private link where you "
+        "can see what you agreed to or withdraw at any time. You can also simply tell your "
+        "therapist.",
+    )
 
 
 @router.post("/c/{token}/decline")
-def decline(token: str, request: Request, runtime: RuntimeDep, db: DbSession,
-            reason: Annotated[str, Form()] = "") -> Response:
+def decline(
+    token: str, request: Request, runtime: RuntimeDep, db: DbSession, reason: Annotated[str, Form()] = ""
+) -> Response:
     try:
         consent = consents.invitation_for_token(db, keystore=runtime.keystore, token=token)
         consents.decline(db, keystore=runtime.keystore, settings=runtime.settings, consent=consent, reason=reason)
     except consents.LinkProblem as exc:
         db.rollback()
         return _problem(request, exc)
-    return render(request, "client/message.html", title="You declined — that is completely fine",
-                  message="Your sessions will not be recorded, and your care continues exactly as before. "
-                          "You will not receive reminders about this. Your e-mail address has been erased "
-                          "from Sotto.")
+    return render(
+        request,
+        "client/message.html",
+        title="You declined — that is completely fine",
+        message="Your sessions will not be recorded, and your care continues exactly as before. "
+        "You will not receive reminders about this. Your e-mail address has been erased "
+        "from Sotto.",
+    )
 
 
-def _client_page(request: Request, db: DbSession, consent: Consent, token: str, **extra: object) -> Response:
+def _client_page(request: Request, db: DbSession, consent: Consent, token: str, **extra: Any) -> Response:
     practice = db.get(Practice, consent.practice_id)
-    return render(request, "client/my.html", consent=consent, practice=practice, token=token, uses=list(Use),
-                  use_labels=USE_LABELS, **extra)
+    return render(
+        request,
+        "client/my.html",
+        consent=consent,
+        practice=practice,
+        token=token,
+        uses=list(Use),
+        use_labels=USE_LABELS,
+        **extra,
+    )
 
 
 @router.get("/my/{token}")

@@ -140,9 +140,7 @@ def _consent(export: ConsentExport, document_url: str | None) -> dict[str, Any]:
         # Recording consent governs who may collect, access and share the content of
         # sessions, which is what R4's "patient-privacy" scope covers; "treatment" is for
         # consent to undergo a treatment, and recording is not one.
-        "scope": {
-            "coding": [{"system": CONSENT_SCOPE, "code": "patient-privacy", "display": "Privacy Consent"}]
-        },
+        "scope": {"coding": [{"system": CONSENT_SCOPE, "code": "patient-privacy", "display": "Privacy Consent"}]},
         "category": [{"coding": [dict(PATIENT_CONSENT)]}],
         # Clients are pseudonymous in Sotto: the reference carries a display name only.
         "patient": {"type": "Patient", "display": export.client_pseudonym},

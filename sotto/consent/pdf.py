@@ -180,8 +180,15 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False})
 
 
 def _markdown_flowables(text: str) -> list[Flowable]:
-    """The form's Markdown as flowables; every piece of text is escaped before markup is added."""
-    return _blocks(SyntaxTreeNode(_MARKDOWN.parse(text)), in_list=False)
+    """The form's Markdown as flowables; every piece of text is escaped before markup is added.
+
+    A first-level heading that only repeats the document title is left out.
+    """
+    flowables = _blocks(SyntaxTreeNode(_MARKDOWN.parse(text)), in_list=False)
+    if flowables and isinstance(flowables[0], Paragraph) and flowables[0].style is H1 and (
+            " ".join(flowables[0].getPlainText().split()).casefold() == TITLE.casefold()):
+        return flowables[1:]
+    return flowables
 
 
 def _blocks(node: SyntaxTreeNode, *, in_list: bool) -> list[Flowable]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from sotto.accounts.models import Role, User
 from sotto.accounts.service import all_party_consent
@@ -21,8 +22,7 @@ from sotto.consent.models import USE_LABELS, USE_SHORT_LABELS, Consent, ConsentS
 from sotto.runtime import Runtime
 from sotto.web.deps import CsrfProtected, CurrentTherapist, CurrentUser, DbSession, RuntimeDep
 from sotto.web.pages import render
-from sotto.web.security import CSRF_FIELD, check_origin, verify_csrf
-from sotto.web.uploads import UploadError, read_single_file
+from sotto.web.uploads import UploadError, read_protected_upload
 
 router = APIRouter(dependencies=[CsrfProtected])
 upload_router = APIRouter()  # checks CSRF itself, after reading the body into memory
@@ -38,14 +38,23 @@ def _client_rows(db: Session, runtime: Runtime, therapist: User) -> list[tuple[C
     return rows
 
 
-def _home(request: Request, db: Session, runtime: Runtime, signed_in: CurrentUser, status_code: int = 200,
-          **extra: object) -> Response:
+def _home(
+    request: Request, db: Session, runtime: Runtime, signed_in: CurrentUser, status_code: int = 200, **extra: Any
+) -> Response:
     user, practice = signed_in.user, signed_in.practice
     if user.role != Role.THERAPIST:
         return render(request, "home_staff.html", practice=practice)
-    return render(request, "consent/home.html", status_code=status_code, practice=practice,
-                  rows=_client_rows(db, runtime, user), all_party=all_party_consent(practice),
-                  short_labels=USE_SHORT_LABELS, ttl_days=runtime.settings.invitation_ttl_days, **extra)
+    return render(
+        request,
+        "consent/home.html",
+        status_code=status_code,
+        practice=practice,
+        rows=_client_rows(db, runtime, user),
+        all_party=all_party_consent(practice),
+        short_labels=USE_SHORT_LABELS,
+        ttl_days=runtime.settings.invitation_ttl_days,
+        **extra,
+    )
 
 
 @router.get("/")
@@ -55,14 +64,22 @@ def home(request: Request, runtime: RuntimeDep, db: DbSession, signed_in: Curren
 
 @router.get("/guide")
 def talking_guide(request: Request, therapist: CurrentTherapist) -> Response:
-    return render(request, "consent/guide.html", practice=therapist.practice,
-                  all_party=all_party_consent(therapist.practice))
+    return render(
+        request, "consent/guide.html", practice=therapist.practice, all_party=all_party_consent(therapist.practice)
+    )
 
 
 @router.post("/consents")
-def send_form(request: Request, runtime: RuntimeDep, db: DbSession, therapist: CurrentTherapist,
-              email: Annotated[str, Form()], pseudonym: Annotated[str, Form()] = "",
-              client_id: Annotated[str, Form()] = "", note: Annotated[str, Form()] = "") -> Response:
+def send_form(
+    request: Request,
+    runtime: RuntimeDep,
+    db: DbSession,
+    therapist: CurrentTherapist,
+    email: Annotated[str, Form()],
+    pseudonym: Annotated[str, Form()] = "",
+    client_id: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
     try:
         if client_id:
             client = clients.client_of(db, therapist=therapist.user, client_id=client_id)
@@ -70,12 +87,26 @@ def send_form(request: Request, runtime: RuntimeDep, db: DbSession, therapist: C
                 return _not_found(request)
         else:
             client = clients.find_or_create_client(db, therapist=therapist.user, pseudonym=pseudonym)
-        consents.send_invitation(db, keystore=runtime.keystore, settings=runtime.settings,
-                                 therapist=therapist.user, client=client, email=email, note=note)
+        consents.send_invitation(
+            db,
+            keystore=runtime.keystore,
+            settings=runtime.settings,
+            therapist=therapist.user,
+            client=client,
+            email=email,
+            note=note,
+        )
     except (clients.ClientError, consents.ConsentError) as exc:
         db.rollback()
-        return _home(request, db, runtime, therapist, status_code=400, error=str(exc),
-                     form={"pseudonym": pseudonym, "client_id": client_id, "note": note})
+        return _home(
+            request,
+            db,
+            runtime,
+            therapist,
+            status_code=400,
+            error=str(exc),
+            form={"pseudonym": pseudonym, "client_id": client_id, "note": note},
+        )
     return RedirectResponse(f"/?sent={client.id}", status_code=303)
 
 
@@ -84,8 +115,13 @@ def _owned(db: Session, therapist: CurrentTherapist, consent_id: str) -> Consent
 
 
 def _not_found(request: Request) -> Response:
-    return render(request, "message.html", status_code=404, title="Not found",
-                  message="There is nothing here, or it belongs to someone else.")
+    return render(
+        request,
+        "message.html",
+        status_code=404,
+        title="Not found",
+        message="There is nothing here, or it belongs to someone else.",
+    )
 
 
 @router.get("/consents/verify")
@@ -94,67 +130,114 @@ def verify_form(request: Request, therapist: CurrentTherapist) -> Response:
 
 
 @router.get("/consents/{consent_id}")
-def consent_page(consent_id: str, request: Request, runtime: RuntimeDep, db: DbSession,
-                 therapist: CurrentTherapist) -> Response:
+def consent_page(
+    consent_id: str, request: Request, runtime: RuntimeDep, db: DbSession, therapist: CurrentTherapist
+) -> Response:
     consent = _owned(db, therapist, consent_id)
     if consent is None:
         return _not_found(request)
     consents.refresh_status(db, keystore=runtime.keystore, consent=consent)
     client = clients.get_client(db, client_id=consent.client_id)
-    return render(request, "consent/record.html", consent=consent, client=client, use_labels=USE_LABELS,
-                  uses=list(Use), events=audit.events_for(db, subject=f"consent:{consent.id}"))
+    return render(
+        request,
+        "consent/record.html",
+        consent=consent,
+        client=client,
+        use_labels=USE_LABELS,
+        uses=list(Use),
+        events=audit.events_for(db, subject=f"consent:{consent.id}"),
+    )
 
 
 @router.post("/consents/{consent_id}/withdraw")
-def record_verbal_withdrawal(consent_id: str, request: Request, runtime: RuntimeDep, db: DbSession,
-                             therapist: CurrentTherapist,
-                             confirm: Annotated[str, Form()] = "") -> Response:
+def record_verbal_withdrawal(
+    consent_id: str,
+    request: Request,
+    runtime: RuntimeDep,
+    db: DbSession,
+    therapist: CurrentTherapist,
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
     consent = _owned(db, therapist, consent_id)
     if consent is None:
         return _not_found(request)
     if confirm != "yes":
-        return render(request, "message.html", status_code=400, title="Not recorded",
-                      message="Tick the box to confirm the client withdrew their consent.",
-                      link=(f"/consents/{consent.id}", "Back"))
-    consents.withdraw(db, keystore=runtime.keystore, consent=consent, by="therapist",
-                      actor=f"user:{therapist.user.id}")
+        return render(
+            request,
+            "message.html",
+            status_code=400,
+            title="Not recorded",
+            message="Tick the box to confirm the client withdrew their consent.",
+            link=(f"/consents/{consent.id}", "Back"),
+        )
+    consents.withdraw(db, keystore=runtime.keystore, consent=consent, by="therapist", actor=f"user:{therapist.user.id}")
     return RedirectResponse(f"/consents/{consent.id}", status_code=303)
 
 
 @router.post("/consents/{consent_id}/cancel")
-def cancel(consent_id: str, request: Request, runtime: RuntimeDep, db: DbSession,
-           therapist: CurrentTherapist) -> Response:
+def cancel(
+    consent_id: str, request: Request, runtime: RuntimeDep, db: DbSession, therapist: CurrentTherapist
+) -> Response:
     consent = _owned(db, therapist, consent_id)
     if consent is None:
         return _not_found(request)
     try:
         consents.cancel_invitation(db, keystore=runtime.keystore, therapist=therapist.user, consent=consent)
     except consents.ConsentError as exc:
-        return render(request, "message.html", status_code=409, title="Nothing to cancel", message=str(exc),
-                      link=(f"/consents/{consent.id}", "Back"))
+        return render(
+            request,
+            "message.html",
+            status_code=409,
+            title="Nothing to cancel",
+            message=str(exc),
+            link=(f"/consents/{consent.id}", "Back"),
+        )
     return RedirectResponse(f"/consents/{consent.id}", status_code=303)
 
 
 @router.get("/consents/{consent_id}/fhir.json")
-def export_fhir(consent_id: str, request: Request, runtime: RuntimeDep, db: DbSession,
-                therapist: CurrentTherapist) -> Response:
+def export_fhir(
+    consent_id: str, request: Request, runtime: RuntimeDep, db: DbSession, therapist: CurrentTherapist
+) -> Response:
     consent = _owned(db, therapist, consent_id)
     if consent is None:
         return _not_found(request)
     consents.refresh_status(db, keystore=runtime.keystore, consent=consent)
     client = clients.get_client(db, client_id=consent.client_id)
     assert client is not None
-    bundle = fhir.consent_bundle(fhir.ConsentExport(
-        consent_id=consent.id, practice_name=therapist.practice.name, client_pseudonym=client.pseudonym,
-        therapist_name=therapist.user.display_name, status=consent.status, uses=dict(consent.uses),
-        signed_at=consent.signed_at, withdrawn_at=consent.withdrawn_at, declined_at=consent.declined_at,
-        consent_expires_at=consent.expires_at, template_version=consent.template_version,
-        form_sha256=consent.form_sha256, pdf_sha256=consent.pdf_sha256, pdf_sha1=consent.pdf_sha1,
-        base_url=runtime.settings.public_url))
-    audit.record(db, keystore=runtime.keystore, action="consent.exported", actor=f"user:{therapist.user.id}",
-                 practice_id=consent.practice_id, subject=f"consent:{consent.id}", details={"format": "fhir-r4"})
-    return Response(json.dumps(bundle, indent=2), media_type="application/fhir+json",
-                    headers={"content-disposition": f'attachment; filename="consent-{consent.id[:8]}.fhir.json"'})
+    bundle = fhir.consent_bundle(
+        fhir.ConsentExport(
+            consent_id=consent.id,
+            practice_name=therapist.practice.name,
+            client_pseudonym=client.pseudonym,
+            therapist_name=therapist.user.display_name,
+            status=consent.status,
+            uses=dict(consent.uses),
+            signed_at=consent.signed_at,
+            withdrawn_at=consent.withdrawn_at,
+            declined_at=consent.declined_at,
+            consent_expires_at=consent.expires_at,
+            template_version=consent.template_version,
+            form_sha256=consent.form_sha256,
+            pdf_sha256=consent.pdf_sha256,
+            pdf_sha1=consent.pdf_sha1,
+            base_url=runtime.settings.public_url,
+        )
+    )
+    audit.record(
+        db,
+        keystore=runtime.keystore,
+        action="consent.exported",
+        actor=f"user:{therapist.user.id}",
+        practice_id=consent.practice_id,
+        subject=f"consent:{consent.id}",
+        details={"format": "fhir-r4"},
+    )
+    return Response(
+        json.dumps(bundle, indent=2),
+        media_type="application/fhir+json",
+        headers={"content-disposition": f'attachment; filename="consent-{consent.id[:8]}.fhir.json"'},
+    )
 
 
 @upload_router.post("/consents/verify")
@@ -162,22 +245,36 @@ async def verify_pdf(request: Request, runtime: RuntimeDep, db: DbSession, thera
     """Check a PDF against the therapist's records and the practice's seal; the file is not kept."""
     limit = runtime.settings.max_upload_mb * 1024 * 1024
     try:
-        check_origin(request, runtime.settings.public_url)
-        fields, data = await read_single_file(request, field="pdf", limit=limit)
-        verify_csrf(request, runtime.keystore, request.headers.get("x-csrf-token") or fields.get(CSRF_FIELD))
+        _, data = await read_protected_upload(
+            request, keystore=runtime.keystore, public_url=runtime.settings.public_url, field="pdf", limit=limit
+        )
     except UploadError as exc:
-        return render(request, "consent/verify.html", status_code=400, error=str(exc),
-                      max_mb=runtime.settings.max_upload_mb)
+        return render(
+            request, "consent/verify.html", status_code=400, error=str(exc), max_mb=runtime.settings.max_upload_mb
+        )
     digest = hashlib.sha256(data).hexdigest()
-    record = db.query(Consent).filter(Consent.pdf_sha256 == digest, Consent.therapist_id == therapist.user.id,
-                                      Consent.practice_id == therapist.practice.id).one_or_none()
-    check = seal.check_seal(data, [c.certificate_pem for c in
-                                   certificates.practice_certificates(db, practice_id=therapist.practice.id)])
+    record = consents.consent_by_pdf_hash(db, therapist=therapist.user, pdf_sha256=digest)
+    trusted = [c.certificate_pem for c in certificates.practice_certificates(db, practice_id=therapist.practice.id)]
+    # pyHanko runs its own event loop, so it cannot run on this one.
+    check = await run_in_threadpool(seal.check_seal, data, trusted)
     del data
     client = clients.get_client(db, client_id=record.client_id) if record else None
-    audit.record(db, keystore=runtime.keystore, action="consent.pdf_verified", actor=f"user:{therapist.user.id}",
-                 practice_id=therapist.practice.id, subject=f"consent:{record.id}" if record else None,
-                 details={"matches_record": record is not None, "seal_intact": check.intact,
-                          "seal_trusted": check.trusted})
-    return render(request, "consent/verify.html", result=check, record=record, client=client, digest=digest,
-                  statuses=ConsentStatus, max_mb=runtime.settings.max_upload_mb)
+    audit.record(
+        db,
+        keystore=runtime.keystore,
+        action="consent.pdf_verified",
+        actor=f"user:{therapist.user.id}",
+        practice_id=therapist.practice.id,
+        subject=f"consent:{record.id}" if record else None,
+        details={"matches_record": record is not None, "seal_intact": check.intact, "seal_trusted": check.trusted},
+    )
+    return render(
+        request,
+        "consent/verify.html",
+        result=check,
+        record=record,
+        client=client,
+        digest=digest,
+        statuses=ConsentStatus,
+        max_mb=runtime.settings.max_upload_mb,
+    )

@@ -49,11 +49,19 @@ class LinkProblem(ConsentError):
 
 def current_template(session: Session, *, practice_id: str) -> ConsentTemplate:
     """The practice's newest template, creating version 1 from the default if there is none."""
-    row = session.scalar(select(ConsentTemplate).where(ConsentTemplate.practice_id == practice_id)
-                         .order_by(ConsentTemplate.version.desc()).limit(1))
+    row = session.scalar(
+        select(ConsentTemplate)
+        .where(ConsentTemplate.practice_id == practice_id)
+        .order_by(ConsentTemplate.version.desc())
+        .limit(1)
+    )
     if row is None:
-        row = ConsentTemplate(practice_id=practice_id, version=1, body=forms.DEFAULT_TEMPLATE,
-                              sha256=forms.sha256_text(forms.DEFAULT_TEMPLATE))
+        row = ConsentTemplate(
+            practice_id=practice_id,
+            version=1,
+            body=forms.DEFAULT_TEMPLATE,
+            sha256=forms.sha256_text(forms.DEFAULT_TEMPLATE),
+        )
         session.add(row)
         session.flush()
     return row
@@ -66,18 +74,30 @@ def save_template(session: Session, *, keystore: KeyStore, admin: User, body: st
     current = current_template(session, practice_id=admin.practice_id)
     if current.sha256 == forms.sha256_text(body):
         return current
-    row = ConsentTemplate(practice_id=admin.practice_id, version=current.version + 1, body=body,
-                          sha256=forms.sha256_text(body), created_by=admin.id)
+    row = ConsentTemplate(
+        practice_id=admin.practice_id,
+        version=current.version + 1,
+        body=body,
+        sha256=forms.sha256_text(body),
+        created_by=admin.id,
+    )
     session.add(row)
     session.flush()
-    audit.record(session, keystore=keystore, action="consent.template_saved", actor=f"user:{admin.id}",
-                 practice_id=admin.practice_id, subject=f"template:{row.id}",
-                 details={"version": row.version, "sha256": row.sha256})
+    audit.record(
+        session,
+        keystore=keystore,
+        action="consent.template_saved",
+        actor=f"user:{admin.id}",
+        practice_id=admin.practice_id,
+        subject=f"template:{row.id}",
+        details={"version": row.version, "sha256": row.sha256},
+    )
     return row
 
 
-def preview_form(session: Session, *, settings: Settings, practice: Practice, therapist_name: str,
-                 body: str | None = None) -> str:
+def preview_form(
+    session: Session, *, settings: Settings, practice: Practice, therapist_name: str, body: str | None = None
+) -> str:
     """The form as a client would see it, as Markdown with the placeholders filled in."""
     body = body if body is not None else current_template(session, practice_id=practice.id).body
     context = forms.form_context(practice, therapist_name, settings.invitation_ttl_days)
@@ -90,14 +110,15 @@ def preview_form(session: Session, *, settings: Settings, practice: Practice, th
 def _check_email(email: str) -> str:
     email = email.strip()
     local, _, domain = email.partition("@")
-    if not local or "." not in domain or len(email) > 254 or any(c.isspace() or c in "<>,;\"" for c in email):
+    if not local or "." not in domain or len(email) > 254 or any(c.isspace() or c in '<>,;"' for c in email):
         raise ConsentError("Enter the client's e-mail address, such as name@example.org.")
     return email
 
 
 def latest_consent(session: Session, *, client_id: str) -> Consent | None:
-    return session.scalar(select(Consent).where(Consent.client_id == client_id)
-                          .order_by(Consent.sent_at.desc()).limit(1))
+    return session.scalar(
+        select(Consent).where(Consent.client_id == client_id).order_by(Consent.sent_at.desc()).limit(1)
+    )
 
 
 @dataclass(frozen=True)
@@ -106,8 +127,16 @@ class Invitation:
     link: str
 
 
-def send_invitation(session: Session, *, keystore: KeyStore, settings: Settings, therapist: User, client: Client,
-                    email: str, note: str = "") -> Invitation:
+def send_invitation(
+    session: Session,
+    *,
+    keystore: KeyStore,
+    settings: Settings,
+    therapist: User,
+    client: Client,
+    email: str,
+    note: str = "",
+) -> Invitation:
     """Create the request and queue the e-mail carrying its link; the address is kept encrypted."""
     email = _check_email(email)
     note = note.strip()
@@ -117,62 +146,98 @@ def send_invitation(session: Session, *, keystore: KeyStore, settings: Settings,
     if latest is not None and refresh_status(session, keystore=keystore, consent=latest) in PENDING:
         raise ConsentError("A consent form is already waiting for this client. Cancel it before sending another.")
     if latest is not None and latest.status == ConsentStatus.SIGNED:
-        raise ConsentError("This client's consent is in force. It must be withdrawn or expire before a new "
-                           "form is sent.")
+        raise ConsentError(
+            "This client's consent is in force. It must be withdrawn or expire before a new form is sent."
+        )
     practice = session.get(Practice, therapist.practice_id)
     assert practice is not None
     template = current_template(session, practice_id=practice.id)
-    form_text = forms.fill_template(template.body, forms.form_context(practice, therapist.display_name,
-                                                                      settings.invitation_ttl_days))
+    form_text = forms.fill_template(
+        template.body, forms.form_context(practice, therapist.display_name, settings.invitation_ttl_days)
+    )
     token = new_token()
     consent_id = new_id()
     now = clock.now()
     consent = Consent(
-        id=consent_id, practice_id=practice.id, therapist_id=therapist.id, client_id=client.id,
-        status=ConsentStatus.SENT, template_version=template.version, template_sha256=template.sha256,
-        form_text=form_text, form_sha256=forms.sha256_text(form_text), invite_token_hash=token_hash(token),
+        id=consent_id,
+        practice_id=practice.id,
+        therapist_id=therapist.id,
+        client_id=client.id,
+        status=ConsentStatus.SENT,
+        template_version=template.version,
+        template_sha256=template.sha256,
+        form_text=form_text,
+        form_sha256=forms.sha256_text(form_text),
+        invite_token_hash=token_hash(token),
         email_sealed=seal(keystore, email.encode(), context=f"consent-email:{consent_id}"),
-        sent_at=now, link_expires_at=now + timedelta(days=settings.invitation_ttl_days), uses={},
+        sent_at=now,
+        link_expires_at=now + timedelta(days=settings.invitation_ttl_days),
+        uses={},
     )
     session.add(consent)
     session.flush()
     link = f"{settings.public_url}/c/{token}"
-    body = [f"{therapist.display_name} at {practice.name} is asking for your consent to record your "
-            "therapy sessions.", ""]
+    body = [
+        f"{therapist.display_name} at {practice.name} is asking for your consent to record your therapy sessions.",
+        "",
+    ]
     if note:
         body += [f"A note from {therapist.display_name}:", note, ""]
     body += [
-        "You can read the form, choose what you allow, and sign or decline here:", link, "",
+        "You can read the form, choose what you allow, and sign or decline here:",
+        link,
+        "",
         f"The link works for {settings.invitation_ttl_days} days and only for you; please do not forward it.",
-        "Saying no is fine and changes nothing about your care.", "",
+        "Saying no is fine and changes nothing about your care.",
+        "",
         "If you did not expect this message, you can ignore it.",
     ]
-    mail.queue_message(session, keystore=keystore, message=mail.compose(
-        sender=settings.mail_from, to=email, subject=f"{practice.name}: consent to record your sessions",
-        text="\n".join(body)))
-    audit.record(session, keystore=keystore, action="consent.sent", actor=f"user:{therapist.id}",
-                 practice_id=practice.id, subject=f"consent:{consent.id}",
-                 details={"client": client.id, "template_version": template.version})
+    mail.queue_message(
+        session,
+        keystore=keystore,
+        message=mail.compose(
+            sender=settings.mail_from,
+            to=email,
+            subject=f"{practice.name}: consent to record your sessions",
+            text="\n".join(body),
+        ),
+    )
+    audit.record(
+        session,
+        keystore=keystore,
+        action="consent.sent",
+        actor=f"user:{therapist.id}",
+        practice_id=practice.id,
+        subject=f"consent:{consent.id}",
+        details={"client": client.id, "template_version": template.version},
+    )
     return Invitation(consent, link)
 
 
 def cancel_invitation(session: Session, *, keystore: KeyStore, therapist: User, consent: Consent) -> None:
-    changed = _transition(session, consent, PENDING, ConsentStatus.EXPIRED, expired_at=clock.now(),
-                          email_sealed=None)
+    changed = _transition(session, consent, PENDING, ConsentStatus.EXPIRED, expired_at=clock.now(), email_sealed=None)
     if not changed:
         raise ConsentError("This request is no longer waiting for the client.")
-    audit.record(session, keystore=keystore, action="consent.cancelled", actor=f"user:{therapist.id}",
-                 practice_id=consent.practice_id, subject=f"consent:{consent.id}")
+    audit.record(
+        session,
+        keystore=keystore,
+        action="consent.cancelled",
+        actor=f"user:{therapist.id}",
+        practice_id=consent.practice_id,
+        subject=f"consent:{consent.id}",
+    )
 
 
 # -- status changes -------------------------------------------------------------------
 
 
-def _transition(session: Session, consent: Consent, from_states: tuple[str, ...], to_state: str,
-                **values: object) -> bool:
+def _transition(
+    session: Session, consent: Consent, from_states: tuple[str, ...], to_state: str, **values: object
+) -> bool:
     """Atomically move a consent from one of ``from_states``; False if another request got there first."""
     result = session.execute(
-        update(Consent).where(Consent.id == consent.id, Consent.status.in_([str(s) for s in from_states]))
+        update(Consent)
+        .where(Consent.id == consent.id, Consent.status.in_([str(s) for s in from_states]))
         .values(status=str(to_state), **values)
         .execution_options(synchronize_session=False)
     )
@@ -184,23 +249,34 @@ def refresh_status(session: Session, *, keystore: KeyStore, consent: Consent) ->
     """Apply any expiry that is due to this consent, and return its status."""
     now = clock.now()
     if consent.status in PENDING and consent.link_expires_at <= now:
-        if _transition(session, consent, PENDING, ConsentStatus.EXPIRED, expired_at=now, email_sealed=None):
-            audit.record(session, keystore=keystore, action="consent.invitation_expired", actor="system",
-                         practice_id=consent.practice_id, subject=f"consent:{consent.id}")
+        action = "consent.invitation_expired"
+        expired = _transition(session, consent, PENDING, ConsentStatus.EXPIRED, expired_at=now, email_sealed=None)
     elif consent.status == ConsentStatus.SIGNED and consent.expires_at is not None and consent.expires_at <= now:
-        if _transition(session, consent, (ConsentStatus.SIGNED,), ConsentStatus.EXPIRED, expired_at=now):
-            audit.record(session, keystore=keystore, action="consent.expired", actor="system",
-                         practice_id=consent.practice_id, subject=f"consent:{consent.id}")
+        action = "consent.expired"
+        expired = _transition(session, consent, (ConsentStatus.SIGNED,), ConsentStatus.EXPIRED, expired_at=now)
+    else:
+        return consent.status
+    if expired:
+        audit.record(
+            session,
+            keystore=keystore,
+            action=action,
+            actor="system",
+            practice_id=consent.practice_id,
+            subject=f"consent:{consent.id}",
+        )
     return consent.status
 
 
 def expire_due(session: Session, *, keystore: KeyStore) -> int:
     """Expire every overdue invitation and consent (the periodic sweep); returns how many."""
     now = clock.now()
-    due = session.scalars(select(Consent).where(
-        ((Consent.status.in_([str(s) for s in PENDING])) & (Consent.link_expires_at <= now))
-        | ((Consent.status == ConsentStatus.SIGNED) & (Consent.expires_at <= now))
-    )).all()
+    due = session.scalars(
+        select(Consent).where(
+            ((Consent.status.in_([str(s) for s in PENDING])) & (Consent.link_expires_at <= now))
+            | ((Consent.status == ConsentStatus.SIGNED) & (Consent.expires_at <= now))
+        )
+    ).all()
     for consent in due:
         refresh_status(session, keystore=keystore, consent=consent)
     return len(due)
@@ -210,19 +286,27 @@ def invitation_for_token(session: Session, *, keystore: KeyStore, token: str) ->
     """The invitation a link points to, marked opened on first visit; raises LinkProblem."""
     consent = session.scalar(select(Consent).where(Consent.invite_token_hash == token_hash(token)))
     if consent is None:
-        raise LinkProblem("This link is not valid. Check that you copied all of it, or ask your therapist "
-                          "for a new one.")
+        raise LinkProblem(
+            "This link is not valid. Check that you copied all of it, or ask your therapist for a new one."
+        )
     status = refresh_status(session, keystore=keystore, consent=consent)
     if status == ConsentStatus.EXPIRED and consent.signed_at is None:
-        raise LinkProblem("This link has expired. Nothing was signed. Your therapist can send a new one "
-                          "if you wish.")
+        raise LinkProblem("This link has expired. Nothing was signed. Your therapist can send a new one if you wish.")
     if status not in PENDING:
-        raise LinkProblem("This form has already been completed, so this link no longer works. Nothing has "
-                          "been changed.")
-    if status == ConsentStatus.SENT and _transition(session, consent, (ConsentStatus.SENT,),
-                                                    ConsentStatus.OPENED, opened_at=clock.now()):
-        audit.record(session, keystore=keystore, action="consent.opened", actor="client",
-                     practice_id=consent.practice_id, subject=f"consent:{consent.id}")
+        raise LinkProblem(
+            "This form has already been completed, so this link no longer works. Nothing has been changed."
+        )
+    if status == ConsentStatus.SENT and _transition(
+        session, consent, (ConsentStatus.SENT,), ConsentStatus.OPENED, opened_at=clock.now()
+    ):
+        audit.record(
+            session,
+            keystore=keystore,
+            action="consent.opened",
+            actor="client",
+            practice_id=consent.practice_id,
+            subject=f"consent:{consent.id}",
+        )
     return consent
 
 
@@ -234,7 +318,7 @@ def check_signature_image(data_url: str) -> bytes:
     if len(data_url) > MAX_SIGNATURE_BYTES * 4 // 3 + len(prefix) + 4:
         raise ConsentError("The signature image is too large. Clear it and sign again.")
     try:
-        png = base64.b64decode(data_url[len(prefix):], validate=True)
+        png = base64.b64decode(data_url[len(prefix) :], validate=True)
         with Image.open(io.BytesIO(png)) as img:
             if img.format != "PNG" or img.width > 4000 or img.height > 4000:
                 raise ConsentError("The signature could not be read. Clear it and sign again.")
@@ -242,7 +326,7 @@ def check_signature_image(data_url: str) -> bytes:
             extrema = alpha.getextrema()
     except (binascii.Error, UnidentifiedImageError, OSError, ValueError):
         raise ConsentError("The signature could not be read. Clear it and sign again.") from None
-    if extrema[1] == 0:  # type: ignore[index]
+    if extrema[1] == 0:
         raise ConsentError("Please draw your signature in the box.")
     return png
 
@@ -255,40 +339,67 @@ class SigningDetails:
     user_agent: str
 
 
-def sign(session: Session, *, keystore: KeyStore, consent: Consent, practice: Practice, agree_electronic: bool,
-         uses: dict[str, bool], details: SigningDetails) -> Consent:
+def sign(
+    session: Session,
+    *,
+    keystore: KeyStore,
+    consent: Consent,
+    practice: Practice,
+    agree_electronic: bool,
+    uses: dict[str, bool],
+    details: SigningDetails,
+) -> Consent:
     """Record the signature and queue the sealed PDF; raises ConsentError or LinkProblem."""
     if not agree_electronic:
-        raise ConsentError("To sign online, please agree to use electronic records. If you prefer paper, "
-                           "ask your therapist for a paper form.")
+        raise ConsentError(
+            "To sign online, please agree to use electronic records. If you prefer paper, "
+            "ask your therapist for a paper form."
+        )
     typed = " ".join(details.typed_name.split())
     if not 2 <= len(typed) <= 200:
         raise ConsentError("Please type your full name.")
     chosen = {use.value: bool(uses.get(use.value)) for use in Use}
     now = clock.now()
     client_token = new_token()
-    payload = json.dumps({
-        "typed_name": typed, "signature_png": base64.b64encode(details.signature_png).decode(),
-        "ip": details.ip[:64], "user_agent": details.user_agent[:400], "client_token": client_token,
-    }).encode()
+    payload = json.dumps(
+        {
+            "typed_name": typed,
+            "signature_png": base64.b64encode(details.signature_png).decode(),
+            "ip": details.ip[:64],
+            "user_agent": details.user_agent[:400],
+            "client_token": client_token,
+        }
+    ).encode()
     changed = _transition(
-        session, consent, PENDING, ConsentStatus.SIGNED, signed_at=now, uses=chosen,
-        expires_at=now + timedelta(days=practice.consent_valid_days), client_token_hash=token_hash(client_token),
+        session,
+        consent,
+        PENDING,
+        ConsentStatus.SIGNED,
+        signed_at=now,
+        uses=chosen,
+        expires_at=now + timedelta(days=practice.consent_valid_days),
+        client_token_hash=token_hash(client_token),
         signing_sealed=seal(keystore, payload, context=f"consent-signing:{consent.id}"),
     )
     if not changed:
         raise LinkProblem("This form has already been completed, so nothing has been changed.")
     enqueue(session, "consent.deliver_signed_pdf", consent_id=consent.id)
-    audit.record(session, keystore=keystore, action="consent.signed", actor="client",
-                 practice_id=consent.practice_id, subject=f"consent:{consent.id}", details={"uses": chosen})
+    audit.record(
+        session,
+        keystore=keystore,
+        action="consent.signed",
+        actor="client",
+        practice_id=consent.practice_id,
+        subject=f"consent:{consent.id}",
+        details={"uses": chosen},
+    )
     return consent
 
 
 def decline(session: Session, *, keystore: KeyStore, settings: Settings, consent: Consent, reason: str) -> None:
     """Record a refusal, tell the therapist (with the reason, which Sotto does not keep), erase the address."""
     reason = reason.strip()[:MAX_REASON_CHARS]
-    if not _transition(session, consent, PENDING, ConsentStatus.DECLINED, declined_at=clock.now(),
-                       email_sealed=None):
+    if not _transition(session, consent, PENDING, ConsentStatus.DECLINED, declined_at=clock.now(), email_sealed=None):
         raise LinkProblem("This form has already been completed, so nothing has been changed.")
     therapist = session.get(User, consent.therapist_id)
     client = session.get(Client, consent.client_id)
@@ -296,14 +407,26 @@ def decline(session: Session, *, keystore: KeyStore, settings: Settings, consent
     text = [f"{client.pseudonym} declined to have sessions recorded.", ""]
     if reason:
         text += ["They wrote:", reason, ""]
-    text += ["Sotto will not send reminders. Their care continues as before.",
-             f"Home page: {settings.public_url}/"]
-    mail.queue_message(session, keystore=keystore, message=mail.compose(
-        sender=settings.mail_from, to=therapist.email, subject=f"Recording consent declined: {client.pseudonym}",
-        text="\n".join(text)))
-    audit.record(session, keystore=keystore, action="consent.declined", actor="client",
-                 practice_id=consent.practice_id, subject=f"consent:{consent.id}",
-                 details={"reason_given": bool(reason)})
+    text += ["Sotto will not send reminders. Their care continues as before.", f"Home page: {settings.public_url}/"]
+    mail.queue_message(
+        session,
+        keystore=keystore,
+        message=mail.compose(
+            sender=settings.mail_from,
+            to=therapist.email,
+            subject=f"Recording consent declined: {client.pseudonym}",
+            text="\n".join(text),
+        ),
+    )
+    audit.record(
+        session,
+        keystore=keystore,
+        action="consent.declined",
+        actor="client",
+        practice_id=consent.practice_id,
+        subject=f"consent:{consent.id}",
+        details={"reason_given": bool(reason)},
+    )
 
 
 def consent_for_client_token(session: Session, *, keystore: KeyStore, token: str) -> Consent:
@@ -316,11 +439,19 @@ def consent_for_client_token(session: Session, *, keystore: KeyStore, token: str
 
 def withdraw(session: Session, *, keystore: KeyStore, consent: Consent, by: str, actor: str) -> bool:
     """Withdraw a signed consent at once; False if it was not in force (already withdrawn or expired)."""
-    if not _transition(session, consent, (ConsentStatus.SIGNED,), ConsentStatus.WITHDRAWN,
-                       withdrawn_at=clock.now(), withdrawn_by=by):
+    if not _transition(
+        session, consent, (ConsentStatus.SIGNED,), ConsentStatus.WITHDRAWN, withdrawn_at=clock.now(), withdrawn_by=by
+    ):
         return False
-    audit.record(session, keystore=keystore, action="consent.withdrawn", actor=actor,
-                 practice_id=consent.practice_id, subject=f"consent:{consent.id}", details={"by": by})
+    audit.record(
+        session,
+        keystore=keystore,
+        action="consent.withdrawn",
+        actor=actor,
+        practice_id=consent.practice_id,
+        subject=f"consent:{consent.id}",
+        details={"by": by},
+    )
     return True
 
 
@@ -332,12 +463,24 @@ def consent_of(session: Session, *, therapist: User, consent_id: str) -> Consent
     return consent
 
 
+def consent_by_pdf_hash(session: Session, *, therapist: User, pdf_sha256: str) -> Consent | None:
+    """The therapist's own consent whose delivered PDF has this SHA-256, if any."""
+    return session.scalar(
+        select(Consent).where(
+            Consent.pdf_sha256 == pdf_sha256,
+            Consent.therapist_id == therapist.id,
+            Consent.practice_id == therapist.practice_id,
+        )
+    )
+
+
 def signing_details(keystore: KeyStore, consent: Consent) -> tuple[SigningDetails, str]:
     """The encrypted signing data held until the PDF is delivered, and the client's page token."""
     assert consent.signing_sealed is not None
     data = json.loads(open_sealed(keystore, consent.signing_sealed, context=f"consent-signing:{consent.id}"))
-    return SigningDetails(data["typed_name"], base64.b64decode(data["signature_png"]), data["ip"],
-                          data["user_agent"]), data["client_token"]
+    return SigningDetails(
+        data["typed_name"], base64.b64decode(data["signature_png"]), data["ip"], data["user_agent"]
+    ), data["client_token"]
 
 
 def client_email(keystore: KeyStore, consent: Consent) -> str | None:

@@ -46,56 +46,86 @@ def deliver_signed_pdf(runtime: Runtime, session: Session, *, consent_id: str) -
     details, client_token = service.signing_details(runtime.keystore, consent)
     cert = certificates.ensure_seal_certificate(session, keystore=runtime.keystore, practice=practice)
     document = ConsentDocument(
-        practice_name=practice.name, client_pseudonym=client.pseudonym, consent_id=consent.id,
+        practice_name=practice.name,
+        client_pseudonym=client.pseudonym,
+        consent_id=consent.id,
         form_markdown=consent.form_text,
         uses=[(USE_LABELS[use], bool(consent.uses.get(use.value))) for use in Use],
-        typed_name=details.typed_name, signature_png=details.signature_png,
-        sent_at=consent.sent_at, opened_at=consent.opened_at, signed_at=consent.signed_at,
-        consent_expires_at=consent.expires_at, signer_ip=details.ip, signer_user_agent=details.user_agent,
-        delivery="Link sent by e-mail to the client", template_version=consent.template_version,
-        template_sha256=consent.template_sha256, form_sha256=consent.form_sha256,
+        typed_name=details.typed_name,
+        signature_png=details.signature_png,
+        sent_at=consent.sent_at,
+        opened_at=consent.opened_at,
+        signed_at=consent.signed_at,
+        consent_expires_at=consent.expires_at,
+        signer_ip=details.ip,
+        signer_user_agent=details.user_agent,
+        delivery="Link sent by e-mail to the client",
+        template_version=consent.template_version,
+        template_sha256=consent.template_sha256,
+        form_sha256=consent.form_sha256,
     )
     pdf = seal_pdf(render_consent_pdf(document), certificates.signing_pkcs12(runtime.keystore, cert))
     attachment = mail.Attachment(f"recording-consent-{consent.id[:8]}.pdf", "application/pdf", pdf)
     settings = runtime.settings
-    mail.send_now(runtime.mailer, mail.compose(
-        sender=settings.mail_from, to=therapist.email,
-        subject=f"Signed recording consent: {client.pseudonym}",
-        text="\n".join([
-            f"{client.pseudonym} signed the recording consent form.",
-            "",
-            "The completed form, sealed with the practice's certificate, is attached. Please file it in your "
-            "EHR: Sotto does not keep a copy, only its fingerprint (SHA-256):",
-            hashlib.sha256(pdf).hexdigest(),
-            "",
-            f"Check a copy at any time on {settings.public_url}/consents/verify",
-        ]),
-        attachments=[attachment]))
+    mail.send_now(
+        runtime.mailer,
+        mail.compose(
+            sender=settings.mail_from,
+            to=therapist.email,
+            subject=f"Signed recording consent: {client.pseudonym}",
+            text="\n".join(
+                [
+                    f"{client.pseudonym} signed the recording consent form.",
+                    "",
+                    "The completed form, sealed with the practice's certificate, is attached. Please file it in your "
+                    "EHR: Sotto does not keep a copy, only its fingerprint (SHA-256):",
+                    hashlib.sha256(pdf).hexdigest(),
+                    "",
+                    f"Check a copy at any time on {settings.public_url}/consents/verify",
+                ]
+            ),
+            attachments=[attachment],
+        ),
+    )
     email = service.client_email(runtime.keystore, consent)
     if email is not None:
-        mail.send_now(runtime.mailer, mail.compose(
-            sender=settings.mail_from, to=email, subject=f"{practice.name}: your signed consent form",
-            text="\n".join([
-                "Thank you. Your signed consent form is attached for your records.",
-                "",
-                "Your private page, where you can see what you agreed to, change it, or withdraw your consent "
-                "at any time (even during a session), is here:",
-                f"{settings.public_url}/my/{client_token}",
-                "",
-                "Keep this e-mail: the link is yours alone and we do not keep your e-mail address. "
-                "You can also withdraw by telling your therapist. Withdrawing has no effect on your care.",
-                "",
-                "You may ask your therapist for a paper copy at no cost.",
-            ]),
-            attachments=[attachment]))
+        mail.send_now(
+            runtime.mailer,
+            mail.compose(
+                sender=settings.mail_from,
+                to=email,
+                subject=f"{practice.name}: your signed consent form",
+                text="\n".join(
+                    [
+                        "Thank you. Your signed consent form is attached for your records.",
+                        "",
+                        "Your private page, where you can see what you agreed to, change it, or withdraw your consent "
+                        "at any time (even during a session), is here:",
+                        f"{settings.public_url}/my/{client_token}",
+                        "",
+                        "Keep this e-mail: the link is yours alone and we do not keep your e-mail address. "
+                        "You can also withdraw by telling your therapist. Withdrawing has no effect on your care.",
+                        "",
+                        "You may ask your therapist for a paper copy at no cost.",
+                    ]
+                ),
+                attachments=[attachment],
+            ),
+        )
     consent.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     consent.pdf_sha1 = hashlib.sha1(pdf, usedforsecurity=False).hexdigest()
     consent.pdf_delivered_at = clock.now()
     consent.signing_sealed = None
     consent.email_sealed = None
-    audit.record(session, keystore=runtime.keystore, action="consent.pdf_delivered", actor="system",
-                 practice_id=consent.practice_id, subject=f"consent:{consent.id}",
-                 details={"pdf_sha256": consent.pdf_sha256, "client_copy": email is not None})
+    audit.record(
+        session,
+        keystore=runtime.keystore,
+        action="consent.pdf_delivered",
+        actor="system",
+        practice_id=consent.practice_id,
+        subject=f"consent:{consent.id}",
+        details={"pdf_sha256": consent.pdf_sha256, "client_copy": email is not None},
+    )
     log.info("consent %s: sealed PDF delivered", consent.id)
 
 

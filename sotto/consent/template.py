@@ -127,9 +127,7 @@ def validate_template(body: str) -> None:
     if not body.strip():
         raise TemplateError("The consent form is empty.")
     if len(body) > MAX_TEMPLATE_CHARS:
-        raise TemplateError(
-            f"The consent form is {len(body):,} characters long; the limit is {MAX_TEMPLATE_CHARS:,}."
-        )
+        raise TemplateError(f"The consent form is {len(body):,} characters long; the limit is {MAX_TEMPLATE_CHARS:,}.")
     for match in _BRACED.finditer(body):
         inner = match.group(1).strip()
         where = _line_of(body, match.start())
@@ -232,9 +230,7 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-DEFAULT_TEMPLATE: str = (
-    resources.files("sotto.consent").joinpath("default_template.md").read_text(encoding="utf-8")
-)
+DEFAULT_TEMPLATE: str = resources.files("sotto.consent").joinpath("default_template.md").read_text(encoding="utf-8")
 
 
 def _line_of(text: str, position: int) -> int:

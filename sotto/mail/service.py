@@ -89,9 +89,7 @@ def compose(
         maintype, slash, subtype = attachment.content_type.partition("/")
         if not slash or not maintype or not subtype:
             raise ValueError(f"not a content type: {attachment.content_type!r}")
-        message.add_attachment(
-            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
-        )
+        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
     return message
 
 
@@ -245,9 +243,7 @@ def retry_failed(session: Session, *, now: datetime | None = None) -> int:
 def purge_failed(session: Session) -> int:
     """Delete every failed message; returns how many. Does not commit."""
     result = session.execute(
-        delete(OutboxMessage)
-        .where(OutboxMessage.status == FAILED)
-        .execution_options(synchronize_session=False)
+        delete(OutboxMessage).where(OutboxMessage.status == FAILED).execution_options(synchronize_session=False)
     )
     return _rowcount(result)
 

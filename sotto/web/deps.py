@@ -58,7 +58,8 @@ async def csrf_protect(request: Request, runtime: RuntimeDep) -> None:
     check_origin(request, runtime.settings.public_url)
     submitted = request.headers.get(CSRF_HEADER)
     if submitted is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
         form = await request.form()
         value = form.get(CSRF_FIELD)
         submitted = value if isinstance(value, str) else None
@@ -73,6 +74,15 @@ class SignedIn:
     user: User
     web_session: WebSession
     practice: Practice
+
+
+@dataclass(frozen=True)
+class PageUser:
+    """Who is signed in, as the page layout needs it."""
+
+    id: str
+    role: str
+    display_name: str
 
 
 def client_ip(request: Request) -> str:
@@ -101,7 +111,9 @@ def current_signed_in(request: Request, runtime: RuntimeDep, db: DbSession) -> S
     ws, user = found
     practice = db.get(Practice, user.practice_id)
     assert practice is not None
-    request.state.user = user
+    # Pages read this after the request's transaction has ended (error pages included),
+    # so they get plain values rather than a database row.
+    request.state.user = PageUser(id=user.id, role=user.role, display_name=user.display_name)
     return SignedIn(user, ws, practice)
 
 
@@ -120,5 +132,14 @@ def _require(role: Role):  # type: ignore[no-untyped-def]
 CurrentTherapist = Annotated[SignedIn, Depends(_require(Role.THERAPIST))]
 CurrentAdmin = Annotated[SignedIn, Depends(_require(Role.ADMIN))]
 
-__all__ = ["CsrfError", "CsrfProtected", "CurrentAdmin", "CurrentTherapist", "CurrentUser", "DbSession",
-           "Forbidden", "NotSignedIn", "RuntimeDep"]
+__all__ = [
+    "CsrfError",
+    "CsrfProtected",
+    "CurrentAdmin",
+    "CurrentTherapist",
+    "CurrentUser",
+    "DbSession",
+    "Forbidden",
+    "NotSignedIn",
+    "RuntimeDep",
+]

@@ -28,11 +28,12 @@ TEMPLATES.env.filters["utc"] = _utc
 TEMPLATES.env.filters["day"] = _day
 
 
-def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(request: Request, name: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
     runtime = request.app.state.runtime
     cookie = request.scope.get("state", {}).get("csrf_cookie", "")
     context.setdefault("user", getattr(request.state, "user", None))
     context["csrf_field"] = Markup('<input type="hidden" name="csrf_token" value="{}">').format(
-        csrf_token_for(runtime.keystore, cookie))
+        csrf_token_for(runtime.keystore, cookie)
+    )
     context["csrf_token"] = csrf_token_for(runtime.keystore, cookie)
     return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)

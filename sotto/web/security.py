@@ -29,19 +29,21 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "media-src 'self' blob:",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "media-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 
 class CsrfError(Exception):
@@ -55,8 +57,9 @@ def csrf_token_for(keystore: KeyStore, cookie_value: str) -> str:
 class SecurityMiddleware:
     """Adds security headers, caps request bodies, and issues the CSRF cookie."""
 
-    def __init__(self, app: ASGIApp, *, secure_cookies: bool, max_body_bytes: int,
-                 large_body_paths: dict[str, int]) -> None:
+    def __init__(
+        self, app: ASGIApp, *, secure_cookies: bool, max_body_bytes: int, large_body_paths: dict[str, int]
+    ) -> None:
         self.app = app
         self.secure_cookies = secure_cookies
         self.max_body_bytes = max_body_bytes
@@ -126,9 +129,17 @@ def _security_headers(secure: bool) -> list[tuple[bytes, bytes]]:
 
 async def _too_large(send: Send) -> None:
     body = b"The upload is too large."
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode())] + _security_headers(False)})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                *_security_headers(False),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

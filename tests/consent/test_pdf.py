@@ -155,6 +155,21 @@ def test_markup_in_the_form_text_is_printed_literally() -> None:
         assert literal in text, literal
 
 
+def test_a_form_heading_that_repeats_the_title_is_printed_once() -> None:
+    texts = page_texts(render_consent_pdf(make_document(form_markdown="# Consent to Record Therapy Sessions")))
+
+    # The title once, and the footer on every page.
+    assert flat(" ".join(texts)).lower().count("consent to record therapy sessions") == 1 + len(texts)
+
+
+def test_text_beyond_latin_1_does_not_break_rendering() -> None:
+    # Helvetica has no glyphs for these (they print as boxes), but the PDF must still build.
+    pdf = render_consent_pdf(make_document(typed_name="Łukasz Wróbel 李小龙", practice_name="Praxis Ωμέγα",
+                                           form_markdown="Emoji 🙂 and Cyrillic Привет."))
+
+    assert "Wr" in " ".join(page_texts(pdf))
+
+
 def test_bold_and_italic_markdown_use_the_bold_and_oblique_faces() -> None:
     pdf = render_consent_pdf(make_document(form_markdown="Plain, **strong** and *soft* words."))
 

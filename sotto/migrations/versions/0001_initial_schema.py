@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-11-26 14:39:00.041258
 """
 
-from alembic import op
 import sqlalchemy as sa
-import sotto.db
+from alembic import op
 
+import sotto.db
 
 revision = '0001'
 down_revision = None

@@ -1,0 +1,117 @@
+"""A live Sotto (uvicorn in a thread, worker threads on) and headless Chromium for browser tests.
+
+Browser tests run on SQLite only: ``settings`` is overridden here without ``database_url``,
+so they are not parametrized. ``runtime``, ``practice`` and ``therapist`` from
+``support.app`` build on these settings.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from browser.steps import DESKTOP, PHONE, Mailbox
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+from support.app import make_settings
+from support.smtp import LoopbackSmtpServer, free_loopback_port
+
+from sotto.app import create_app
+from sotto.config import Settings
+from sotto.runtime import Runtime
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+expect.set_options(timeout=10_000)
+
+
+@pytest.fixture
+def server_port() -> int:
+    return free_loopback_port()
+
+
+@pytest.fixture
+def base_url(server_port: int) -> str:
+    return f"http://127.0.0.1:{server_port}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, smtp_server: LoopbackSmtpServer, base_url: str) -> Settings:
+    """SQLite, real SMTP on loopback, and the live server's own address in e-mailed links."""
+    return make_settings(tmp_path, f"sqlite:///{tmp_path / 'data' / 'sotto.db'}", smtp_server.port,
+                         public_url=base_url)
+
+
+@pytest.fixture
+def live_server(runtime: Runtime, server_port: int, base_url: str) -> Iterator[str]:
+    """Sotto served by uvicorn on 127.0.0.1 in a background thread, with its worker threads running."""
+    app = create_app(runtime, run_workers=True)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=server_port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="sotto-live-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.05)
+    try:
+        urllib.request.urlopen(f"{base_url}/login", timeout=5).close()  # noqa: S310 - our own loopback server
+    except urllib.error.URLError as exc:
+        raise RuntimeError(f"the live server does not answer: {exc}") from exc
+    yield base_url
+    server.should_exit = True
+    thread.join(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser, live_server: str) -> Iterator[Callable[..., BrowserContext]]:
+    """Opens browser contexts on the live server: one per person, each with its own cookies."""
+    contexts: list[BrowserContext] = []
+
+    def open_context(**options: object) -> BrowserContext:
+        context = browser.new_context(base_url=live_server, **options)  # type: ignore[arg-type]
+        contexts.append(context)
+        return context
+
+    yield open_context
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def therapist_page(new_context: Callable[..., BrowserContext]) -> Page:
+    """The therapist at a desk: a 1280 px wide window."""
+    return new_context(**DESKTOP).new_page()
+
+
+@pytest.fixture
+def client_page(new_context: Callable[..., BrowserContext]) -> Page:
+    """The client's own phone: a separate context, touch screen, 390 px wide."""
+    return new_context(**PHONE).new_page()
+
+
+@pytest.fixture
+def mailbox(smtp_server: LoopbackSmtpServer, live_server: str) -> Mailbox:
+    return Mailbox(smtp_server, live_server)
