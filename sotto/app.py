@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,10 +17,9 @@ from sotto.consent import admin_routes, client_routes
 from sotto.consent import routes as consent_routes
 from sotto.runtime import Runtime
 from sotto.web.deps import Forbidden, NotSignedIn
+from sotto.web.errors import ErrorShield
 from sotto.web.pages import render
 from sotto.web.security import CsrfError, SecurityMiddleware
-
-log = logging.getLogger(__name__)
 
 MAX_FORM_BYTES = 2 * 1024 * 1024
 
@@ -44,6 +42,7 @@ def create_app(runtime: Runtime, *, run_workers: bool = True) -> FastAPI:
     )
     app.state.runtime = runtime
     upload_limit = runtime.settings.max_upload_mb * 1024 * 1024
+    app.add_middleware(ErrorShield)
     app.add_middleware(
         SecurityMiddleware,
         secure_cookies=runtime.settings.secure_cookies,
@@ -123,22 +122,4 @@ def _error_pages(app: FastAPI) -> None:
             message="There is nothing here, or it belongs to someone else."
             if exc.status_code == 404
             else "That request could not be handled. Nothing was changed.",
-        )
-
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> Response:
-        # The type only: exception messages can quote user input.
-        log.error(
-            "unhandled %s on %s %s",
-            type(exc).__name__,
-            request.method,
-            request.scope.get("route") and getattr(request.scope["route"], "path", "?"),
-        )
-        return render(
-            request,
-            "message.html",
-            status_code=500,
-            title="Something went wrong on our side",
-            message="Nothing you entered was lost on purpose, but please check and try again. "
-            "The practice admin can find the error in the server log.",
         )

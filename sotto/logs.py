@@ -22,3 +22,7 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in ("uvicorn.access", "uvicorn.error", ""):
         logging.getLogger(name).addFilter(RedactLinkTokens())
+    # pyHanko logs certificate subjects (which can name a person) with its tracebacks; a
+    # failed seal check is reported to the user through SealCheck.problem instead.
+    logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
+    logging.getLogger("pyhanko_certvalidator").setLevel(logging.CRITICAL)

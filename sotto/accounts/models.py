@@ -11,6 +11,16 @@ from sotto.db import Base, UTCDateTime, new_id
 
 SENSITIVE_TOPICS = ("criminal", "immigration", "sogi", "trauma", "substance", "health")
 
+TOPIC_LABELS = {  # as the consent form and the settings page name them
+    "criminal": "criminal history",
+    "immigration": "immigration status",
+    "sogi": "sexual orientation and gender identity",
+    "trauma": "trauma and abuse",
+    "substance": "substance use",
+    "health": "sexual and reproductive health (such as HIV and other sexually transmitted "
+    "infections, abortion, fertility and genetic test results)",
+}
+
 # States where every party to a confidential conversation must consent to its recording.
 ALL_PARTY_CONSENT_STATES = frozenset({"CA", "DE", "FL", "IL", "MD", "MA", "MI", "MT", "NV", "NH", "OR", "PA", "WA"})
 

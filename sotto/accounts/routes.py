@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from sotto.accounts import security
 from sotto.accounts import service as accounts
-from sotto.accounts.models import US_STATES, Role, User, WebSession
+from sotto.accounts.models import TOPIC_LABELS, US_STATES, Role, User, WebSession
 from sotto.consent import certificates
 from sotto.consent import service as consent_service
 from sotto.mail import service as mail
@@ -20,6 +20,7 @@ from sotto.web.deps import (
     CurrentUser,
     DbSession,
     RuntimeDep,
+    SignedIn,
     client_ip,
     pending_sign_in,
 )
@@ -286,3 +287,52 @@ def add_user(
         roles=[r.value for r in Role],
         created=(user, link),
     )
+
+
+def _practice_page(request: Request, admin: SignedIn, status_code: int = 200, **extra: Any) -> Response:
+    return render(
+        request,
+        "accounts/practice.html",
+        status_code=status_code,
+        practice=admin.practice,
+        states=US_STATES,
+        topics=TOPIC_LABELS,
+        **extra,
+    )
+
+
+@router.get("/admin/practice")
+def practice_page(request: Request, admin: CurrentAdmin) -> Response:
+    return _practice_page(request, admin)
+
+
+@router.post("/admin/practice")
+async def save_practice(request: Request, runtime: RuntimeDep, db: DbSession, admin: CurrentAdmin) -> Response:
+    form = await request.form()
+
+    def number(name: str) -> int | None:
+        raw = str(form.get(name, "")).strip()
+        if raw in ("", "never"):
+            return None
+        if not raw.isdigit():
+            raise accounts.AccountError("Enter whole numbers of days.")
+        return int(raw)
+
+    try:
+        audio_days = number("audio_retention_days")
+        consent_days = number("consent_valid_days")
+        values = accounts.PracticeSettings(
+            name=str(form.get("name", "")),
+            us_state=str(form.get("us_state", "")),
+            phi_removal=form.get("phi_removal") == "yes",
+            topics_removed=tuple(str(t) for t in form.getlist("topics_removed")),
+            topic_marker_names_category=form.get("topic_marker_names_category") == "yes",
+            audio_retention_days=audio_days if audio_days is not None else 0,
+            transcript_retention_days=number("transcript_retention_days"),
+            consent_valid_days=consent_days if consent_days is not None else 0,
+        )
+        accounts.update_practice(db, keystore=runtime.keystore, admin=admin.user, values=values)
+    except accounts.AccountError as exc:
+        db.rollback()
+        return _practice_page(request, admin, status_code=400, error=str(exc))
+    return _practice_page(request, admin, saved=True)

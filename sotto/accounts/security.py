@@ -54,9 +54,9 @@ def totp_uri(secret: str, *, account: str, issuer: str) -> str:
 
 
 def totp_qr_svg(uri: str) -> str:
-    buf = io.StringIO()
+    buf = io.BytesIO()
     segno.make(uri, error="m").save(buf, kind="svg", scale=5, border=2, xmldecl=False, svgns=True)
-    return buf.getvalue()
+    return buf.getvalue().decode()
 
 
 def accept_totp(secret: str, code: str, *, last_step: int) -> int | None:

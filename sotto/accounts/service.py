@@ -16,6 +16,7 @@ from sotto import clock
 from sotto.accounts import security
 from sotto.accounts.models import (
     ALL_PARTY_CONSENT_STATES,
+    SENSITIVE_TOPICS,
     US_STATES,
     EnrolmentLink,
     LoginAttempt,
@@ -358,3 +359,61 @@ def purge_stale_sessions(session: Session, *, settings: Settings) -> None:
 
 def practice_users(session: Session, *, practice_id: str) -> list[User]:
     return list(session.scalars(select(User).where(User.practice_id == practice_id).order_by(User.display_name)))
+
+
+@dataclass(frozen=True)
+class PracticeSettings:
+    """What an admin may change about the practice; the consent form quotes these values."""
+
+    name: str
+    us_state: str
+    phi_removal: bool
+    topics_removed: tuple[str, ...]
+    topic_marker_names_category: bool
+    audio_retention_days: int
+    transcript_retention_days: int | None
+    consent_valid_days: int
+
+
+def update_practice(session: Session, *, keystore: KeyStore, admin: User, values: PracticeSettings) -> Practice:
+    """Apply new practice settings after checking each; raises AccountError with a plain message."""
+    practice = session.get(Practice, admin.practice_id)
+    assert practice is not None
+    name = values.name.strip()
+    if not 1 <= len(name) <= 200:
+        raise AccountError("Enter the practice's name.")
+    if values.us_state not in US_STATES:
+        raise AccountError("Choose the US state the practice is in.")
+    if set(values.topics_removed) - set(SENSITIVE_TOPICS):
+        raise AccountError("Choose topics from the list.")
+    if not 0 <= values.audio_retention_days <= 3650:
+        raise AccountError("Keep raw audio for 0 to 3650 days.")
+    if values.transcript_retention_days is not None and not 1 <= values.transcript_retention_days <= 3650:
+        raise AccountError("Keep transcripts for 1 to 3650 days, or until deleted.")
+    if not 30 <= values.consent_valid_days <= 1095:
+        raise AccountError("A consent can last from 30 days to 3 years.")
+    changed = {}
+    for field_name, value in (
+        ("name", name),
+        ("us_state", values.us_state),
+        ("phi_removal", values.phi_removal),
+        ("topics_removed", [t for t in SENSITIVE_TOPICS if t in values.topics_removed]),
+        ("topic_marker_names_category", values.topic_marker_names_category),
+        ("audio_retention_days", values.audio_retention_days),
+        ("transcript_retention_days", values.transcript_retention_days),
+        ("consent_valid_days", values.consent_valid_days),
+    ):
+        if getattr(practice, field_name) != value:
+            setattr(practice, field_name, value)
+            changed[field_name] = value if field_name != "name" else True
+    if changed:
+        audit.record(
+            session,
+            keystore=keystore,
+            action="practice.settings_changed",
+            actor=f"user:{admin.id}",
+            practice_id=practice.id,
+            subject=f"practice:{practice.id}",
+            details={"changed": changed},
+        )
+    return practice

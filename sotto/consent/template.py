@@ -15,7 +15,7 @@ from importlib import resources
 import nh3
 from markdown_it import MarkdownIt
 
-from sotto.accounts.models import ALL_PARTY_CONSENT_STATES, SENSITIVE_TOPICS, US_STATES, Practice
+from sotto.accounts.models import ALL_PARTY_CONSENT_STATES, SENSITIVE_TOPICS, TOPIC_LABELS, US_STATES, Practice
 
 MAX_TEMPLATE_CHARS = 50_000
 
@@ -26,15 +26,6 @@ REQUIRED_WORDS = {
     "withdraw": "explain how to withdraw consent",
 }
 
-TOPIC_LABELS = {
-    "criminal": "criminal history",
-    "immigration": "immigration status",
-    "sogi": "sexual orientation and gender identity",
-    "trauma": "trauma and abuse",
-    "substance": "substance use",
-    "health": "sexual and reproductive health (such as HIV and other sexually transmitted "
-    "infections, abortion, fertility and genetic test results)",
-}
 
 # A well-formed placeholder; anything else between double braces is malformed.
 _BRACED = re.compile(r"\{\{([^{}\n]*)\}\}")

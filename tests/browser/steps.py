@@ -166,7 +166,7 @@ def watch_for_errors(page: Page) -> list[str]:
     ``securitypolicyviolation`` event, recorded by an init script (which CSP does not govern).
     """
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text} ({m.location.get('url')})")
             if m.type in ("error", "warning") else None)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.expose_function("__reportCspViolation", lambda text: problems.append(f"CSP violation: {text}"))

@@ -8,6 +8,7 @@ Screenshots land in test-artifacts/screenshots/ for a person to look at.
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ from support.app import Person
 
 from sotto.consent.certificates import active_certificate
 from sotto.consent.models import Consent
-from sotto.consent.seal import check_seal
+from sotto.consent.seal import SealCheck, check_seal
 from sotto.db import session_scope
 from sotto.runtime import Runtime
 
@@ -43,6 +44,16 @@ INVITATION = "consent to record your sessions"
 def the_consent(runtime: Runtime) -> Consent:
     with session_scope(runtime.sessions) as session:
         return session.scalars(select(Consent)).one()
+
+
+def check_seal_off_the_loop(pdf: bytes, trusted_pems: list[str]) -> SealCheck:
+    """check_seal from a plain thread, as the app calls it (run_in_threadpool).
+
+    pyHanko's synchronous validation starts its own event loop, which cannot happen in a
+    thread where sync Playwright's loop is running.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(check_seal, pdf, trusted_pems).result(timeout=60)
 
 
 def open_invitation(client_page: Page, mailbox: Mailbox) -> None:
@@ -92,7 +103,7 @@ def test_consent_signed_on_a_phone_is_sealed_mailed_and_withdrawn(
     with session_scope(runtime.sessions) as session:
         certificate = active_certificate(session, practice_id=consent.practice_id)
         assert certificate is not None
-        seal = check_seal(pdf, [certificate.certificate_pem])
+        seal = check_seal_off_the_loop(pdf, [certificate.certificate_pem])
     assert seal.intact and seal.valid and seal.trusted and seal.covers_whole_file, seal
     pdf_page = render_first_pdf_page(pdf, "signed-pdf-page-1", tmp_path)
 
