@@ -8,9 +8,11 @@ separate step (`sotto.consent.seal`).
 from __future__ import annotations
 
 import io
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
+from importlib import resources
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -23,6 +25,8 @@ from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
@@ -60,6 +64,16 @@ MARGIN = inch
 FRAME_PADDING = 6
 TEXT_LEFT = MARGIN + FRAME_PADDING
 CONTENT_WIDTH = PAGE_WIDTH - 2 * TEXT_LEFT
+# DejaVu Sans, vendored in ./fonts, because the PDF standard fonts (Helvetica) cover only
+# Latin-1: a client called Łukasz Żółć, Ольга, Νίκος or Đặng would get boxes instead of their
+# name on a legal document. DejaVu covers Latin, Greek, Cyrillic and Vietnamese, but has no
+# CJK glyphs: Chinese, Japanese or Korean names still print as boxes.
+FONT = "DejaVuSans"
+FONT_BOLD = "DejaVuSans-Bold"
+FONT_OBLIQUE = "DejaVuSans-Oblique"
+FONT_BOLD_OBLIQUE = "DejaVuSans-BoldOblique"
+_FONT_FILES = {FONT: "DejaVuSans.ttf", FONT_BOLD: "DejaVuSans-Bold.ttf",
+               FONT_OBLIQUE: "DejaVuSans-Oblique.ttf", FONT_BOLD_OBLIQUE: "DejaVuSans-BoldOblique.ttf"}
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December")
 
@@ -94,6 +108,7 @@ def render_consent_pdf(doc: ConsentDocument) -> bytes:
     if a time is naive. The form text is untrusted Markdown: anything that is not a
     heading, paragraph, list, bold or italic is printed literally.
     """
+    _register_fonts()
     signature = _signature_flowable(doc.signature_png)
     for moment in (doc.sent_at, doc.opened_at, doc.signed_at, doc.consent_expires_at):
         if moment.tzinfo is None:
@@ -117,28 +132,54 @@ def render_consent_pdf(doc: ConsentDocument) -> bytes:
     return buffer.getvalue()
 
 
+_fonts_lock = threading.Lock()
+_fonts_registered = False
+
+
+def _register_fonts() -> None:
+    """Register the DejaVu Sans faces with reportlab, once per process, from the package.
+
+    Reportlab's font registry is global and PDFs are rendered from worker threads, hence the
+    lock. Registering the family makes <b> and <i> in paragraph markup pick the matching face.
+    """
+    global _fonts_registered
+    if _fonts_registered:
+        return
+    with _fonts_lock:
+        if _fonts_registered:
+            return
+        fonts = resources.files("sotto.consent").joinpath("fonts")
+        for name, filename in _FONT_FILES.items():
+            # Read into memory: the package may be zipped, and reportlab keeps the bytes anyway.
+            with fonts.joinpath(filename).open("rb") as font_file:
+                pdfmetrics.registerFont(TTFont(name, font_file))
+        pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT_OBLIQUE,
+                                      boldItalic=FONT_BOLD_OBLIQUE)
+        _fonts_registered = True
+
+
 def _style(name: str, **overrides: Any) -> ParagraphStyle:
-    base: dict[str, Any] = {"fontName": "Helvetica", "fontSize": 10.5, "leading": 15.5, "textColor": INK,
+    base: dict[str, Any] = {"fontName": FONT, "fontSize": 10.5, "leading": 15.5, "textColor": INK,
                             "alignment": TA_LEFT, "spaceAfter": 7}
     return ParagraphStyle(name, **(base | overrides))
 
 
 BODY = _style("body")
 LIST_BODY = _style("list-body", spaceAfter=3)
-TITLE_STYLE = _style("title", fontName="Helvetica-Bold", fontSize=20, leading=25, spaceAfter=3)
+TITLE_STYLE = _style("title", fontName=FONT_BOLD, fontSize=20, leading=25, spaceAfter=3)
 PRACTICE = _style("practice", fontSize=12.5, leading=16, textColor=ACCENT, spaceAfter=4)
 SMALL = _style("small", fontSize=8.5, leading=12, textColor=MUTED, spaceAfter=0)
-H1 = _style("h1", fontName="Helvetica-Bold", fontSize=14.5, leading=19, spaceBefore=12, spaceAfter=6,
+H1 = _style("h1", fontName=FONT_BOLD, fontSize=14.5, leading=19, spaceBefore=12, spaceAfter=6,
             keepWithNext=1)
-H2 = _style("h2", fontName="Helvetica-Bold", fontSize=12, leading=16, spaceBefore=10, spaceAfter=4,
+H2 = _style("h2", fontName=FONT_BOLD, fontSize=12, leading=16, spaceBefore=10, spaceAfter=4,
             keepWithNext=1)
-H3 = _style("h3", fontName="Helvetica-Bold", fontSize=10.5, leading=15, spaceBefore=8, spaceAfter=3,
+H3 = _style("h3", fontName=FONT_BOLD, fontSize=10.5, leading=15, spaceBefore=8, spaceAfter=3,
             keepWithNext=1)
-SECTION = _style("section", fontName="Helvetica-Bold", fontSize=13, leading=17, textColor=ACCENT,
+SECTION = _style("section", fontName=FONT_BOLD, fontSize=13, leading=17, textColor=ACCENT,
                  spaceBefore=16, spaceAfter=8, keepWithNext=1)
 CODE = _style("code", fontName="Courier", fontSize=9, leading=12.5, leftIndent=12)
 CELL = _style("cell", fontSize=10, leading=14, spaceAfter=0)
-LABEL = _style("label", fontName="Helvetica-Bold", fontSize=8.5, leading=14, textColor=MUTED, spaceAfter=0)
+LABEL = _style("label", fontName=FONT_BOLD, fontSize=8.5, leading=14, textColor=MUTED, spaceAfter=0)
 MONO = _style("mono", fontName="Courier", fontSize=8.5, leading=12.5, spaceAfter=0)
 SIGNED_NAME = _style("signed-name", fontSize=12, leading=16, spaceAfter=0)
 
@@ -225,7 +266,7 @@ def _keep_indent(line: str) -> str:
 
 def _list(node: SyntaxTreeNode) -> ListFlowable:
     items = [ListItem(_blocks(item, in_list=True) or [Paragraph("", LIST_BODY)]) for item in node.children]
-    common: dict[str, Any] = {"leftIndent": 18, "bulletFontName": "Helvetica", "bulletColor": INK,
+    common: dict[str, Any] = {"leftIndent": 18, "bulletFontName": FONT, "bulletColor": INK,
                               "spaceAfter": 6}
     if node.type == "ordered_list":
         start = node.attrs.get("start", 1)
@@ -319,7 +360,7 @@ class _ChoiceMark(Flowable):
         else:
             canvas.line(1.5, 2, 8.5, 9)
             canvas.line(1.5, 9, 8.5, 2)
-        canvas.setFont("Helvetica-Bold", 10)
+        canvas.setFont(FONT_BOLD, 10)
         canvas.drawString(15, 2.2, "Allowed" if self.allowed else "Not allowed")
         canvas.restoreState()
 
@@ -449,11 +490,10 @@ def _draw_footer(canvas: Canvas, _doc: SimpleDocTemplate, *, practice_name: str)
     canvas.setStrokeColor(RULE)
     canvas.setLineWidth(0.5)
     canvas.line(TEXT_LEFT, 0.72 * inch, PAGE_WIDTH - TEXT_LEFT, 0.72 * inch)
-    canvas.setFont("Helvetica", 8)
+    canvas.setFont(FONT, 8)
     canvas.setFillColor(MUTED)
     footer = f"{practice_name} · {TITLE}"
-    # Non-Latin-1 text is drawn as missing glyphs by the standard fonts but never breaks the page.
-    while canvas.stringWidth(footer, "Helvetica", 8) > CONTENT_WIDTH - 1.2 * inch and len(footer) > 1:
+    while canvas.stringWidth(footer, FONT, 8) > CONTENT_WIDTH - 1.2 * inch and len(footer) > 1:
         footer = footer[:-2] + "…"
     canvas.drawString(TEXT_LEFT, 0.55 * inch, footer)
     canvas.restoreState()
@@ -463,7 +503,8 @@ class _NumberedCanvas(Canvas):
     """A canvas that holds pages back until the end so each can say "Page N of M"."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        # Otherwise every page still lists Helvetica, reportlab's default, among its fonts.
+        super().__init__(*args, initialFontName=FONT, **kwargs)
         self._held_pages: list[dict[str, Any]] = []
 
     def showPage(self) -> None:
@@ -475,7 +516,7 @@ class _NumberedCanvas(Canvas):
         for number, state in enumerate(self._held_pages, start=1):
             self.__dict__.update(state)
             self.saveState()
-            self.setFont("Helvetica", 8)
+            self.setFont(FONT, 8)
             self.setFillColor(MUTED)
             self.drawRightString(PAGE_WIDTH - TEXT_LEFT, 0.55 * inch, f"Page {number} of {total}")
             self.restoreState()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from sotto import clock
@@ -74,24 +74,26 @@ def enqueue(session: Session, name: str, **args: Any) -> Job:
 
 
 def _claim(runtime: Runtime) -> str | None:
+    """Take one due job, or None. Safe with several workers on either database."""
     now = clock.now()
+    due = or_(
+        (Job.status == "queued") & (Job.run_after <= now),
+        (Job.status == "running") & (Job.locked_until < now),
+    )
     with session_scope(runtime.sessions) as session:
-        job = session.scalars(
-            select(Job)
-            .where(
-                or_(
-                    (Job.status == "queued") & (Job.run_after <= now),
-                    (Job.status == "running") & (Job.locked_until < now),
-                )
-            )
-            .order_by(Job.run_after)
-            .limit(1)
-            .with_for_update(skip_locked=True)
+        job_id = session.scalars(
+            select(Job.id).where(due).order_by(Job.run_after).limit(1).with_for_update(skip_locked=True)
         ).first()
-        if job is None:
+        if job_id is None:
             return None
-        job.status, job.locked_until, job.attempts = "running", now + LEASE, job.attempts + 1
-        return job.id
+        # SQLite has no row locks: the conditional update is what makes the claim exclusive.
+        taken = session.execute(
+            update(Job)
+            .where(Job.id == job_id, due)
+            .values(status="running", locked_until=now + LEASE, attempts=Job.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return job_id if taken.rowcount else None  # type: ignore[attr-defined]
 
 
 def _run(runtime: Runtime, job_id: str) -> None:

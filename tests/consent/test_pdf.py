@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import pytest
 from PIL import Image, ImageDraw
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader
 from pypdf.generic import DictionaryObject
 
 from sotto.consent.pdf import TITLE, ConsentDocument, render_consent_pdf
@@ -84,6 +84,13 @@ def make_document(**overrides: Any) -> ConsentDocument:
 
 def page_texts(pdf: bytes) -> list[str]:
     return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def page_fonts(page: PageObject) -> set[str]:
+    """The /BaseFont names in a page's font resources."""
+    resources = cast(DictionaryObject, page["/Resources"].get_object())
+    return {str(cast(DictionaryObject, font.get_object())["/BaseFont"])
+            for font in cast(DictionaryObject, resources["/Font"].get_object()).values()}
 
 
 def flat(text: str) -> str:
@@ -163,22 +170,41 @@ def test_a_form_heading_that_repeats_the_title_is_printed_once() -> None:
 
 
 def test_text_beyond_latin_1_does_not_break_rendering() -> None:
-    # Helvetica has no glyphs for these (they print as boxes), but the PDF must still build.
+    # DejaVu Sans has no CJK or emoji glyphs (they print as boxes), but the PDF must still build.
     pdf = render_consent_pdf(make_document(typed_name="Łukasz Wróbel 李小龙", practice_name="Praxis Ωμέγα",
                                            form_markdown="Emoji 🙂 and Cyrillic Привет."))
 
     assert "Wr" in " ".join(page_texts(pdf))
 
 
-def test_bold_and_italic_markdown_use_the_bold_and_oblique_faces() -> None:
-    pdf = render_consent_pdf(make_document(form_markdown="Plain, **strong** and *soft* words."))
+def test_names_in_polish_cyrillic_greek_and_vietnamese_print_as_text() -> None:
+    name = "Łukasz Żółć-Ольга Νίκος Đặng"
+    pdf = render_consent_pdf(make_document(typed_name=name, client_pseudonym=name))
 
-    fonts: set[str] = set()
+    texts = page_texts(pdf)
+    words = re.split(r"[\s·-]+", " ".join(texts))
+    for word in ("Łukasz", "Żółć", "Ольга", "Νίκος", "Đặng"):
+        # Name on the signature and in the header and certificate: in every page's text.
+        assert words.count(word) >= 3, word
+    assert name in texts[0] and name in texts[-1]
+
+
+def test_every_page_embeds_dejavu_and_no_standard_sans_font() -> None:
+    pdf = render_consent_pdf(make_document(typed_name="Ольга Петрова"))
+
     for page in PdfReader(io.BytesIO(pdf)).pages:
-        resources = cast(DictionaryObject, page["/Resources"].get_object())
-        for font in cast(DictionaryObject, resources["/Font"].get_object()).values():
-            fonts.add(str(cast(DictionaryObject, font.get_object())["/BaseFont"]))
-    assert {"/Helvetica", "/Helvetica-Bold", "/Helvetica-Oblique"} <= fonts
+        fonts = page_fonts(page)
+        assert any("DejaVuSans" in font for font in fonts), fonts
+        assert not any("Helvetica" in font for font in fonts), fonts
+
+
+def test_bold_and_italic_markdown_use_the_bold_and_oblique_faces() -> None:
+    pdf = render_consent_pdf(make_document(form_markdown="Plain, **strong**, *soft* and ***both*** words."))
+
+    first_page = PdfReader(io.BytesIO(pdf)).pages[0]
+    # Embedded subsets are named like "/AAAAAA+DejaVuSans-Bold"; drop the subset tag.
+    faces = {font.rpartition("+")[2] for font in page_fonts(first_page)}
+    assert {"DejaVuSans", "DejaVuSans-Bold", "DejaVuSans-Oblique", "DejaVuSans-BoldOblique"} <= faces
 
 
 def test_long_form_and_long_user_agent_flow_over_pages() -> None:
