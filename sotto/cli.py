@@ -17,7 +17,9 @@ app = typer.Typer(
 admin_app = typer.Typer(help="Manage practices and accounts.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check the tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+mail_app = typer.Typer(help="Look after mail that could not be delivered.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(mail_app, name="mail")
 
 
 def _runtime():  # type: ignore[no-untyped-def]
@@ -135,6 +137,18 @@ def verify_audit() -> None:
         f"({report.entries} entries verified before it)"
     )
     raise typer.Exit(1)
+
+
+@mail_app.command("retry-failed")
+def retry_failed_mail() -> None:
+    """Try again to deliver every message that ran out of attempts (after fixing the mail settings)."""
+    from sotto.db import session_scope
+    from sotto.mail.service import retry_failed
+
+    runtime = _runtime()
+    with session_scope(runtime.sessions) as session:
+        count = retry_failed(session)
+    typer.echo(f"{count} message(s) will be retried by the running server's workers")
 
 
 @app.command("check-config")

@@ -118,6 +118,8 @@ def render_consent_pdf(doc: ConsentDocument) -> bytes:
         buffer, pagesize=LETTER, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=0.9 * inch,
         bottomMargin=0.95 * inch, title=TITLE, author=doc.practice_name,
         subject=f"Recording consent record {doc.consent_id}", creator="Sotto",
+        # Otherwise every page still lists Helvetica, the canvas default, among its fonts.
+        initialFontName=FONT,
     )
     story = [
         *_title_block(TITLE, doc),
@@ -503,8 +505,7 @@ class _NumberedCanvas(Canvas):
     """A canvas that holds pages back until the end so each can say "Page N of M"."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # Otherwise every page still lists Helvetica, reportlab's default, among its fonts.
-        super().__init__(*args, initialFontName=FONT, **kwargs)
+        super().__init__(*args, **kwargs)
         self._held_pages: list[dict[str, Any]] = []
 
     def showPage(self) -> None:

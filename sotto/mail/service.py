@@ -240,11 +240,15 @@ def retry_failed(session: Session, *, now: datetime | None = None) -> int:
     return _rowcount(result)
 
 
-def purge_failed(session: Session) -> int:
-    """Delete every failed message; returns how many. Does not commit."""
-    result = session.execute(
-        delete(OutboxMessage).where(OutboxMessage.status == FAILED).execution_options(synchronize_session=False)
-    )
+def purge_failed(session: Session, *, created_before: datetime | None = None) -> int:
+    """Delete failed messages (only those created before a time, if given); returns how many.
+
+    Does not commit.
+    """
+    condition = OutboxMessage.status == FAILED
+    if created_before is not None:
+        condition = condition & (OutboxMessage.created_at < created_before)
+    result = session.execute(delete(OutboxMessage).where(condition).execution_options(synchronize_session=False))
     return _rowcount(result)
 
 

@@ -451,6 +451,7 @@ def test_purge_failed_deletes_only_failed_messages(
         session.execute(update(OutboxMessage).where(OutboxMessage.id == failed_id).values(status="failed"))
 
     with session_scope(session_factory) as session:
+        assert purge_failed(session, created_before=clock.now() - dt.timedelta(days=7)) == 0
         assert purge_failed(session) == 1
 
     assert [row.id for row in outbox_rows(session_factory)] == [pending_id]
