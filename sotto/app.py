@@ -13,8 +13,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sotto.accounts import routes as account_routes
+from sotto.clients import routes as portal_routes
 from sotto.consent import admin_routes, client_routes
 from sotto.consent import routes as consent_routes
+from sotto.recording import routes as recording_routes
+from sotto.recording import upload_routes
 from sotto.runtime import Runtime
 from sotto.web.deps import Forbidden, NotSignedIn
 from sotto.web.errors import ErrorShield
@@ -47,7 +50,10 @@ def create_app(runtime: Runtime, *, run_workers: bool = True) -> FastAPI:
         SecurityMiddleware,
         secure_cookies=runtime.settings.secure_cookies,
         max_body_bytes=MAX_FORM_BYTES,
-        large_body_paths={"/consents/verify": upload_limit},
+        large_body_paths={
+            "/consents/verify": upload_limit,
+            "/recordings/": runtime.settings.max_chunk_mb * 1024 * 1024,
+        },
     )
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     for router in (
@@ -57,6 +63,9 @@ def create_app(runtime: Runtime, *, run_workers: bool = True) -> FastAPI:
         client_routes.router,
         admin_routes.router,
         admin_routes.upload_router,
+        recording_routes.router,
+        upload_routes.router,
+        portal_routes.router,
     ):
         app.include_router(router)
     _error_pages(app)

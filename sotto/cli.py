@@ -20,6 +20,8 @@ app.add_typer(admin_app, name="admin")
 mail_app = typer.Typer(help="Look after mail that could not be delivered.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(mail_app, name="mail")
+keys_app = typer.Typer(help="Manage the key-encryption keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 
 def _runtime():  # type: ignore[no-untyped-def]
@@ -149,6 +151,29 @@ def retry_failed_mail() -> None:
     with session_scope(runtime.sessions) as session:
         count = retry_failed(session)
     typer.echo(f"{count} message(s) will be retried by the running server's workers")
+
+
+@keys_app.command("rotate")
+def rotate_keys() -> None:
+    """Re-wrap every data key under a new key-encryption key and retire the old ones.
+
+    Nothing is re-encrypted. Best run with the server stopped. Afterwards, database backups
+    made earlier can be read only with a copy of the key file made before the rotation.
+    """
+    from sotto.crypto.keystore import KeyStoreError
+    from sotto.crypto.rotation import RotationError
+    from sotto.crypto.rotation import rotate_keys as rotate
+
+    runtime = _runtime()
+    try:
+        report = rotate(runtime.sessions, runtime.keystore)
+    except (KeyStoreError, RotationError) as exc:
+        typer.echo(f"sotto: key rotation did not finish: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"re-wrapped {report.data_keys} data key(s) and {report.sealed_values} sealed value(s) "
+        f"under new key {report.new_kek_id}; retired {len(report.retired)} old key(s)"
+    )
 
 
 @app.command("check-config")

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
     max_upload_mb: int = Field(default=20, ge=1, le=4096, description="Largest PDF accepted by the verify page.")
+    max_recording_mb: int = Field(default=1024, ge=1, le=16384, description="Largest recording accepted.")
+    max_recording_hours: float = Field(default=4.0, gt=0, le=24, description="Longest recording accepted.")
+    max_chunk_mb: int = Field(default=16, ge=1, le=256, description="Largest single upload request.")
+    blobs: Literal["local"] = "local"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("public_url")

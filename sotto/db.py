@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, select, text, update
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -48,6 +48,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+# Execution option marking a connection whose transactions will write.
+WRITE = "sotto_write"
+
+
 def new_id() -> str:
     """A random identifier for rows whose ids appear in URLs (not guessable, not sequential)."""
     return uuid.uuid4().hex
@@ -62,18 +66,33 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # Sotto issues BEGIN itself (below), so pysqlite must not.
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            # A transaction that will write takes the write lock up front. Otherwise a
+            # reader that later writes fails at once ("database is locked") when another
+            # writer committed in between, and a withdrawal could be refused by accident.
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
+
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, *, write: bool = False) -> sessionmaker[Session]:
+    """Sessions for reading, or (``write``) for transactions that change data.
+
+    On SQLite a write session holds the database's write lock from its first statement,
+    so concurrent writers queue instead of failing; PostgreSQL needs no such help.
+    """
+    bind = engine.execution_options(**{WRITE: True}) if write else engine
+    return sessionmaker(bind=bind, expire_on_commit=False)
 
 
 @contextmanager
@@ -112,3 +131,16 @@ def lock_table_for_append(session: Session, key: int) -> None:
     """Serialise appends that depend on the last row (PostgreSQL; SQLite writes serialise already)."""
     if is_postgres(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def lock_row(session: Session, model: type[Base], row_id: str) -> None:
+    """Hold this row until the transaction ends, on both databases.
+
+    PostgreSQL locks the row itself. SQLite has no row locks, so a no-op update takes the
+    database's write lock at once; a concurrent writer then waits instead of interleaving.
+    """
+    key = model.__table__.c.id
+    if is_postgres(session):
+        session.execute(select(key).where(key == row_id).with_for_update())
+    else:
+        session.execute(update(model).where(key == row_id).values(id=key))

@@ -4,9 +4,11 @@ from sotto.accounts import models as accounts_models
 from sotto.audit import models as audit_models
 from sotto.clients import models as clients_models
 from sotto.consent import models as consent_models
+from sotto.crypto import models as crypto_models
 from sotto.db import Base
 from sotto.jobs import models as jobs_models
 from sotto.mail import models as mail_models
+from sotto.recording import models as recording_models
 
 metadata = Base.metadata
 
@@ -15,7 +17,9 @@ __all__ = [
     "audit_models",
     "clients_models",
     "consent_models",
+    "crypto_models",
     "jobs_models",
     "mail_models",
     "metadata",
+    "recording_models",
 ]

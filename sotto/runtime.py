@@ -13,6 +13,7 @@ from sotto.crypto.keystore import KEY_STORES, KeyStore
 from sotto.db import make_engine, make_session_factory, migrate
 from sotto.jobs.service import ThreadWorkers
 from sotto.mail.backends import MailBackend, backend_from_settings
+from sotto.storage.blobs import BLOB_STORES, BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +22,13 @@ log = logging.getLogger(__name__)
 class Runtime:
     settings: Settings
     engine: Engine
+    # Transactions that may write (jobs, commands, form posts); on SQLite they queue for the
+    # write lock. ``read_sessions`` serve page views, which rarely write.
     sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
     keystore: KeyStore
     mailer: MailBackend
+    blobs: BlobStore
     workers: ThreadWorkers | None = field(default=None)
 
     def jobs_enqueued(self) -> None:
@@ -55,7 +60,9 @@ def build_runtime(settings: Settings, *, mailer: MailBackend | None = None) -> R
     return Runtime(
         settings=settings,
         engine=engine,
-        sessions=make_session_factory(engine),
+        sessions=make_session_factory(engine, write=True),
+        read_sessions=make_session_factory(engine),
         keystore=keystore,
         mailer=mailer or backend_from_settings(settings),
+        blobs=BLOB_STORES[settings.blobs](settings.data_dir / "blobs"),
     )

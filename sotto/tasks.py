@@ -3,5 +3,6 @@
 from sotto.accounts import tasks as accounts_tasks
 from sotto.consent import tasks as consent_tasks
 from sotto.mail import tasks as mail_tasks
+from sotto.recording import tasks as recording_tasks
 
-__all__ = ["accounts_tasks", "consent_tasks", "mail_tasks"]
+__all__ = ["accounts_tasks", "consent_tasks", "mail_tasks", "recording_tasks"]

@@ -99,6 +99,10 @@ class Practice(Base):
     audio_retention_days: Mapped[int] = mapped_column(Integer, default=0)
     transcript_retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True, default=365)
     consent_valid_days: Mapped[int] = mapped_column(Integer, default=365)
+    # "immediate": a client's delete button destroys the session at once; "request": the
+    # therapist must act on the request within ``request_response_days``.
+    client_deletion: Mapped[str] = mapped_column(String(16), default="immediate")
+    request_response_days: Mapped[int] = mapped_column(Integer, default=30)
 
 
 class User(Base):

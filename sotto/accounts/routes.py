@@ -330,6 +330,8 @@ async def save_practice(request: Request, runtime: RuntimeDep, db: DbSession, ad
             audio_retention_days=audio_days if audio_days is not None else 0,
             transcript_retention_days=number("transcript_retention_days"),
             consent_valid_days=consent_days if consent_days is not None else 0,
+            client_deletion=str(form.get("client_deletion", "immediate")),
+            request_response_days=number("request_response_days") or 0,
         )
         accounts.update_practice(db, keystore=runtime.keystore, admin=admin.user, values=values)
     except accounts.AccountError as exc:

@@ -202,28 +202,30 @@ def _attempt_keys(email: str, ip: str) -> tuple[str, str]:
     return account, address
 
 
-def _failures(session: Session, key: str, since_minutes: int) -> int:
-    since = clock.now() - timedelta(minutes=since_minutes)
-    return (
-        session.scalar(
-            select(func.count()).select_from(LoginAttempt).where(LoginAttempt.key == key, LoginAttempt.at > since)
-        )
-        or 0
+def too_many_attempts(session: Session, *, key: str, limit: int, minutes: int) -> bool:
+    """Whether ``key`` (a hashed account, address or form) was used ``limit`` times in the window."""
+    since = clock.now() - timedelta(minutes=minutes)
+    count = session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.key == key, LoginAttempt.at > since)
     )
+    return (count or 0) >= limit
+
+
+def note_attempt(session: Session, *, key: str) -> None:
+    session.add(LoginAttempt(key=key[:80]))
 
 
 def sign_in_locked(session: Session, *, settings: Settings, email: str, ip: str) -> bool:
     account, address = _attempt_keys(email, ip)
-    window = settings.login_lockout_minutes
-    return (
-        _failures(session, account, window) >= settings.login_max_failures
-        or _failures(session, address, window) >= settings.login_max_failures * 4
+    window, limit = settings.login_lockout_minutes, settings.login_max_failures
+    return too_many_attempts(session, key=account, limit=limit, minutes=window) or too_many_attempts(
+        session, key=address, limit=limit * 4, minutes=window
     )
 
 
 def note_failed_sign_in(session: Session, *, email: str, ip: str) -> None:
     for key in _attempt_keys(email, ip):
-        session.add(LoginAttempt(key=key))
+        note_attempt(session, key=key)
 
 
 @dataclass(frozen=True)
@@ -373,6 +375,8 @@ class PracticeSettings:
     audio_retention_days: int
     transcript_retention_days: int | None
     consent_valid_days: int
+    client_deletion: str = "immediate"
+    request_response_days: int = 30
 
 
 def update_practice(session: Session, *, keystore: KeyStore, admin: User, values: PracticeSettings) -> Practice:
@@ -392,6 +396,10 @@ def update_practice(session: Session, *, keystore: KeyStore, admin: User, values
         raise AccountError("Keep transcripts for 1 to 3650 days, or until deleted.")
     if not 30 <= values.consent_valid_days <= 1095:
         raise AccountError("A consent can last from 30 days to 3 years.")
+    if values.client_deletion not in ("immediate", "request"):
+        raise AccountError("Choose how a client's deletion request is handled.")
+    if not 1 <= values.request_response_days <= 45:
+        raise AccountError("Answer client requests within 1 to 45 days.")
     changed = {}
     for field_name, value in (
         ("name", name),
@@ -402,6 +410,8 @@ def update_practice(session: Session, *, keystore: KeyStore, admin: User, values
         ("audio_retention_days", values.audio_retention_days),
         ("transcript_retention_days", values.transcript_retention_days),
         ("consent_valid_days", values.consent_valid_days),
+        ("client_deletion", values.client_deletion),
+        ("request_response_days", values.request_response_days),
     ):
         if getattr(practice, field_name) != value:
             setattr(practice, field_name, value)

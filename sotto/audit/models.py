@@ -6,7 +6,7 @@ from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sotto import clock
-from sotto.db import Base, UTCDateTime
+from sotto.db import Base, UTCDateTime, new_id
 
 
 class AuditEvent(Base):
@@ -33,3 +33,19 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class DeletionReceipt(Base):
+    """Proof that something was destroyed: what, when, by whom and why (no content, no names)."""
+
+    __tablename__ = "deletion_receipts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    practice_id: Mapped[str] = mapped_column(String(32), index=True)
+    client_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    subject: Mapped[str] = mapped_column(String(120))
+    what: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    by: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(String(200))
+    audit_seq: Mapped[int] = mapped_column(Integer)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sotto import clock
-from sotto.audit.models import AuditEvent, AuditHead
+from sotto.audit.models import AuditEvent, AuditHead, DeletionReceipt
 from sotto.crypto.keystore import KeyStore
 from sotto.db import lock_table_for_append
 
@@ -127,3 +127,46 @@ def verify_chain(session: Session, *, keystore: KeyStore, batch: int = 1000) -> 
 
 def events_for(session: Session, *, subject: str) -> list[AuditEvent]:
     return list(session.scalars(select(AuditEvent).where(AuditEvent.subject == subject).order_by(AuditEvent.seq)))
+
+
+def receipt(
+    session: Session,
+    *,
+    keystore: KeyStore,
+    practice_id: str,
+    client_id: str | None,
+    subject: str,
+    what: str,
+    by: str,
+    reason: str,
+) -> DeletionReceipt:
+    """Record a deletion in the audit chain and keep a receipt the client can see."""
+    event = record(
+        session,
+        keystore=keystore,
+        action="deleted",
+        actor=by,
+        practice_id=practice_id,
+        subject=subject,
+        details={"what": what, "reason": reason},
+    )
+    row = DeletionReceipt(
+        practice_id=practice_id,
+        client_id=client_id,
+        subject=subject,
+        what=what,
+        by=by,
+        reason=reason,
+        at=event.at,
+        audit_seq=event.seq,
+    )
+    session.add(row)
+    return row
+
+
+def receipts_for_client(session: Session, *, client_id: str) -> list[DeletionReceipt]:
+    return list(
+        session.scalars(
+            select(DeletionReceipt).where(DeletionReceipt.client_id == client_id).order_by(DeletionReceipt.at.desc())
+        )
+    )

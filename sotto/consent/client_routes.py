@@ -1,4 +1,4 @@
-"""The client's pages, reached by private links only: sign or decline, and later withdraw."""
+"""The client's signing pages, reached by the private link in the invitation: sign or decline."""
 
 from __future__ import annotations
 
@@ -122,36 +122,3 @@ def decline(
         "You will not receive reminders about this. Your e-mail address has been erased "
         "from Sotto.",
     )
-
-
-def _client_page(request: Request, db: DbSession, consent: Consent, token: str, **extra: Any) -> Response:
-    practice = db.get(Practice, consent.practice_id)
-    return render(
-        request,
-        "client/my.html",
-        consent=consent,
-        practice=practice,
-        token=token,
-        uses=list(Use),
-        use_labels=USE_LABELS,
-        **extra,
-    )
-
-
-@router.get("/my/{token}")
-def my_consent(token: str, request: Request, runtime: RuntimeDep, db: DbSession) -> Response:
-    try:
-        consent = consents.consent_for_client_token(db, keystore=runtime.keystore, token=token)
-    except consents.LinkProblem as exc:
-        return _problem(request, exc)
-    return _client_page(request, db, consent, token)
-
-
-@router.post("/my/{token}/withdraw")
-def withdraw(token: str, request: Request, runtime: RuntimeDep, db: DbSession) -> Response:
-    try:
-        consent = consents.consent_for_client_token(db, keystore=runtime.keystore, token=token)
-    except consents.LinkProblem as exc:
-        return _problem(request, exc)
-    changed = consents.withdraw(db, keystore=runtime.keystore, consent=consent, by="client", actor="client")
-    return _client_page(request, db, consent, token, just_withdrawn=changed)

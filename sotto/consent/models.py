@@ -81,6 +81,9 @@ class Consent(Base):
     client_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     # Encrypted, and erased once the invitation is completed, declined or expired.
     email_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # A keyed hash of the address (not the address): lets a client who lost their private
+    # link have it re-sent by typing the same address. Kept only while the consent is signed.
+    email_mac: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     # Typed name, signature image and certificate details, encrypted, held only until the
     # sealed PDF has been delivered; the PDF itself is never stored.
     signing_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)

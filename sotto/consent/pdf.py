@@ -161,34 +161,55 @@ def _register_fonts() -> None:
 
 
 def _style(name: str, **overrides: Any) -> ParagraphStyle:
-    base: dict[str, Any] = {"fontName": FONT, "fontSize": 10.5, "leading": 15.5, "textColor": INK,
+    # DejaVu Sans sets about 13% wider than Helvetica and looks larger at the same size, so
+    # sizes are about a point below the usual: the page keeps its density and fits as before.
+    base: dict[str, Any] = {"fontName": FONT, "fontSize": 9.75, "leading": 15, "textColor": INK,
                             "alignment": TA_LEFT, "spaceAfter": 7}
     return ParagraphStyle(name, **(base | overrides))
 
 
 BODY = _style("body")
 LIST_BODY = _style("list-body", spaceAfter=3)
-TITLE_STYLE = _style("title", fontName=FONT_BOLD, fontSize=20, leading=25, spaceAfter=3)
-PRACTICE = _style("practice", fontSize=12.5, leading=16, textColor=ACCENT, spaceAfter=4)
-SMALL = _style("small", fontSize=8.5, leading=12, textColor=MUTED, spaceAfter=0)
-H1 = _style("h1", fontName=FONT_BOLD, fontSize=14.5, leading=19, spaceBefore=12, spaceAfter=6,
+TITLE_STYLE = _style("title", fontName=FONT_BOLD, fontSize=18.5, leading=23.5, spaceAfter=3)
+PRACTICE = _style("practice", fontSize=11.5, leading=15, textColor=ACCENT, spaceAfter=4)
+SMALL = _style("small", fontSize=8, leading=11.5, textColor=MUTED, spaceAfter=0)
+H1 = _style("h1", fontName=FONT_BOLD, fontSize=13.5, leading=18, spaceBefore=12, spaceAfter=6,
             keepWithNext=1)
-H2 = _style("h2", fontName=FONT_BOLD, fontSize=12, leading=16, spaceBefore=10, spaceAfter=4,
+H2 = _style("h2", fontName=FONT_BOLD, fontSize=11, leading=15, spaceBefore=10, spaceAfter=4,
             keepWithNext=1)
-H3 = _style("h3", fontName=FONT_BOLD, fontSize=10.5, leading=15, spaceBefore=8, spaceAfter=3,
+H3 = _style("h3", fontName=FONT_BOLD, fontSize=9.75, leading=14.5, spaceBefore=8, spaceAfter=3,
             keepWithNext=1)
-SECTION = _style("section", fontName=FONT_BOLD, fontSize=13, leading=17, textColor=ACCENT,
+SECTION = _style("section", fontName=FONT_BOLD, fontSize=12, leading=16, textColor=ACCENT,
                  spaceBefore=16, spaceAfter=8, keepWithNext=1)
 CODE = _style("code", fontName="Courier", fontSize=9, leading=12.5, leftIndent=12)
-CELL = _style("cell", fontSize=10, leading=14, spaceAfter=0)
-LABEL = _style("label", fontName=FONT_BOLD, fontSize=8.5, leading=14, textColor=MUTED, spaceAfter=0)
+CODE_UNICODE = _style("code-unicode", fontSize=9, leading=12.5, leftIndent=12)
+CELL = _style("cell", fontSize=9.25, leading=13.5, spaceAfter=0)
+LABEL = _style("label", fontName=FONT_BOLD, fontSize=7.75, leading=13.5, textColor=MUTED, spaceAfter=0)
 MONO = _style("mono", fontName="Courier", fontSize=8.5, leading=12.5, spaceAfter=0)
-SIGNED_NAME = _style("signed-name", fontSize=12, leading=16, spaceAfter=0)
+SIGNED_NAME = _style("signed-name", fontSize=11, leading=15, spaceAfter=0)
+
+
+def _table_style(*commands: tuple[Any, ...]) -> TableStyle:
+    # Tables set their own default font (Helvetica) even when every cell is a Paragraph.
+    return TableStyle([("FONT", (0, 0), (-1, -1), FONT, 10), *commands])
 
 
 def _esc(text: str) -> str:
     """Text made safe for reportlab's paragraph mini-markup."""
     return escape(text)
+
+
+def _courier_can_show(text: str) -> bool:
+    """Whether the standard Courier font (WinAnsi encoding) has a glyph for every character.
+
+    Code in the form text that it cannot show (an indented Polish paragraph is a code block)
+    is set in DejaVu Sans instead: no longer monospaced, but no boxes.
+    """
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _utc(moment: datetime) -> str:
@@ -249,7 +270,8 @@ def _blocks(node: SyntaxTreeNode, *, in_list: bool) -> list[Flowable]:
             flowables += [Indenter(left=16), *_blocks(child, in_list=in_list), Indenter(left=-16)]
         elif kind in ("fence", "code_block", "html_block"):
             lines = child.content.rstrip("\n").split("\n")
-            flowables.append(Paragraph("<br/>".join(_keep_indent(line) for line in lines), CODE))
+            style = CODE if _courier_can_show(child.content) else CODE_UNICODE
+            flowables.append(Paragraph("<br/>".join(_keep_indent(line) for line in lines), style))
         elif kind == "hr":
             flowables.append(HRFlowable(width="100%", thickness=0.6, color=RULE, spaceBefore=6,
                                         spaceAfter=10))
@@ -273,8 +295,8 @@ def _list(node: SyntaxTreeNode) -> ListFlowable:
     if node.type == "ordered_list":
         start = node.attrs.get("start", 1)
         return ListFlowable(items, bulletType="1", start=int(start), bulletFormat="%s.",
-                            bulletFontSize=10.5, **common)
-    return ListFlowable(items, bulletType="bullet", start="•", bulletFontSize=10, **common)
+                            bulletFontSize=9.75, **common)
+    return ListFlowable(items, bulletType="bullet", start="•", bulletFontSize=9, **common)
 
 
 def _inline(block: SyntaxTreeNode) -> str:
@@ -297,7 +319,8 @@ def _inline_markup(node: SyntaxTreeNode) -> str:
     if kind == "em":
         return f"<i>{_inline(node)}</i>"
     if kind == "code_inline":
-        return f'<font face="Courier">{_esc(node.content)}</font>'
+        face = "Courier" if _courier_can_show(node.content) else FONT
+        return f'<font face="{face}">{_esc(node.content)}</font>'
     if kind == "link":
         # Printed, not clicked: show where a link points unless its text already says so.
         label, href = _inline(node), str(node.attrs.get("href", ""))
@@ -316,7 +339,7 @@ def _choices_section(uses: list[tuple[str, bool]]) -> list[Flowable]:
         return [heading, Paragraph("No separate uses were offered on this form.", BODY)]
     rows = [[Paragraph(_esc(label), CELL), _ChoiceMark(allowed)] for label, allowed in uses]
     table = Table(rows, colWidths=[CONTENT_WIDTH - 1.4 * inch, 1.4 * inch], hAlign="LEFT")
-    table.setStyle(TableStyle([
+    table.setStyle(_table_style(
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("TOPPADDING", (0, 0), (-1, -1), 7),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 7),
@@ -324,7 +347,7 @@ def _choices_section(uses: list[tuple[str, bool]]) -> list[Flowable]:
         ("LINEABOVE", (0, 0), (-1, 0), 0.6, RULE),
         ("LINEBELOW", (0, 0), (-1, -1), 0.6, RULE),
         ("ROWBACKGROUNDS", (0, 0), (-1, -1), [colors.white, TINT]),
-    ]))
+    ))
     intro = Paragraph("Each use of the recordings was allowed or refused separately.", BODY)
     return [heading, intro, table]
 
@@ -362,7 +385,7 @@ class _ChoiceMark(Flowable):
         else:
             canvas.line(1.5, 2, 8.5, 9)
             canvas.line(1.5, 9, 8.5, 2)
-        canvas.setFont(FONT_BOLD, 10)
+        canvas.setFont(FONT_BOLD, 9.25)
         canvas.drawString(15, 2.2, "Allowed" if self.allowed else "Not allowed")
         canvas.restoreState()
 
@@ -376,7 +399,7 @@ def _signature_section(doc: ConsentDocument, signature: Image) -> Flowable:
         [Paragraph("DATE", LABEL), signed_line],
     ]
     table = Table(rows, colWidths=[1.2 * inch, CONTENT_WIDTH - 1.2 * inch], hAlign="LEFT")
-    table.setStyle(TableStyle([
+    table.setStyle(_table_style(
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("VALIGN", (1, 0), (1, 0), "BOTTOM"),
         ("LEFTPADDING", (0, 0), (-1, -1), 0),
@@ -385,7 +408,7 @@ def _signature_section(doc: ConsentDocument, signature: Image) -> Flowable:
         ("TOPPADDING", (0, 1), (-1, 1), 8),
         # The line a signature sits on, as on paper.
         ("LINEBELOW", (1, 0), (1, 0), 0.8, INK),
-    ]))
+    ))
     note = Paragraph(
         f"Signed electronically by typing a name and drawing a signature. This consent stays in effect "
         f"until {_long_date(doc.consent_expires_at)} unless it is withdrawn earlier; the client can "
@@ -459,25 +482,25 @@ def _certificate_page(doc: ConsentDocument) -> list[Flowable]:
     ]
     table = Table([[Paragraph(label.upper(), LABEL), value] for label, value in rows],
                   colWidths=[1.65 * inch, CONTENT_WIDTH - 1.65 * inch], hAlign="LEFT")
-    table.setStyle(TableStyle([
+    table.setStyle(_table_style(
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LEFTPADDING", (0, 0), (-1, -1), 0),
         ("TOPPADDING", (0, 0), (-1, -1), 6),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
         ("LINEBELOW", (0, 0), (-1, -1), 0.5, RULE),
-    ]))
+    ))
     seal_note = Table([[Paragraph(
         f"This document is sealed with the digital certificate of {_esc(doc.practice_name)}. "
         "Any change to it, however small, will invalidate the seal. A PDF reader that shows "
         "signatures can confirm the seal is intact.", CELL)]], colWidths=[CONTENT_WIDTH])
-    seal_note.setStyle(TableStyle([
+    seal_note.setStyle(_table_style(
         ("BACKGROUND", (0, 0), (-1, -1), TINT),
         ("LINEBEFORE", (0, 0), (0, -1), 2.5, ACCENT),
         ("LEFTPADDING", (0, 0), (-1, -1), 12),
         ("RIGHTPADDING", (0, 0), (-1, -1), 12),
         ("TOPPADDING", (0, 0), (-1, -1), 10),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 10),
-    ]))
+    ))
     intro = Paragraph("How and when this consent form was completed. This page is part of the sealed "
                       "document.", BODY)
     return [*_title_block("Certificate of completion", doc), intro, Spacer(1, 4), table, Spacer(1, 18),
@@ -492,10 +515,10 @@ def _draw_footer(canvas: Canvas, _doc: SimpleDocTemplate, *, practice_name: str)
     canvas.setStrokeColor(RULE)
     canvas.setLineWidth(0.5)
     canvas.line(TEXT_LEFT, 0.72 * inch, PAGE_WIDTH - TEXT_LEFT, 0.72 * inch)
-    canvas.setFont(FONT, 8)
+    canvas.setFont(FONT, 7.5)
     canvas.setFillColor(MUTED)
     footer = f"{practice_name} · {TITLE}"
-    while canvas.stringWidth(footer, FONT, 8) > CONTENT_WIDTH - 1.2 * inch and len(footer) > 1:
+    while canvas.stringWidth(footer, FONT, 7.5) > CONTENT_WIDTH - 1.2 * inch and len(footer) > 1:
         footer = footer[:-2] + "…"
     canvas.drawString(TEXT_LEFT, 0.55 * inch, footer)
     canvas.restoreState()
@@ -517,7 +540,7 @@ class _NumberedCanvas(Canvas):
         for number, state in enumerate(self._held_pages, start=1):
             self.__dict__.update(state)
             self.saveState()
-            self.setFont(FONT, 8)
+            self.setFont(FONT, 7.5)
             self.setFillColor(MUTED)
             self.drawRightString(PAGE_WIDTH - TEXT_LEFT, 0.55 * inch, f"Page {number} of {total}")
             self.restoreState()

@@ -17,14 +17,14 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from sotto import clock
+from sotto import clock, events
 from sotto.accounts.models import Practice, User
 from sotto.audit import service as audit
 from sotto.clients.models import Client
 from sotto.config import Settings
 from sotto.consent import template as forms
 from sotto.consent.models import Consent, ConsentStatus, ConsentTemplate, Use
-from sotto.crypto.envelope import new_token, open_sealed, seal, token_hash
+from sotto.crypto.envelope import keyed_hash, new_token, open_sealed, seal, token_hash
 from sotto.crypto.keystore import KeyStore
 from sotto.db import new_id
 from sotto.jobs.service import enqueue
@@ -115,6 +115,10 @@ def _check_email(email: str) -> str:
     return email
 
 
+def email_mac(keystore: KeyStore, email: str) -> str:
+    return keyed_hash(keystore, email.strip().lower(), purpose="client-email")
+
+
 def latest_consent(session: Session, *, client_id: str) -> Consent | None:
     return session.scalar(
         select(Consent).where(Consent.client_id == client_id).order_by(Consent.sent_at.desc()).limit(1)
@@ -170,6 +174,7 @@ def send_invitation(
         form_sha256=forms.sha256_text(form_text),
         invite_token_hash=token_hash(token),
         email_sealed=seal(keystore, email.encode(), context=f"consent-email:{consent_id}"),
+        email_mac=email_mac(keystore, email),
         sent_at=now,
         link_expires_at=now + timedelta(days=settings.invitation_ttl_days),
         uses={},
@@ -215,7 +220,9 @@ def send_invitation(
 
 
 def cancel_invitation(session: Session, *, keystore: KeyStore, therapist: User, consent: Consent) -> None:
-    changed = _transition(session, consent, PENDING, ConsentStatus.EXPIRED, expired_at=clock.now(), email_sealed=None)
+    changed = _transition(
+        session, consent, PENDING, ConsentStatus.EXPIRED, expired_at=clock.now(), email_sealed=None, email_mac=None
+    )
     if not changed:
         raise ConsentError("This request is no longer waiting for the client.")
     audit.record(
@@ -250,7 +257,9 @@ def refresh_status(session: Session, *, keystore: KeyStore, consent: Consent) ->
     now = clock.now()
     if consent.status in PENDING and consent.link_expires_at <= now:
         action = "consent.invitation_expired"
-        expired = _transition(session, consent, PENDING, ConsentStatus.EXPIRED, expired_at=now, email_sealed=None)
+        expired = _transition(
+            session, consent, PENDING, ConsentStatus.EXPIRED, expired_at=now, email_sealed=None, email_mac=None
+        )
     elif consent.status == ConsentStatus.SIGNED and consent.expires_at is not None and consent.expires_at <= now:
         action = "consent.expired"
         expired = _transition(session, consent, (ConsentStatus.SIGNED,), ConsentStatus.EXPIRED, expired_at=now)
@@ -399,7 +408,9 @@ def sign(
 def decline(session: Session, *, keystore: KeyStore, settings: Settings, consent: Consent, reason: str) -> None:
     """Record a refusal, tell the therapist (with the reason, which Sotto does not keep), erase the address."""
     reason = reason.strip()[:MAX_REASON_CHARS]
-    if not _transition(session, consent, PENDING, ConsentStatus.DECLINED, declined_at=clock.now(), email_sealed=None):
+    if not _transition(
+        session, consent, PENDING, ConsentStatus.DECLINED, declined_at=clock.now(), email_sealed=None, email_mac=None
+    ):
         raise LinkProblem("This form has already been completed, so nothing has been changed.")
     therapist = session.get(User, consent.therapist_id)
     client = session.get(Client, consent.client_id)
@@ -452,6 +463,8 @@ def withdraw(session: Session, *, keystore: KeyStore, consent: Consent, by: str,
         subject=f"consent:{consent.id}",
         details={"by": by},
     )
+    # Other domains act in this same transaction (recording stops, the session is destroyed).
+    events.publish(events.CONSENT_WITHDRAWN, session=session, keystore=keystore, consent=consent, by=actor)
     return True
 
 
@@ -487,3 +500,69 @@ def client_email(keystore: KeyStore, consent: Consent) -> str | None:
     if consent.email_sealed is None:
         return None
     return open_sealed(keystore, consent.email_sealed, context=f"consent-email:{consent.id}").decode()
+
+
+def change_uses(session: Session, *, keystore: KeyStore, consent: Consent, uses: dict[str, bool]) -> bool:
+    """The client changes what they allow, from their own page; False unless the consent is in force."""
+    if consent.status != ConsentStatus.SIGNED:
+        return False
+    chosen = {use.value: bool(uses.get(use.value)) for use in Use}
+    if chosen == consent.uses:
+        return True
+    consent.uses = chosen
+    audit.record(
+        session,
+        keystore=keystore,
+        action="consent.uses_changed",
+        actor="client",
+        practice_id=consent.practice_id,
+        subject=f"consent:{consent.id}",
+        details={"uses": chosen},
+    )
+    return True
+
+
+def reissue_client_link(session: Session, *, keystore: KeyStore, settings: Settings, email: str) -> None:
+    """Send a fresh private link to a client who typed the address their consent was sent to.
+
+    Matched by keyed hash only. The old link stops working. Says nothing about whether the
+    address matched, so the form cannot be used to find out who is a client.
+    """
+    mac = email_mac(keystore, email)
+    consent = session.scalar(
+        select(Consent)
+        .where(Consent.email_mac == mac, Consent.signed_at.is_not(None))
+        .order_by(Consent.signed_at.desc())
+        .limit(1)
+    )
+    if consent is None:
+        return
+    token = new_token()
+    consent.client_token_hash = token_hash(token)
+    practice = session.get(Practice, consent.practice_id)
+    assert practice is not None
+    mail.queue_message(
+        session,
+        keystore=keystore,
+        message=mail.compose(
+            sender=settings.mail_from,
+            to=email.strip(),
+            subject=f"{practice.name}: your private link",
+            text="\n".join(
+                [
+                    "You asked for a new link to your recording consent page. Here it is:",
+                    f"{settings.public_url}/my/{token}",
+                    "",
+                    "Your previous link no longer works. If you did not ask for this, you can ignore this e-mail.",
+                ]
+            ),
+        ),
+    )
+    audit.record(
+        session,
+        keystore=keystore,
+        action="consent.client_link_reissued",
+        actor="client",
+        practice_id=consent.practice_id,
+        subject=f"consent:{consent.id}",
+    )

@@ -50,6 +50,26 @@ def open_sealed(keystore: KeyStore, blob: bytes, *, context: str) -> bytes:
         raise DecryptionError("sealed value failed authentication") from None
 
 
+def rewrap_sealed(keystore: KeyStore, blob: bytes) -> bytes:
+    """The same sealed value with its data key re-wrapped under the current KEK.
+
+    The nonce and ciphertext are kept byte for byte; a value already under the current
+    KEK comes back unchanged (the same object).
+    """
+    if not blob.startswith(MAGIC) or len(blob) < len(MAGIC) + 3:
+        raise DecryptionError("not a sealed value")
+    kid_len, wrapped_len = struct.unpack(">BH", blob[3:6])
+    pos = 6
+    kek_id = blob[pos : pos + kid_len].decode()
+    if kek_id == keystore.current_kek_id():
+        return blob
+    wrapped = blob[pos + kid_len : pos + kid_len + wrapped_len]
+    sealed_rest = blob[pos + kid_len + wrapped_len :]
+    new_kek_id, new_wrapped = keystore.rewrap(kek_id, wrapped)
+    kid = new_kek_id.encode()
+    return MAGIC + struct.pack(">BH", len(kid), len(new_wrapped)) + kid + new_wrapped + sealed_rest
+
+
 def keyed_hash(keystore: KeyStore, value: str, *, purpose: str) -> str:
     """HMAC-SHA256 of a value under a purpose-specific key (hex), for matching without storing."""
     return hmac.new(keystore.mac_key(purpose), value.encode(), hashlib.sha256).hexdigest()

@@ -2,16 +2,27 @@
 
 A key store wraps and unwraps data keys and derives MAC keys; it never hands out a KEK.
 Implementations register in ``KEY_STORES`` by the name used in settings.
+
+Rotation (``sotto keys rotate``) is part of the protocol because an external KMS can do
+each step too: ``begin_rotation`` is creating a key version (Vault transit ``rotate``) or
+a new key behind the alias (AWS KMS ``CreateKey`` + ``UpdateAlias``); ``rewrap`` is Vault's
+``rewrap`` or AWS's ``ReEncrypt``, which never show the data key to the caller; ``retire``
+is raising ``min_decryption_version`` or disabling / scheduling deletion of the old key;
+``kek_ids`` lists the versions or keys still usable. The MAC root is not rotated: keyed
+hashes already stored (the audit chain, look-up hashes) must keep matching.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import hashlib
 import hmac
 import json
 import os
 import secrets
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -39,18 +50,40 @@ class KeyStore(Protocol):
         """A stable 256-bit key for keyed hashes, distinct for each purpose."""
         ...
 
+    def rewrap(self, kek_id: str, wrapped: bytes) -> tuple[str, bytes]:
+        """A wrapped data key re-wrapped under the current KEK; returns (kek id, wrapped key)."""
+        ...
+
+    def kek_ids(self) -> list[str]:
+        """Every KEK that can still unwrap, the current one included."""
+        ...
+
+    def begin_rotation(self) -> str:
+        """Create a new KEK and make it current, keeping the old ones; returns its id."""
+        ...
+
+    def retire(self, kek_ids: Iterable[str]) -> None:
+        """Destroy these KEKs (never the current one): what they wrapped can no longer be unwrapped."""
+        ...
+
 
 class FileKeyStore:
-    """KEKs in a JSON file created with mode 0600, kept outside the data directory."""
+    """KEKs in a JSON file created with mode 0600, kept outside the data directory.
+
+    The file is reread whenever it changes on disk, so a server keeps working while
+    ``sotto keys rotate`` replaces its keys: new data keys are wrapped under the new KEK
+    at once. Changes to the file are made under a lock file and by atomic replacement.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._stamp: tuple[int, int, int] | None = None
         self._data = self._load_or_create()
 
     def _load_or_create(self) -> dict:
         if not self.path.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            kek_id = "kek-" + clock.now().strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(4)
+            kek_id = _new_kek_id()
             data = {
                 "format": 1,
                 "current": kek_id,
@@ -60,7 +93,14 @@ class FileKeyStore:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:
                 json.dump(data, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            self._stamp = self._file_stamp()
             return data
+        return self._read()
+
+    def _read(self) -> dict:
+        stamp = self._file_stamp()
         mode = self.path.stat().st_mode & 0o777
         if mode & 0o077:
             raise KeyStoreError(f"key file {self.path} is readable by others (mode {mode:o}); chmod 600 it")
@@ -69,14 +109,31 @@ class FileKeyStore:
             _ = data["keks"][data["current"]], data["mac_root"]
         except (ValueError, KeyError, TypeError) as exc:
             raise KeyStoreError(f"key file {self.path} is not a Sotto key file") from exc
+        self._stamp = stamp
         return data
 
+    def _file_stamp(self) -> tuple[int, int, int]:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            raise KeyStoreError(f"key file {self.path} has disappeared") from None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def _fresh(self) -> dict:
+        """The key file's contents as they are on disk now (reread only if it changed)."""
+        if self._file_stamp() != self._stamp:
+            self._data = self._read()
+        return self._data
+
     def current_kek_id(self) -> str:
-        return str(self._data["current"])
+        return str(self._fresh()["current"])
+
+    def kek_ids(self) -> list[str]:
+        return sorted(self._fresh()["keks"])
 
     def _kek(self, kek_id: str) -> bytes:
         try:
-            return _unb64(self._data["keks"][kek_id])
+            return _unb64(self._fresh()["keks"][kek_id])
         except KeyError:
             raise KeyStoreError(f"the key store does not hold key {kek_id!r}") from None
 
@@ -90,12 +147,67 @@ class FileKeyStore:
         except InvalidUnwrap:
             raise KeyStoreError(f"data key does not unwrap under {kek_id!r}") from None
 
+    def rewrap(self, kek_id: str, wrapped: bytes) -> tuple[str, bytes]:
+        return self.wrap(self.unwrap(kek_id, wrapped))
+
     def mac_key(self, purpose: str) -> bytes:
-        root = _unb64(self._data["mac_root"])
+        root = _unb64(self._fresh()["mac_root"])
         return hmac.new(root, b"sotto/" + purpose.encode(), hashlib.sha256).digest()
+
+    def begin_rotation(self) -> str:
+        with self._locked() as data:
+            kek_id = _new_kek_id()
+            data["keks"][kek_id] = _b64(secrets.token_bytes(32))
+            data["current"] = kek_id
+        return kek_id
+
+    def retire(self, kek_ids: Iterable[str]) -> None:
+        with self._locked() as data:
+            doomed = set(kek_ids)
+            if data["current"] in doomed:
+                raise KeyStoreError(f"the current key {data['current']!r} cannot be retired")
+            data["keks"] = {k: v for k, v in data["keks"].items() if k not in doomed}
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[dict]:
+        """The file's contents to change; written back atomically (mode 0600) when the block ends."""
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            data = self._read()  # another process may have changed it since we loaded it
+            yield data
+            _write_atomically(self.path, json.dumps(data).encode())
+            self._data = self._read()
+        finally:
+            os.close(fd)  # releases the lock
 
 
 KEY_STORES = {"file": FileKeyStore}
+
+
+def _new_kek_id() -> str:
+    return "kek-" + clock.now().strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(4)
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    """Replace ``path`` with ``content`` (mode 0600) so that a crash leaves the old or the new file."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def _b64(raw: bytes) -> str:

@@ -35,7 +35,8 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 def get_db(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
     """One transaction per request, committed before the response is sent."""
-    session = runtime.sessions()
+    factory = runtime.read_sessions if request.method in SAFE_METHODS else runtime.sessions
+    session = factory()
     try:
         yield session
         session.commit()

@@ -60,6 +60,7 @@ class SecurityMiddleware:
     def __init__(
         self, app: ASGIApp, *, secure_cookies: bool, max_body_bytes: int, large_body_paths: dict[str, int]
     ) -> None:
+        """``large_body_paths`` maps a path, or a prefix ending in "/", to its own body limit."""
         self.app = app
         self.secure_cookies = secure_cookies
         self.max_body_bytes = max_body_bytes
@@ -76,7 +77,7 @@ class SecurityMiddleware:
             csrf_cookie = new_cookie = secrets.token_urlsafe(32)
         scope.setdefault("state", {})["csrf_cookie"] = csrf_cookie
 
-        limit = self.large_body_paths.get(scope["path"], self.max_body_bytes)
+        limit = self._limit(scope["path"])
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(send)
@@ -106,6 +107,13 @@ class SecurityMiddleware:
             await self.app(scope, limited_receive, send_with_headers)
         except BodyTooLarge:
             await _too_large(send)
+
+
+    def _limit(self, path: str) -> int:
+        for prefix, limit in self.large_body_paths.items():
+            if path == prefix or (prefix.endswith("/") and path.startswith(prefix)):
+                return limit
+        return self.max_body_bytes
 
 
 class BodyTooLarge(Exception):

@@ -12,9 +12,11 @@ import subprocess
 import time
 from dataclasses import dataclass
 from email.message import EmailMessage
+from io import BytesIO
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
+from pypdf import PdfReader
 from support.app import Person
 from support.smtp import LoopbackSmtpServer
 
@@ -78,6 +80,24 @@ def draw_signature_with_finger(page: Page) -> None:
             cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     finally:
         cdp.detach()
+
+
+def ink_on_pad(page: Page) -> int:
+    """How many pixels of the signature pad carry ink."""
+    return int(page.evaluate("""() => {
+        const pad = document.getElementById("signature-pad");
+        const pixels = pad.getContext("2d").getImageData(0, 0, pad.width, pad.height).data;
+        let inked = 0;
+        for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) inked++;
+        return inked;
+    }"""))
+
+
+def ink_in_pdf_signature(pdf: bytes) -> int:
+    """Dark pixels in the PDF's signature image (the form's only image, cropped to the ink)."""
+    [signature] = [image.image for page in PdfReader(BytesIO(pdf)).pages for image in page.images]
+    assert signature is not None
+    return sum(1 for value in signature.convert("L").get_flattened_data() if value < 128)
 
 
 def fits_width(page: Page) -> bool:
@@ -160,14 +180,14 @@ def pdf_attachment(message: EmailMessage) -> bytes:
 
 
 def watch_for_errors(page: Page) -> list[str]:
-    """Collects console errors, CSP violations and uncaught script errors on this page, from now on.
+    """Collects console errors (CSP reports among them) and uncaught script errors on this page, from now on.
 
     CSP violations are caught twice: Chromium's console report, and the document's
     ``securitypolicyviolation`` event, recorded by an init script (which CSP does not govern).
     """
     problems: list[str] = []
     page.on("console", lambda m: problems.append(f"console {m.type}: {m.text} ({m.location.get('url')})")
-            if m.type in ("error", "warning") else None)
+            if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.expose_function("__reportCspViolation", lambda text: problems.append(f"CSP violation: {text}"))
     page.add_init_script("""

@@ -13,10 +13,13 @@ from pathlib import Path
 
 import pytest
 from browser.steps import (
+    DESKTOP,
     Mailbox,
     client_row,
     draw_signature_with_finger,
     fits_width,
+    ink_in_pdf_signature,
+    ink_on_pad,
     pdf_attachment,
     render_first_pdf_page,
     screenshot,
@@ -68,6 +71,7 @@ def test_consent_signed_on_a_phone_is_sealed_mailed_and_withdrawn(
         runtime: Runtime, therapist: Person, therapist_page: Page, client_page: Page, mailbox: Mailbox,
         tmp_path: Path) -> None:
     therapist_ui = therapist_page
+    problems = watch_for_errors(therapist_ui), watch_for_errors(client_page)
     sign_in_through_pages(therapist_ui, therapist)
     send_consent_form(therapist_ui, pseudonym="Blue Heron", email=CLIENT_EMAIL, note="As we discussed today.")
     expect(client_row(therapist_ui, "Blue Heron").locator(".badge")).to_have_text("Sent")
@@ -87,7 +91,11 @@ def test_consent_signed_on_a_phone_is_sealed_mailed_and_withdrawn(
     expect(client_page.locator("#signature-state")).to_have_text("Sign inside the box.")
     draw_signature_with_finger(client_page)
     expect(client_page.locator("#signature-state")).to_have_text("Signature drawn.")
+    drawn = ink_on_pad(client_page)
+    assert drawn > 1000, f"the strokes left only {drawn} inked pixels"
+    # A full-page screenshot resizes the viewport twice, as a phone's keyboard or rotation does.
     screenshot(client_page, "signing-page-phone-filled")
+    assert ink_on_pad(client_page) > drawn * 0.8, "the signature did not survive the page being resized"
     client_page.get_by_role("button", name="Sign and give consent").click()
     expect(client_page.get_by_role("heading", name="Thank you — your consent is signed")).to_be_visible()
     assert fits_width(client_page)
@@ -105,12 +113,17 @@ def test_consent_signed_on_a_phone_is_sealed_mailed_and_withdrawn(
         assert certificate is not None
         seal = check_seal_off_the_loop(pdf, [certificate.certificate_pem])
     assert seal.intact and seal.valid and seal.trusted and seal.covers_whole_file, seal
+    assert ink_in_pdf_signature(pdf) > 1000, "the drawn signature is missing from the PDF"
     pdf_page = render_first_pdf_page(pdf, "signed-pdf-page-1", tmp_path)
 
     therapist_ui.reload()
     row = client_row(therapist_ui, "Blue Heron")
     expect(row.locator(".badge")).to_have_text("Signed")
     screenshot(therapist_ui, "home-desktop-signed")
+    therapist_ui.set_viewport_size({"width": 390, "height": 844})  # a therapist checking between sessions
+    assert fits_width(therapist_ui), "the therapist's home scrolls sideways on a phone"
+    screenshot(therapist_ui, "home-phone-signed")
+    therapist_ui.set_viewport_size(DESKTOP["viewport"])
     row.get_by_role("link", name="Record").click()
     expect(therapist_ui.locator("#pdf-sha256")).to_have_text(hashlib.sha256(pdf).hexdigest())
     screenshot(therapist_ui, "record-desktop")
@@ -133,12 +146,14 @@ def test_consent_signed_on_a_phone_is_sealed_mailed_and_withdrawn(
     therapist_ui.goto("/")
     expect(client_row(therapist_ui, "Blue Heron").locator(".badge")).to_have_text("Withdrawn")
     assert the_consent(runtime).status == "withdrawn"
+    assert problems == ([], []), "script errors or CSP violations:\n" + "\n".join(problems[0] + problems[1])
     if pdf_page is None:
         pytest.skip("pdftoppm is not installed: no picture of the PDF's first page (apt-get install poppler-utils)")
 
 
 def test_client_declines_on_a_phone_and_the_therapist_is_told(
         runtime: Runtime, therapist: Person, therapist_page: Page, client_page: Page, mailbox: Mailbox) -> None:
+    problems = watch_for_errors(therapist_page), watch_for_errors(client_page)
     sign_in_through_pages(therapist_page, therapist)
     send_consent_form(therapist_page, pseudonym="Quiet Fox", email=CLIENT_EMAIL)
     open_invitation(client_page, mailbox)
@@ -156,6 +171,7 @@ def test_client_declines_on_a_phone_and_the_therapist_is_told(
     expect(client_row(therapist_page, "Quiet Fox").locator(".badge")).to_have_text("Declined")
     consent = the_consent(runtime)
     assert consent.status == "declined" and consent.email_sealed is None
+    assert problems == ([], []), "script errors or CSP violations:\n" + "\n".join(problems[0] + problems[1])
 
 
 def test_pages_keep_to_the_content_security_policy(

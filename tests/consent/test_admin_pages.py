@@ -38,6 +38,7 @@ def practice_form(**changes: object) -> dict[str, object]:
         "name": "Quiet Harbor Counseling", "us_state": "CA", "phi_removal": "yes",
         "topics_removed": ["criminal", "immigration", "sogi", "trauma", "substance", "health"],
         "audio_retention_days": "0", "transcript_retention_days": "365", "consent_valid_days": "365",
+        "client_deletion": "immediate", "request_response_days": "30",
     }
     form.update(changes)
     return form

@@ -7,6 +7,7 @@ import io
 import re
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -187,6 +188,26 @@ def test_names_in_polish_cyrillic_greek_and_vietnamese_print_as_text() -> None:
         # Name on the signature and in the header and certificate: in every page's text.
         assert words.count(word) >= 3, word
     assert name in texts[0] and name in texts[-1]
+
+
+def test_code_in_the_form_that_courier_cannot_show_falls_back_to_dejavu() -> None:
+    # Four spaces of indentation make a Markdown code block, easily done by accident.
+    pdf = render_consent_pdf(make_document(form_markdown="Intro\n\n    Wcięty akapit: Ольга\n\n"
+                                                         "and `kod Żółć` inline"))
+
+    text = flat(" ".join(page_texts(pdf)))
+    assert "Wcięty akapit: Ольга" in text
+    assert "kod Żółć" in text
+
+
+def test_pdfs_rendered_from_several_threads_at_once_each_hold_their_own_name() -> None:
+    names = [f"Ольга Żółć {n}" for n in range(8)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pdfs = list(pool.map(lambda name: render_consent_pdf(make_document(typed_name=name)), names))
+
+    for name, pdf in zip(names, pdfs, strict=True):
+        assert name in " ".join(page_texts(pdf))
 
 
 def test_every_page_embeds_dejavu_and_no_standard_sans_font() -> None:

@@ -1,0 +1,229 @@
+"""The client's own page, reached only by the private link in their copy of the consent.
+
+It shows the consent and its uses (which the client can change or withdraw), the sessions
+kept and until when, lets the client ask for a copy or deletion, and shows deletion
+receipts. No account, no stored e-mail address: a lost link is re-sent to an address that
+matches the keyed hash kept with the consent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from sotto.accounts import service as accounts
+from sotto.accounts.models import Practice
+from sotto.audit import service as audit
+from sotto.clients import protections
+from sotto.consent import service as consents
+from sotto.consent.models import USE_LABELS, Consent, Use
+from sotto.recording import service as recordings
+from sotto.recording.models import TherapySession
+from sotto.runtime import Runtime
+from sotto.web.deps import CsrfProtected, CurrentUser, DbSession, RuntimeDep, client_ip
+from sotto.web.pages import render
+
+router = APIRouter(dependencies=[CsrfProtected])
+
+RESEND_LIMIT = 5  # per address and hour, so the form cannot be used to flood an inbox
+
+
+def _problem(request: Request, exc: consents.LinkProblem) -> Response:
+    return render(
+        request,
+        "client/message.html",
+        status_code=410,
+        title="This link cannot be used",
+        message=str(exc) + " If you lost your link, you can have it sent again.",
+        link=("/my", "Send my link again"),
+    )
+
+
+def _consent(db: Session, runtime: Runtime, token: str) -> Consent:
+    return consents.consent_for_client_token(db, keystore=runtime.keystore, token=token)
+
+
+def _page(
+    request: Request, db: Session, consent: Consent, token: str, status_code: int = 200, **extra: Any
+) -> Response:
+    practice = db.get(Practice, consent.practice_id)
+    sessions = recordings.sessions_of_client(db, client_id=consent.client_id)
+    requests = recordings.open_requests(db, session_ids=[s.id for s in sessions])
+    return render(
+        request,
+        "client/my.html",
+        status_code=status_code,
+        consent=consent,
+        practice=practice,
+        token=token,
+        uses=list(Use),
+        use_labels=USE_LABELS,
+        sessions=sessions,
+        requested={(r.session_id, r.kind): r for r in requests},
+        receipts=audit.receipts_for_client(db, client_id=consent.client_id),
+        **extra,
+    )
+
+
+@router.get("/my/{token}")
+def my_page(token: str, request: Request, runtime: RuntimeDep, db: DbSession) -> Response:
+    try:
+        consent = _consent(db, runtime, token)
+    except consents.LinkProblem as exc:
+        return _problem(request, exc)
+    return _page(request, db, consent, token)
+
+
+@router.post("/my/{token}/withdraw")
+def withdraw(token: str, request: Request, runtime: RuntimeDep, db: DbSession) -> Response:
+    try:
+        consent = _consent(db, runtime, token)
+    except consents.LinkProblem as exc:
+        return _problem(request, exc)
+    changed = consents.withdraw(db, keystore=runtime.keystore, consent=consent, by="client", actor="client")
+    return _page(request, db, consent, token, just_withdrawn=changed)
+
+
+@router.post("/my/{token}/uses")
+async def change_uses(token: str, request: Request, runtime: RuntimeDep, db: DbSession) -> Response:
+    form = await request.form()
+    try:
+        consent = _consent(db, runtime, token)
+    except consents.LinkProblem as exc:
+        return _problem(request, exc)
+    chosen = {use.value: form.get(f"use_{use.value}") == "yes" for use in Use}
+    changed = consents.change_uses(db, keystore=runtime.keystore, consent=consent, uses=chosen)
+    return _page(request, db, consent, token, uses_saved=changed)
+
+
+def _client_session(db: Session, consent: Consent, session_id: str) -> Any:
+    row = db.get(TherapySession, session_id)
+    return row if row is not None and row.client_id == consent.client_id else None
+
+
+@router.post("/my/{token}/sessions/{session_id}/{action}")
+def session_request(
+    token: str, session_id: str, action: str, request: Request, runtime: RuntimeDep, db: DbSession
+) -> Response:
+    try:
+        consent = _consent(db, runtime, token)
+    except consents.LinkProblem as exc:
+        return _problem(request, exc)
+    row = _client_session(db, consent, session_id)
+    if row is None or action not in ("copy", "delete"):
+        return render(
+            request,
+            "client/message.html",
+            status_code=404,
+            title="Not found",
+            message="There is no such session on your page.",
+        )
+    if action == "delete":
+        pending = recordings.delete_for_client(
+            db, keystore=runtime.keystore, settings=runtime.settings, therapy_session=row
+        )
+        note = (
+            f"Your therapist has been asked to delete this session and must do so by {pending.due_at:%-d %B %Y}."
+            if pending
+            else "The session is deleted. A receipt is below."
+        )
+    else:
+        request_row = recordings.request_from_client(
+            db, keystore=runtime.keystore, settings=runtime.settings, therapy_session=row, kind="copy"
+        )
+        note = f"Your therapist has been asked for a copy and will answer by {request_row.due_at:%-d %B %Y}."
+    return _page(request, db, consent, token, note=note)
+
+
+@router.get("/my/{token}/protections")
+def my_protections(token: str, request: Request, runtime: RuntimeDep, db: DbSession) -> Response:
+    try:
+        consent = _consent(db, runtime, token)
+    except consents.LinkProblem as exc:
+        return _problem(request, exc)
+    practice = db.get(Practice, consent.practice_id)
+    assert practice is not None
+    return render(
+        request,
+        "client/protections.html",
+        practice=practice,
+        sections=protections.sections(practice, runtime.settings),
+        back=f"/my/{token}",
+    )
+
+
+@router.get("/my")
+def lost_link(request: Request) -> Response:
+    return render(request, "client/lost_link.html")
+
+
+@router.post("/my")
+def resend_link(request: Request, runtime: RuntimeDep, db: DbSession, email: Annotated[str, Form()] = "") -> Response:
+    key = "resend:" + consents.email_mac(runtime.keystore, email)
+    address_key = "resend-ip:" + hashlib.sha256(client_ip(request).encode()).hexdigest()
+    if not (
+        accounts.too_many_attempts(db, key=key, limit=RESEND_LIMIT, minutes=60)
+        or accounts.too_many_attempts(db, key=address_key, limit=RESEND_LIMIT * 4, minutes=60)
+    ):
+        accounts.note_attempt(db, key=key)
+        accounts.note_attempt(db, key=address_key)
+        consents.reissue_client_link(db, keystore=runtime.keystore, settings=runtime.settings, email=email)
+    return render(
+        request,
+        "client/message.html",
+        title="Check your e-mail",
+        message="If that address is the one your consent form was sent to, a new private link is on its "
+        "way. Your old link no longer works. Nothing else has changed.",
+    )
+
+
+@router.get("/protections")
+def staff_protections(request: Request, runtime: RuntimeDep, signed_in: CurrentUser) -> Response:
+    return render(
+        request,
+        "client/protections.html",
+        practice=signed_in.practice,
+        sections=protections.sections(signed_in.practice, runtime.settings),
+        back="/",
+        staff=True,
+    )
+
+
+@router.post("/protections/send")
+def send_protections(
+    request: Request, runtime: RuntimeDep, db: DbSession, signed_in: CurrentUser, email: Annotated[str, Form()] = ""
+) -> Response:
+    """E-mail the page to a client; the address is used for this message only."""
+    try:
+        protections.send(
+            db,
+            keystore=runtime.keystore,
+            settings=runtime.settings,
+            practice=signed_in.practice,
+            email=email,
+            actor=f"user:{signed_in.user.id}",
+        )
+    except ValueError as exc:
+        return render(
+            request,
+            "client/protections.html",
+            status_code=400,
+            practice=signed_in.practice,
+            sections=protections.sections(signed_in.practice, runtime.settings),
+            back="/",
+            staff=True,
+            error=str(exc),
+        )
+    return render(
+        request,
+        "client/protections.html",
+        practice=signed_in.practice,
+        sections=protections.sections(signed_in.practice, runtime.settings),
+        back="/",
+        staff=True,
+        sent=True,
+    )

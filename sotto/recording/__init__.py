@@ -1,0 +1,1 @@
+"""Sessions, consent-gated recording and upload, playback and retention."""

@@ -1,0 +1,222 @@
+"""The therapist's recording pages: a client's sessions, the recorder, a session, playback."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+
+from sotto import clock
+from sotto.audit import service as audit
+from sotto.clients import service as clients
+from sotto.consent import service as consents
+from sotto.crypto.datakeys import load_data_key
+from sotto.recording import service as recordings
+from sotto.recording.models import SessionStatus
+from sotto.storage.encrypted import object_size, read_range
+from sotto.web.deps import CsrfProtected, CurrentTherapist, DbSession, RuntimeDep
+from sotto.web.pages import render
+
+router = APIRouter(dependencies=[CsrfProtected])
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _not_found(request: Request) -> Response:
+    return render(
+        request,
+        "message.html",
+        status_code=404,
+        title="Not found",
+        message="There is nothing here, or it belongs to someone else.",
+    )
+
+
+@router.get("/clients/{client_id}")
+def client_page(
+    client_id: str, request: Request, runtime: RuntimeDep, db: DbSession, therapist: CurrentTherapist
+) -> Response:
+    client = clients.client_of(db, therapist=therapist.user, client_id=client_id)
+    if client is None:
+        return _not_found(request)
+    consent = recordings.current_consent(db, keystore=runtime.keystore, client_id=client.id)
+    return render(
+        request,
+        "recording/client.html",
+        client=client,
+        consent=consent,
+        refusal=recordings.consent_problem(consent),
+        sessions=recordings.sessions_of_client(db, client_id=client.id),
+        now=clock.now(),
+    )
+
+
+@router.get("/clients/{client_id}/record")
+def recorder(
+    client_id: str, request: Request, runtime: RuntimeDep, db: DbSession, therapist: CurrentTherapist
+) -> Response:
+    client = clients.client_of(db, therapist=therapist.user, client_id=client_id)
+    if client is None:
+        return _not_found(request)
+    refusal = recordings.consent_problem(recordings.current_consent(db, keystore=runtime.keystore, client_id=client.id))
+    return render(
+        request, "recording/record.html", client=client, refusal=refusal, max_mb=runtime.settings.max_recording_mb
+    )
+
+
+@router.post("/clients/{client_id}/sessions")
+def start_session(client_id: str, runtime: RuntimeDep, db: DbSession, therapist: CurrentTherapist) -> Response:
+    """JSON for the recorder script: a new session, refused plainly without consent."""
+    client = clients.client_of(db, therapist=therapist.user, client_id=client_id)
+    if client is None:
+        return JSONResponse({"error": "There is no such client."}, status_code=404)
+    try:
+        row = recordings.start_session(db, keystore=runtime.keystore, therapist=therapist.user, client=client)
+    except recordings.RecordingRefused as exc:
+        return JSONResponse({"error": str(exc)}, status_code=403)
+    return JSONResponse({"session": row.id, "recordings": f"/sessions/{row.id}/recordings"}, status_code=201)
+
+
+@router.post("/sessions/{session_id}/end")
+def end_session(session_id: str, runtime: RuntimeDep, db: DbSession, therapist: CurrentTherapist) -> Response:
+    row = recordings.session_of(db, therapist=therapist.user, session_id=session_id)
+    if row is None:
+        return JSONResponse({"error": "There is no such session."}, status_code=404)
+    recordings.end_session(
+        db, keystore=runtime.keystore, store=runtime.blobs, therapy_session=row, therapist=therapist.user
+    )
+    return JSONResponse({"status": row.status, "page": f"/sessions/{row.id}"})
+
+
+@router.post("/sessions/{session_id}/client-withdrew")
+def client_withdrew(session_id: str, runtime: RuntimeDep, db: DbSession, therapist: CurrentTherapist) -> Response:
+    """The therapist's control for a verbal withdrawal during a session: stops and destroys it at once."""
+    row = recordings.session_of(db, therapist=therapist.user, session_id=session_id)
+    if row is None:
+        return JSONResponse({"error": "There is no such session."}, status_code=404)
+    consent = recordings.current_consent(db, keystore=runtime.keystore, client_id=row.client_id)
+    if consent is not None:
+        consents.withdraw(
+            db, keystore=runtime.keystore, consent=consent, by="therapist", actor=f"user:{therapist.user.id}"
+        )
+    if row.status == SessionStatus.RECORDING:
+        # Consent had already lapsed another way; the session still goes.
+        recordings.shred_session(
+            db,
+            keystore=runtime.keystore,
+            therapy_session=row,
+            by=f"user:{therapist.user.id}",
+            reason="the client withdrew consent during the session",
+        )
+    return JSONResponse({"status": row.status, "page": f"/clients/{row.client_id}"})
+
+
+@router.get("/sessions/{session_id}")
+def session_page(session_id: str, request: Request, db: DbSession, therapist: CurrentTherapist) -> Response:
+    row = recordings.session_of(db, therapist=therapist.user, session_id=session_id)
+    if row is None:
+        return _not_found(request)
+    client = clients.get_client(db, client_id=row.client_id)
+    return render(
+        request,
+        "recording/session.html",
+        session=row,
+        client=client,
+        recordings=recordings.recordings_of(db, session_id=row.id),
+        audio_kept=recordings.audio_available(row),
+        now=clock.now(),
+    )
+
+
+@router.post("/sessions/{session_id}/delete")
+def delete_session(
+    session_id: str,
+    request: Request,
+    runtime: RuntimeDep,
+    db: DbSession,
+    therapist: CurrentTherapist,
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
+    row = recordings.session_of(db, therapist=therapist.user, session_id=session_id)
+    if row is None:
+        return _not_found(request)
+    if confirm != "yes":
+        return render(
+            request,
+            "message.html",
+            status_code=400,
+            title="Nothing was deleted",
+            message="Tick the box to confirm the deletion.",
+            link=(f"/sessions/{row.id}", "Back"),
+        )
+    if row.status != SessionStatus.SHREDDED:
+        recordings.shred_session(
+            db,
+            keystore=runtime.keystore,
+            therapy_session=row,
+            by=f"user:{therapist.user.id}",
+            reason="deleted by the therapist",
+        )
+    return RedirectResponse(f"/clients/{row.client_id}", status_code=303)
+
+
+@router.get("/recordings/{recording_id}/audio")
+def play(
+    recording_id: str, request: Request, runtime: RuntimeDep, db: DbSession, therapist: CurrentTherapist
+) -> Response:
+    """Stream a recording, decrypted on the fly, with byte ranges; only while audio is kept."""
+    found = recordings.recording_of(db, therapist=therapist.user, recording_id=recording_id)
+    if found is None:
+        return _not_found(request)
+    rec, row = found
+    if not recordings.audio_available(row) or rec.data_key_id is None or not rec.complete:
+        return render(
+            request,
+            "message.html",
+            status_code=410,
+            title="No audio",
+            message="This session's audio is not kept (or not finished).",
+            link=(f"/sessions/{row.id}", "Back"),
+        )
+    key = load_data_key(db, keystore=runtime.keystore, key_id=rec.data_key_id)
+    size = object_size(runtime.blobs, prefix=recordings.AUDIO_PREFIX, object_id=rec.id)
+    start, end = 0, size
+    status = 200
+    header = request.headers.get("range")
+    if header:
+        match = _RANGE.match(header.strip())
+        if not match or (not match.group(1) and not match.group(2)):
+            return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
+        if match.group(1):
+            start = int(match.group(1))
+            end = min(size, int(match.group(2)) + 1) if match.group(2) else size
+        else:
+            start = max(0, size - int(match.group(2)))
+        if start >= size or start >= end:
+            return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
+        status = 206
+    if start == 0:
+        # One audit entry per playback, not one per range the player asks for.
+        audit.record(
+            db,
+            keystore=runtime.keystore,
+            action="recording.played",
+            actor=f"user:{therapist.user.id}",
+            practice_id=row.practice_id,
+            subject=f"session:{row.id}",
+            details={"recording": rec.id},
+        )
+
+    def body() -> Iterator[bytes]:
+        yield from read_range(
+            runtime.blobs, key, prefix=recordings.AUDIO_PREFIX, object_id=rec.id, start=start, end=end
+        )
+
+    headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start)}
+    if status == 206:
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    return StreamingResponse(
+        body(), status_code=status, media_type=rec.media_type or "application/octet-stream", headers=headers
+    )

@@ -1,0 +1,433 @@
+"""Sessions and their recordings: the consent gate, encrypted ingest, shredding.
+
+Every chunk is checked against the client's consent as it stands at that moment, under a
+lock on the recording, so a withdrawal and an upload never interleave: either the chunk
+lands before the withdrawal (and is destroyed with the rest) or it is refused.
+Services never commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sotto import clock
+from sotto.accounts.models import Practice, User
+from sotto.audit import service as audit
+from sotto.clients.models import Client
+from sotto.config import Settings
+from sotto.consent import service as consents
+from sotto.consent.models import Consent, ConsentStatus
+from sotto.crypto.datakeys import create_data_key, destroy_data_key, load_data_key
+from sotto.crypto.keystore import KeyStore
+from sotto.db import lock_row
+from sotto.jobs.service import enqueue
+from sotto.mail import service as mail
+from sotto.recording.models import ClientRequest, Recording, SessionStatus, Source, TherapySession
+from sotto.storage.blobs import BlobStore
+from sotto.storage.encrypted import ObjectWriter
+
+AUDIO_PREFIX = "audio"
+CHANNELS = {Source.MICROPHONE: 0, Source.CALL: 1, Source.UPLOAD: 0}
+
+
+class RecordingRefused(Exception):
+    """Recording is not allowed now; the message says why, in plain words."""
+
+
+class UploadConflict(Exception):
+    """The client's idea of the offset is ahead of what was received (it must ask again)."""
+
+    def __init__(self, received: int) -> None:
+        super().__init__(f"the server has {received} bytes")
+        self.received = received
+
+
+def consent_problem(consent: Consent | None) -> str | None:
+    """Why this consent does not cover recording now, or None when it does.
+
+    Recording needs a signed consent, in force, that allows at least one use of it: a
+    recording nobody may use must not be made.
+    """
+    if consent is None:
+        return "This client has not given consent to record."
+    if consent.status == ConsentStatus.WITHDRAWN:
+        return "The client has withdrawn consent to record."
+    if consent.status == ConsentStatus.EXPIRED or (consent.expires_at and consent.expires_at <= clock.now()):
+        return "The client's consent to record has expired."
+    if consent.status != ConsentStatus.SIGNED:
+        return "The client has not signed the consent form."
+    if not any(consent.uses.values()):
+        return "The client's consent does not allow any use of recordings."
+    return None
+
+
+def current_consent(session: Session, *, keystore: KeyStore, client_id: str) -> Consent | None:
+    consent = consents.latest_consent(session, client_id=client_id)
+    if consent is not None:
+        consents.refresh_status(session, keystore=keystore, consent=consent)
+    return consent
+
+
+def require_consent(session: Session, *, keystore: KeyStore, client_id: str) -> Consent:
+    consent = current_consent(session, keystore=keystore, client_id=client_id)
+    problem = consent_problem(consent)
+    if problem:
+        raise RecordingRefused(problem)
+    assert consent is not None
+    return consent
+
+
+def start_session(session: Session, *, keystore: KeyStore, therapist: User, client: Client) -> TherapySession:
+    consent = require_consent(session, keystore=keystore, client_id=client.id)
+    row = TherapySession(
+        practice_id=client.practice_id,
+        therapist_id=therapist.id,
+        client_id=client.id,
+        consent_id=consent.id,
+        status=SessionStatus.RECORDING,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        keystore=keystore,
+        action="session.started",
+        actor=f"user:{therapist.id}",
+        practice_id=row.practice_id,
+        subject=f"session:{row.id}",
+        details={"client": client.id},
+    )
+    return row
+
+
+def session_of(session: Session, *, therapist: User, session_id: str) -> TherapySession | None:
+    row = session.get(TherapySession, session_id)
+    if row is None or row.therapist_id != therapist.id or row.practice_id != therapist.practice_id:
+        return None
+    return row
+
+
+def recording_of(session: Session, *, therapist: User, recording_id: str) -> tuple[Recording, TherapySession] | None:
+    rec = session.get(Recording, recording_id)
+    if rec is None:
+        return None
+    owner = session_of(session, therapist=therapist, session_id=rec.session_id)
+    return (rec, owner) if owner is not None else None
+
+
+def open_recording(
+    session: Session,
+    *,
+    keystore: KeyStore,
+    therapy_session: TherapySession,
+    source: Source,
+    media_type: str,
+    declared_length: int | None = None,
+) -> Recording:
+    """A new encrypted stream for a channel, with its own data key; refused without consent."""
+    if therapy_session.status != SessionStatus.RECORDING:
+        raise RecordingRefused("This session has ended; start a new one to record again.")
+    require_consent(session, keystore=keystore, client_id=therapy_session.client_id)
+    channel = CHANNELS[source]
+    segment = session.scalar(
+        select(func.count())
+        .select_from(Recording)
+        .where(Recording.session_id == therapy_session.id, Recording.channel == channel)
+    )
+    key_id, _key = create_data_key(session, keystore=keystore, purpose="recording")
+    rec = Recording(
+        session_id=therapy_session.id,
+        channel=channel,
+        segment=segment or 0,
+        source=source.value,
+        media_type=media_type[:80],
+        data_key_id=key_id,
+        declared_length=declared_length,
+    )
+    session.add(rec)
+    session.flush()
+    return rec
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    received: int
+    complete: bool
+
+
+def append_chunk(
+    session: Session,
+    *,
+    keystore: KeyStore,
+    store: BlobStore,
+    recording: Recording,
+    offset: int,
+    data: bytes,
+    final_length: int | None = None,
+) -> ChunkResult:
+    """Store bytes at ``offset`` of a recording, encrypted, if consent still stands.
+
+    A repeated chunk (the client did not hear our answer) is skipped where it overlaps
+    what we have, so resuming never duplicates audio; a gap is refused with the offset
+    we hold, so nothing is lost silently.
+    """
+    lock_row(session, Recording, recording.id)
+    session.refresh(recording)
+    therapy_session = session.get(TherapySession, recording.session_id)
+    assert therapy_session is not None
+    if therapy_session.status != SessionStatus.RECORDING or recording.data_key_id is None:
+        raise RecordingRefused("This recording is no longer accepting audio.")
+    if recording.complete:
+        raise RecordingRefused("This recording is already complete.")
+    require_consent(session, keystore=keystore, client_id=therapy_session.client_id)
+    if offset > recording.received_bytes:
+        raise UploadConflict(recording.received_bytes)
+    fresh = data[recording.received_bytes - offset :]
+    length = final_length if final_length is not None else recording.declared_length
+    if length is not None and recording.received_bytes + len(fresh) > length:
+        raise RecordingRefused("More audio arrived than the upload announced.")
+    key = load_data_key(session, keystore=keystore, key_id=recording.data_key_id)
+    writer = ObjectWriter.resume(store, key, prefix=AUDIO_PREFIX, object_id=recording.id)
+    if fresh:
+        writer.append(fresh)
+        recording.received_bytes += len(fresh)
+        recording.chunks += 1
+    if final_length is not None:
+        recording.declared_length = final_length
+    if recording.declared_length is not None and recording.received_bytes == recording.declared_length:
+        writer.close()
+        recording.complete = True
+        recording.completed_at = clock.now()
+    return ChunkResult(recording.received_bytes, recording.complete)
+
+
+def end_session(
+    session: Session, *, keystore: KeyStore, store: BlobStore, therapy_session: TherapySession, therapist: User
+) -> None:
+    """Stop recording: close every stream, and queue the audio to be checked and processed."""
+    lock_row(session, TherapySession, therapy_session.id)
+    session.refresh(therapy_session)
+    if therapy_session.status != SessionStatus.RECORDING:
+        return
+    for rec in recordings_of(session, session_id=therapy_session.id):
+        if not rec.complete and rec.data_key_id is not None:
+            key = load_data_key(session, keystore=keystore, key_id=rec.data_key_id)
+            ObjectWriter.resume(store, key, prefix=AUDIO_PREFIX, object_id=rec.id).close()
+            rec.complete, rec.declared_length, rec.completed_at = True, rec.received_bytes, clock.now()
+    _recorded(session, therapy_session)
+    audit.record(
+        session,
+        keystore=keystore,
+        action="session.recorded",
+        actor=f"user:{therapist.id}",
+        practice_id=therapy_session.practice_id,
+        subject=f"session:{therapy_session.id}",
+    )
+
+
+def _recorded(session: Session, therapy_session: TherapySession) -> None:
+    therapy_session.status = SessionStatus.RECORDED
+    therapy_session.ended_at = clock.now()
+    practice = session.get(Practice, therapy_session.practice_id)
+    assert practice is not None
+    # Kept audio is counted from the end of the session; with 0 days the audio goes as soon
+    # as processing has finished (the pipeline shreds it then).
+    if practice.audio_retention_days > 0:
+        therapy_session.audio_expires_at = therapy_session.ended_at + timedelta(days=practice.audio_retention_days)
+    enqueue(session, "recording.check_audio", session_id=therapy_session.id)
+
+
+def finish_upload(session: Session, *, keystore: KeyStore, recording: Recording, therapist: User) -> None:
+    """The uploaded file is complete: the session is recorded and its audio will be checked."""
+    therapy_session = session.get(TherapySession, recording.session_id)
+    assert therapy_session is not None
+    _recorded(session, therapy_session)
+    audit.record(
+        session,
+        keystore=keystore,
+        action="session.uploaded",
+        actor=f"user:{therapist.id}",
+        practice_id=therapy_session.practice_id,
+        subject=f"session:{therapy_session.id}",
+        details={"bytes": recording.received_bytes},
+    )
+
+
+def recordings_of(session: Session, *, session_id: str) -> list[Recording]:
+    return list(
+        session.scalars(
+            select(Recording).where(Recording.session_id == session_id).order_by(Recording.channel, Recording.segment)
+        )
+    )
+
+
+def shred_audio(session: Session, *, therapy_session: TherapySession) -> int:
+    """Destroy every recording's data key now; returns how many recordings were destroyed.
+
+    Without its key a recording's chunks are noise, so the data is gone when this
+    transaction commits; a job then removes the chunk files themselves.
+    """
+    destroyed = []
+    for rec in recordings_of(session, session_id=therapy_session.id):
+        lock_row(session, Recording, rec.id)
+        session.refresh(rec)
+        if rec.data_key_id is not None:
+            destroy_data_key(session, key_id=rec.data_key_id)
+            rec.data_key_id = None
+            destroyed.append(rec.id)
+    if destroyed:
+        enqueue(session, "recording.delete_chunks", recording_ids=destroyed)
+    therapy_session.audio_expires_at = None
+    return len(destroyed)
+
+
+def shred_session(
+    session: Session, *, keystore: KeyStore, therapy_session: TherapySession, by: str, reason: str
+) -> None:
+    """Destroy everything kept of a session and give a receipt."""
+    shred_audio(session, therapy_session=therapy_session)
+    therapy_session.status = SessionStatus.SHREDDED
+    therapy_session.shredded_at = clock.now()
+    therapy_session.transcript_expires_at = None
+    audit.receipt(
+        session,
+        keystore=keystore,
+        practice_id=therapy_session.practice_id,
+        client_id=therapy_session.client_id,
+        subject=f"session:{therapy_session.id}",
+        what="everything recorded of this session",
+        by=by,
+        reason=reason,
+    )
+
+
+def audio_available(therapy_session: TherapySession) -> bool:
+    """Whether this session's audio may still be played (kept, and not past its retention)."""
+    if therapy_session.status in (SessionStatus.SHREDDED, SessionStatus.FAILED, SessionStatus.RECORDING):
+        return False
+    expires = therapy_session.audio_expires_at
+    return expires is None or expires > clock.now()
+
+
+def sessions_of_client(session: Session, *, client_id: str) -> list[TherapySession]:
+    return list(
+        session.scalars(
+            select(TherapySession)
+            .where(TherapySession.client_id == client_id)
+            .order_by(TherapySession.created_at.desc())
+        )
+    )
+
+
+def request_from_client(
+    session: Session, *, keystore: KeyStore, settings: Settings, therapy_session: TherapySession, kind: str
+) -> ClientRequest:
+    """Record a client's request (a copy, or a deletion the practice reviews) and tell the therapist."""
+    practice = session.get(Practice, therapy_session.practice_id)
+    therapist = session.get(User, therapy_session.therapist_id)
+    client = session.get(Client, therapy_session.client_id)
+    assert practice is not None and therapist is not None and client is not None
+    existing = session.scalar(
+        select(ClientRequest).where(
+            ClientRequest.session_id == therapy_session.id, ClientRequest.kind == kind, ClientRequest.status == "open"
+        )
+    )
+    if existing is not None:
+        return existing
+    row = ClientRequest(
+        practice_id=practice.id,
+        therapist_id=therapist.id,
+        client_id=client.id,
+        session_id=therapy_session.id,
+        kind=kind,
+        due_at=clock.now() + timedelta(days=practice.request_response_days),
+    )
+    session.add(row)
+    session.flush()
+    wanted = "a copy of" if kind == "copy" else "deletion of"
+    mail.queue_message(
+        session,
+        keystore=keystore,
+        message=mail.compose(
+            sender=settings.mail_from,
+            to=therapist.email,
+            subject=f"Client request: {client.pseudonym}",
+            text=f"{client.pseudonym} asked for {wanted} the session of "
+            f"{therapy_session.created_at:%Y-%m-%d}. Please act on it by {row.due_at:%Y-%m-%d}:\n"
+            f"{settings.public_url}/sessions/{therapy_session.id}\n",
+        ),
+    )
+    audit.record(
+        session,
+        keystore=keystore,
+        action=f"session.{kind}_requested",
+        actor="client",
+        practice_id=practice.id,
+        subject=f"session:{therapy_session.id}",
+        details={"due": row.due_at.date().isoformat()},
+    )
+    return row
+
+
+def delete_for_client(
+    session: Session, *, keystore: KeyStore, settings: Settings, therapy_session: TherapySession
+) -> ClientRequest | None:
+    """The client's delete button: at once, or a request, as the practice decided."""
+    practice = session.get(Practice, therapy_session.practice_id)
+    assert practice is not None
+    if practice.client_deletion == "request":
+        return request_from_client(
+            session, keystore=keystore, settings=settings, therapy_session=therapy_session, kind="delete"
+        )
+    if therapy_session.status != SessionStatus.SHREDDED:
+        shred_session(
+            session,
+            keystore=keystore,
+            therapy_session=therapy_session,
+            by="client",
+            reason="the client asked for deletion",
+        )
+    return None
+
+
+def open_requests(session: Session, *, session_ids: list[str]) -> list[ClientRequest]:
+    if not session_ids:
+        return []
+    return list(
+        session.scalars(
+            select(ClientRequest)
+            .where(ClientRequest.session_id.in_(session_ids), ClientRequest.status == "open")
+            .order_by(ClientRequest.due_at)
+        )
+    )
+
+
+def resolve_request(session: Session, *, keystore: KeyStore, therapist: User, request_id: str) -> ClientRequest | None:
+    """The therapist marks a request done (for deletion, the session is destroyed first)."""
+    row = session.get(ClientRequest, request_id)
+    if row is None or row.therapist_id != therapist.id or row.status != "open":
+        return None
+    therapy_session = session.get(TherapySession, row.session_id)
+    assert therapy_session is not None
+    if row.kind == "delete" and therapy_session.status != SessionStatus.SHREDDED:
+        shred_session(
+            session,
+            keystore=keystore,
+            therapy_session=therapy_session,
+            by=f"user:{therapist.id}",
+            reason="the client asked for deletion",
+        )
+    row.status, row.resolved_at = "done", clock.now()
+    audit.record(
+        session,
+        keystore=keystore,
+        action=f"session.{row.kind}_request_done",
+        actor=f"user:{therapist.id}",
+        practice_id=row.practice_id,
+        subject=f"session:{row.session_id}",
+    )
+    return row

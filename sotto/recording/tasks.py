@@ -1,0 +1,119 @@
+"""Background work for recordings: checking audio, retention, and shredding on withdrawal."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sotto import clock, events
+from sotto.audit import service as audit
+from sotto.consent.models import Consent
+from sotto.crypto.datakeys import load_data_key
+from sotto.crypto.keystore import KeyStore
+from sotto.db import session_scope
+from sotto.jobs.service import periodic, task
+from sotto.recording import service
+from sotto.recording.audio import AudioProblem, probe_audio
+from sotto.recording.models import SessionStatus, TherapySession
+from sotto.storage.encrypted import DecryptingReader, delete_object
+
+if TYPE_CHECKING:
+    from sotto.runtime import Runtime
+
+
+@task("recording.check_audio")
+def check_audio(runtime: Runtime, session: Session, *, session_id: str) -> None:
+    """Decode every recording of a session from decrypted memory; destroy and explain what is unusable."""
+    therapy_session = session.get(TherapySession, session_id)
+    if therapy_session is None or therapy_session.status != SessionStatus.RECORDED:
+        return
+    problem = None
+    recs = [r for r in service.recordings_of(session, session_id=session_id) if r.data_key_id is not None]
+    if not recs or all(r.received_bytes == 0 for r in recs):
+        problem = "Nothing was recorded."
+    for rec in recs:
+        if problem or rec.received_bytes == 0:
+            continue
+        assert rec.data_key_id is not None
+        key = load_data_key(session, keystore=runtime.keystore, key_id=rec.data_key_id)
+        reader = io.BufferedReader(
+            DecryptingReader(runtime.blobs, key, prefix=service.AUDIO_PREFIX, object_id=rec.id), buffer_size=1 << 16
+        )
+        try:
+            info = probe_audio(reader, max_seconds=runtime.settings.max_recording_hours * 3600)
+        except AudioProblem as exc:
+            problem = str(exc)
+            break
+        rec.duration_seconds = info.duration_seconds
+    if problem is None:
+        return
+    service.shred_audio(session, therapy_session=therapy_session)
+    therapy_session.status = SessionStatus.FAILED
+    therapy_session.problem = problem
+    audit.receipt(
+        session,
+        keystore=runtime.keystore,
+        practice_id=therapy_session.practice_id,
+        client_id=therapy_session.client_id,
+        subject=f"session:{therapy_session.id}",
+        what="an unusable recording",
+        by="system",
+        reason="the audio could not be read",
+    )
+
+
+@task("recording.delete_chunks")
+def delete_chunks(runtime: Runtime, session: Session, *, recording_ids: list[str]) -> None:
+    """Remove the chunk files of recordings whose keys are already destroyed."""
+    for recording_id in recording_ids:
+        delete_object(runtime.blobs, prefix=service.AUDIO_PREFIX, object_id=recording_id)
+
+
+@events.subscribe(events.CONSENT_WITHDRAWN)
+def shred_sessions_in_progress(*, session: Session, keystore: KeyStore, consent: Consent, by: str) -> None:
+    """Withdrawal mid-session destroys what was captured of that session, in the same transaction."""
+    for therapy_session in session.scalars(
+        select(TherapySession).where(
+            TherapySession.client_id == consent.client_id, TherapySession.status == SessionStatus.RECORDING
+        )
+    ):
+        service.shred_session(
+            session,
+            keystore=keystore,
+            therapy_session=therapy_session,
+            by=by,
+            reason="the client withdrew consent during the session",
+        )
+
+
+@periodic("recording.retention", every=timedelta(minutes=15))
+def enforce_retention(runtime: Runtime) -> None:
+    """Destroy audio and transcripts whose time is up, each with a receipt."""
+    now = clock.now()
+    with session_scope(runtime.sessions) as session:
+        for therapy_session in session.scalars(select(TherapySession).where(TherapySession.audio_expires_at <= now)):
+            if service.shred_audio(session, therapy_session=therapy_session):
+                audit.receipt(
+                    session,
+                    keystore=runtime.keystore,
+                    practice_id=therapy_session.practice_id,
+                    client_id=therapy_session.client_id,
+                    subject=f"session:{therapy_session.id}",
+                    what="the session's audio",
+                    by="system",
+                    reason="the practice's retention period ended",
+                )
+        for therapy_session in session.scalars(
+            select(TherapySession).where(TherapySession.transcript_expires_at <= now)
+        ):
+            service.shred_session(
+                session,
+                keystore=runtime.keystore,
+                therapy_session=therapy_session,
+                by="system",
+                reason="the practice's retention period ended",
+            )
