@@ -8,8 +8,9 @@ wherever copies of them may linger. Services here do not commit.
 from __future__ import annotations
 
 import secrets
+from typing import Any, cast
 
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, delete
 from sqlalchemy.orm import Session
 
 from sotto.crypto.keystore import KeyStore
@@ -46,5 +47,5 @@ def load_data_key(session: Session, *, keystore: KeyStore, key_id: str) -> bytes
 
 def destroy_data_key(session: Session, *, key_id: str) -> bool:
     """Delete the wrapped key (the crypto-shred); False if it was already gone."""
-    result = session.execute(delete(DataKey).where(DataKey.id == key_id))
-    return bool(getattr(result, "rowcount", 0))
+    result = cast(CursorResult[Any], session.execute(delete(DataKey).where(DataKey.id == key_id)))
+    return result.rowcount > 0

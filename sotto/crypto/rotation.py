@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import Column, LargeBinary, MetaData, Table, and_, select, update
+from sqlalchemy import Column, CursorResult, LargeBinary, MetaData, Table, and_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sotto.crypto.envelope import rewrap_sealed
@@ -105,7 +106,7 @@ def _rewrap_data_keys(session: Session, keystore: KeyStore) -> tuple[int, int]:
             .values(kek_id=new_kek_id, wrapped=new_wrapped)
             .execution_options(synchronize_session=False)
         )
-        changed += _rowcount(result)
+        changed += cast(CursorResult[Any], result).rowcount
     return changed, len(rows)
 
 
@@ -126,9 +127,5 @@ def _rewrap_column(session: Session, keystore: KeyStore, table: Table, column: C
         # Only if unchanged since read, so a value cleared meanwhile (an e-mail address
         # whose invitation ended) is not brought back.
         result = session.execute(update(table).where(where, column == blob).values({column.name: rewrapped}))
-        changed += _rowcount(result)
+        changed += cast(CursorResult[Any], result).rowcount
     return changed, found
-
-
-def _rowcount(result: object) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)

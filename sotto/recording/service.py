@@ -344,7 +344,8 @@ def request_from_client(
         client_id=client.id,
         session_id=therapy_session.id,
         kind=kind,
-        due_at=clock.now() + timedelta(days=practice.request_response_days),
+        created_at=(now := clock.now()),
+        due_at=now + timedelta(days=practice.request_response_days),
     )
     session.add(row)
     session.flush()

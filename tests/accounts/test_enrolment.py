@@ -13,7 +13,6 @@ import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from support.app import Person, create_person, create_practice, form_token, sign_in
 from typer.testing import CliRunner
 
 from sotto import clock
@@ -25,6 +24,7 @@ from sotto.config import get_settings
 from sotto.consent.models import ConsentTemplate, SealCertificate
 from sotto.db import session_scope
 from sotto.runtime import Runtime
+from support.app import Person, create_person, create_practice, form_token, sign_in
 
 PASSWORD = "a long and varied passphrase"
 

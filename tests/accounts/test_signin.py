@@ -15,8 +15,6 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import select, text
-from support.app import Person, create_person, create_practice, form_token, make_settings, sign_in
-from support.smtp import LoopbackSmtpServer
 
 from sotto import clock
 from sotto.accounts import security
@@ -27,6 +25,8 @@ from sotto.audit.service import verify_chain
 from sotto.db import session_scope
 from sotto.runtime import Runtime, build_runtime
 from sotto.web.deps import SESSION_COOKIE
+from support.app import Person, create_person, create_practice, form_token, make_settings, sign_in
+from support.smtp import LoopbackSmtpServer
 
 
 def browser(web: TestClient) -> TestClient:

@@ -18,12 +18,12 @@ import pytest
 import uvicorn
 from browser.steps import DESKTOP, PHONE, Mailbox
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
-from support.app import make_settings
-from support.smtp import LoopbackSmtpServer, free_loopback_port
 
 from sotto.app import create_app
 from sotto.config import Settings
 from sotto.runtime import Runtime
+from support.app import make_settings
+from support.smtp import LoopbackSmtpServer, free_loopback_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 from pypdf import PdfReader
+
 from support.app import Person
 from support.smtp import LoopbackSmtpServer
 

@@ -30,13 +30,13 @@ from browser.steps import (
 )
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
-from support.app import Person
 
 from sotto.consent.certificates import active_certificate
 from sotto.consent.models import Consent
 from sotto.consent.seal import SealCheck, check_seal
 from sotto.db import session_scope
 from sotto.runtime import Runtime
+from support.app import Person
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -124,7 +124,7 @@ def test_consent_signed_on_a_phone_is_sealed_mailed_and_withdrawn(
     assert fits_width(therapist_ui), "the therapist's home scrolls sideways on a phone"
     screenshot(therapist_ui, "home-phone-signed")
     therapist_ui.set_viewport_size(DESKTOP["viewport"])
-    row.get_by_role("link", name="Record").click()
+    row.get_by_role("link", name="Record", exact=True).click()
     expect(therapist_ui.locator("#pdf-sha256")).to_have_text(hashlib.sha256(pdf).hexdigest())
     screenshot(therapist_ui, "record-desktop")
 

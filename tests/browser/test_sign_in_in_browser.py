@@ -15,9 +15,9 @@ import pytest
 from browser.steps import sign_in_through_pages
 from playwright.sync_api import Page
 from sqlalchemy import event
-from support.app import Person
 
 from sotto.runtime import Runtime
+from support.app import Person
 
 pytestmark = pytest.mark.browser
 

@@ -19,6 +19,14 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import MetaData, select
+
+from sotto.accounts.models import Role
+from sotto.app import create_app
+from sotto.audit.models import AuditEvent
+from sotto.consent import template as forms
+from sotto.consent.models import Consent
+from sotto.db import session_scope
+from sotto.runtime import Runtime, build_runtime
 from support.app import (
     Person,
     create_person,
@@ -32,14 +40,6 @@ from support.app import (
 )
 from support.database import fresh_postgres_database
 from support.smtp import LoopbackSmtpServer
-
-from sotto.accounts.models import Role
-from sotto.app import create_app
-from sotto.audit.models import AuditEvent
-from sotto.consent import template as forms
-from sotto.consent.models import Consent
-from sotto.db import session_scope
-from sotto.runtime import Runtime, build_runtime
 
 PSEUDONYM = "Amber Kestrel"
 CLIENT_EMAIL = "amber.kestrel.client@example.test"

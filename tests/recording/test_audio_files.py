@@ -5,17 +5,14 @@ Every recording here is synthesised and encoded in memory with PyAV; no audio is
 
 from __future__ import annotations
 
-import array
 import functools
 import io
-import math
 import os
 import random
 import struct
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -24,80 +21,9 @@ import pytest
 from PIL import Image
 
 from sotto.recording.audio import AudioProblem, probe_audio, sniff_format
-
-RATE = 48_000
-
+from support.audio import RATE, encode, has_encoder
 
 # --- making recordings --------------------------------------------------------------------
-
-
-@functools.cache
-def _one_second(channels: int) -> bytes:
-    """Interleaved s16 samples: a tone per channel (a whole number of cycles) under light noise."""
-    noise = random.Random(7)
-    samples = array.array("h")
-    for i in range(RATE):
-        for channel in range(channels):
-            tone = 0.3 * math.sin(2 * math.pi * 440 * (channel + 1) * i / RATE)
-            samples.append(int(32767 * (tone + 0.05 * (noise.random() * 2 - 1))))
-    return samples.tobytes()
-
-
-class _WriteOnly(io.RawIOBase):
-    """An output that cannot seek back, as a live recorder's is: headers keep their sizes open."""
-
-    def __init__(self) -> None:
-        self.data = bytearray()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, chunk: Any) -> int:
-        self.data += chunk
-        return len(chunk)
-
-
-def _encode(
-    muxer: str,
-    codec: str,
-    *,
-    seconds: float,
-    channels: int,
-    muxer_options: dict[str, str] | None = None,
-    codec_options: dict[str, str] | None = None,
-    bit_rate: int | None = None,
-    live: bool = False,
-) -> bytes:
-    if not _has_encoder(codec):
-        pytest.skip(f"PyAV's FFmpeg has no {codec} encoder")
-    target: io.BytesIO | _WriteOnly = _WriteOnly() if live else io.BytesIO()
-    with av.open(target, mode="w", format=muxer, options=muxer_options or {}) as output:
-        stream = output.add_stream(codec, rate=RATE)
-        stream.layout = "mono" if channels == 1 else "stereo"
-        if codec_options:
-            stream.codec_context.options = codec_options
-        if bit_rate:
-            stream.bit_rate = bit_rate
-        looped, step = _one_second(channels) * 2, 1024
-        total = int(seconds * RATE)
-        for start in range(0, total, step):
-            count = min(step, total - start)
-            offset = (start % RATE) * 2 * channels
-            frame = av.AudioFrame(format="s16", layout=stream.layout.name, samples=count)
-            frame.planes[0].update(looped[offset : offset + count * 2 * channels])
-            frame.sample_rate, frame.pts, frame.time_base = RATE, start, Fraction(1, RATE)
-            output.mux(stream.encode(frame))
-        output.mux(stream.encode(None))
-    return bytes(target.data) if isinstance(target, _WriteOnly) else target.getvalue()
-
-
-@functools.cache
-def _has_encoder(codec: str) -> bool:
-    try:
-        av.codec.Codec(codec, "w")
-    except ValueError:  # UnknownCodecError
-        return False
-    return True
 
 
 def _moov_first(mp4: bytes) -> bytes:
@@ -151,7 +77,7 @@ class Variant:
 
 
 def _maker(muxer: str, codec: str, channels: int, **options: Any) -> Callable[[float], bytes]:
-    return lambda seconds: _encode(muxer, codec, seconds=seconds, channels=channels, **options)
+    return lambda seconds: encode(muxer, codec, seconds=seconds, channels=channels, **options)
 
 
 def _variants() -> list[Variant]:
@@ -323,7 +249,7 @@ def test_files_that_are_not_audio_are_named_when_recognisable(make: Callable[[],
 
 @pytest.mark.parametrize(("muxer", "codec"), [("aiff", "pcm_s16be"), ("adts", "aac")])
 def test_other_sound_formats_are_refused_as_unsupported_and_named(muxer: str, codec: str) -> None:
-    data = _encode(muxer, codec, seconds=1.0, channels=1)
+    data = encode(muxer, codec, seconds=1.0, channels=1)
 
     problem = _problem(data)
 
@@ -422,7 +348,7 @@ def test_wav_with_no_samples_is_refused_as_empty() -> None:
 
 
 def _tiny_video(muxer: str, codec: str) -> bytes:
-    if not _has_encoder(codec):
+    if not has_encoder(codec):
         pytest.skip(f"PyAV's FFmpeg has no {codec} encoder")
     out = io.BytesIO()
     with av.open(out, mode="w", format=muxer) as container:
@@ -503,7 +429,7 @@ def _long_recording(name: str) -> bytes:
     variant = next(v for v in VARIANTS if v.name == name)
     if not LONG[name]:
         return variant.make(20.0)
-    return _encode(
+    return encode(
         "webm" if "webm" in name else "ogg",
         "libopus",
         seconds=20.0,

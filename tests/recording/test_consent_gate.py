@@ -44,8 +44,8 @@ def stored_audio(runtime: Runtime, recording_id: str) -> bytes:
 
 
 def test_recording_without_consent_is_refused(runtime: Runtime, web: TestClient, signed_in_therapist: Person) -> None:
-    from sotto.clients import service as clients
     from sotto.accounts.models import User
+    from sotto.clients import service as clients
 
     with session_scope(runtime.sessions) as session:
         therapist = session.get(User, signed_in_therapist.id)
@@ -190,7 +190,7 @@ def test_other_therapist_cannot_append_to_a_recording(
     from support.app import create_person, sign_in
 
     client = consenting_client(runtime, signed_in_therapist.user)
-    tus, session_id, url = live_recording(web, client.client.id)
+    _, session_id, url = live_recording(web, client.client.id)
     other = create_person(runtime, practice, Role.THERAPIST, "other@quietharbor.test", "Dr. Other")
     with TestClient(web.app, base_url="http://testserver", follow_redirects=False) as other_web:
         sign_in(other_web, other)

@@ -1,0 +1,160 @@
+"""Retention rules, deletion receipts, and the client's own page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from test_uploads_and_playback import session_row, upload
+
+from sotto import clock
+from sotto.accounts.models import Practice
+from sotto.audit.models import DeletionReceipt
+from sotto.consent.models import Consent
+from sotto.crypto.models import DataKey
+from sotto.db import session_scope
+from sotto.jobs.service import run_periodic
+from sotto.recording.models import ClientRequest, TherapySession
+from sotto.runtime import Runtime
+from support.app import Person, form_token, links_in, sign_in, work_off
+from support.audio import recording
+from support.consenting import consenting_client
+from support.smtp import LoopbackSmtpServer
+
+
+def set_practice(runtime: Runtime, **values: object) -> None:
+    with session_scope(runtime.sessions) as session:
+        practice = session.scalars(select(Practice)).one()
+        for name, value in values.items():
+            setattr(practice, name, value)
+
+
+def test_audio_kept_n_days_is_destroyed_with_a_receipt(runtime: Runtime, web: TestClient,
+                                                       signed_in_therapist: Person) -> None:
+    set_practice(runtime, audio_retention_days=2)
+    client = consenting_client(runtime, signed_in_therapist.user)
+    _, session_id, url, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
+    row = session_row(runtime, session_id)
+    assert row.audio_expires_at is not None and row.ended_at is not None
+    assert row.audio_expires_at - row.ended_at == timedelta(days=2)
+
+    clock.advance(timedelta(days=1))
+    run_periodic(runtime)
+    assert session_row(runtime, session_id).audio_expires_at is not None  # not yet
+
+    clock.advance(timedelta(days=1, minutes=1))
+    run_periodic(runtime)
+    work_off(runtime)
+    assert runtime.blobs.names(f"audio/{url.rsplit('/', 1)[1]}") == []
+    with session_scope(runtime.sessions) as session:
+        assert session.scalars(select(DataKey)).all() == []
+        [receipt] = session.scalars(select(DeletionReceipt)).all()
+        assert receipt.reason == "the practice's retention period ended" and receipt.by == "system"
+    sign_in(web, signed_in_therapist)
+    assert web.get(f"{url}/audio").status_code == 410
+
+
+def test_zero_day_audio_waits_only_for_processing(runtime: Runtime, web: TestClient,
+                                                  signed_in_therapist: Person) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    _, session_id, _, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
+    row = session_row(runtime, session_id)
+    # Destroyed when processing finishes (the pipeline's last step), not on a calendar.
+    assert row.status == "recorded" and row.audio_expires_at is None
+
+
+def test_transcript_retention_destroys_the_whole_session(runtime: Runtime, web: TestClient,
+                                                         signed_in_therapist: Person) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    _, session_id, _, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
+    with session_scope(runtime.sessions) as session:
+        row = session.get(TherapySession, session_id)
+        assert row is not None
+        row.processed_at = clock.now()
+        row.transcript_expires_at = clock.now() + timedelta(days=30)
+    clock.advance(timedelta(days=31))
+    run_periodic(runtime)
+    assert session_row(runtime, session_id).status == "shredded"
+
+
+def my_page(device: TestClient, token: str) -> str:
+    return f"/my/{token}"
+
+
+def test_client_sees_sessions_and_deletes_one_at_once(runtime: Runtime, web: TestClient,
+                                                      signed_in_therapist: Person) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    _, session_id, _, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
+    with TestClient(web.app, base_url="http://testserver") as device:
+        page = my_page(device, client.my_token)
+        html = device.get(page).text
+        assert "until the transcript is made" in html and "Ask for a copy" in html
+        r = device.post(f"{page}/sessions/{session_id}/delete", data={"csrf_token": form_token(device, page)})
+        assert r.status_code == 200 and "A receipt is below" in r.text and "Deletion receipts" in r.text
+    assert session_row(runtime, session_id).status == "shredded"
+
+
+def test_deletion_as_a_request_goes_to_the_therapist(runtime: Runtime, web: TestClient,
+                                                     signed_in_therapist: Person,
+                                                     smtp_server: LoopbackSmtpServer) -> None:
+    set_practice(runtime, client_deletion="request", request_response_days=14)
+    client = consenting_client(runtime, signed_in_therapist.user)
+    _, session_id, _, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
+    with TestClient(web.app, base_url="http://testserver") as device:
+        page = my_page(device, client.my_token)
+        r = device.post(f"{page}/sessions/{session_id}/delete", data={"csrf_token": form_token(device, page)})
+        assert "must do so by" in r.text
+        again = device.post(f"{page}/sessions/{session_id}/delete", data={"csrf_token": form_token(device, page)})
+        assert "Deletion requested" in again.text
+    assert session_row(runtime, session_id).status == "recorded"
+    with session_scope(runtime.sessions) as session:
+        [request] = session.scalars(select(ClientRequest)).all()
+        assert request.due_at - request.created_at == timedelta(days=14)
+    work_off(runtime)
+    notice = [m for m in smtp_server.messages if m["To"] == signed_in_therapist.user.email][-1]
+    assert "asked for deletion" in notice.get_body(("plain",)).get_content()
+
+
+def test_client_changes_uses_and_recording_follows(runtime: Runtime, web: TestClient,
+                                                   signed_in_therapist: Person) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    with TestClient(web.app, base_url="http://testserver") as device:
+        page = my_page(device, client.my_token)
+        r = device.post(f"{page}/uses", data={"csrf_token": form_token(device, page), "use_client_recap": "yes"})
+        assert "choices are saved" in r.text
+    with session_scope(runtime.sessions) as session:
+        consent = session.get(Consent, client.consent.id)
+        assert consent is not None
+        assert consent.uses == {"therapist_review": False, "supervision": False, "ai_notes": False,
+                                "client_recap": True}
+
+
+def test_lost_link_is_resent_only_to_the_same_address(runtime: Runtime, web: TestClient,
+                                                      signed_in_therapist: Person,
+                                                      smtp_server: LoopbackSmtpServer) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user, email="Client.K@Example.test")
+    work_off(runtime)
+    before = len(smtp_server.messages)
+    with TestClient(web.app, base_url="http://testserver") as device:
+        for address in ("someone.else@example.test", "client.k@example.test"):
+            r = device.post("/my", data={"csrf_token": form_token(device, "/my"), "email": address})
+            assert r.status_code == 200 and "If that address" in r.text
+        work_off(runtime)
+        new = smtp_server.messages[before:]
+        assert [m["To"] for m in new] == ["client.k@example.test"]
+        [link] = links_in(new[0].get_body(("plain",)).get_content())
+        assert device.get(link).status_code == 200
+        assert device.get(f"/my/{client.my_token}").status_code == 410  # the old link is retired
+
+
+def test_protections_page_quotes_the_real_settings(runtime: Runtime, web: TestClient,
+                                                   signed_in_therapist: Person) -> None:
+    set_practice(runtime, audio_retention_days=30, phi_removal=False)
+    client = consenting_client(runtime, signed_in_therapist.user)
+    with TestClient(web.app, base_url="http://testserver") as device:
+        html = device.get(f"/my/{client.my_token}/protections").text
+    assert "30 days" in html and "AES-256-GCM" in html
+    assert "turned off automatic removal of identifying details" in html
+    staff = web.get("/protections")
+    assert staff.status_code == 200 and "Send this page to a client" in staff.text

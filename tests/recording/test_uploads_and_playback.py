@@ -1,0 +1,122 @@
+"""Uploading existing recordings, playing them back, and what is never written in plaintext."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from sotto.audit.models import AuditEvent
+from sotto.db import session_scope
+from sotto.recording.models import Recording, TherapySession
+from sotto.runtime import Runtime
+from support.app import Person, work_off
+from support.audio import recording
+from support.consenting import consenting_client
+from support.scan import distinctive_slices, stored_anywhere
+from support.tus import Tus
+
+
+def upload(runtime: Runtime, web: TestClient, client_id: str, data: bytes) -> tuple[Tus, str, str, int]:
+    tus = Tus(web)
+    session_id = tus.start_session(client_id).json()["session"]
+    url, last = tus.upload_file(session_id, data)
+    work_off(runtime)
+    return tus, session_id, url, last.status_code
+
+
+def session_row(runtime: Runtime, session_id: str) -> TherapySession:
+    with session_scope(runtime.sessions) as session:
+        row = session.get(TherapySession, session_id)
+        assert row is not None
+        return row
+
+
+@pytest.mark.parametrize("fmt", ["wav", "flac", "mp3", "m4a", "ogg", "webm"])
+def test_each_accepted_format_uploads_and_is_checked(runtime: Runtime, web: TestClient,
+                                                     signed_in_therapist: Person, fmt: str) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    _, session_id, url, status = upload(runtime, web, client.client.id, recording(fmt, seconds=2.0))
+    assert status == 204
+    assert session_row(runtime, session_id).status == "recorded"
+    with session_scope(runtime.sessions) as session:
+        rec = session.get(Recording, url.rsplit("/", 1)[1])
+        assert rec is not None and rec.complete and rec.duration_seconds == pytest.approx(2.0, abs=0.15)
+
+
+def test_empty_upload_is_refused_plainly(runtime: Runtime, web: TestClient, signed_in_therapist: Person) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    tus = Tus(web)
+    session_id = tus.start_session(client.client.id).json()["session"]
+    r = tus.create(session_id, source="upload", length=0)
+    assert r.status_code == 400 and r.json()["error"] == "The file is empty."
+
+
+def test_file_that_is_not_audio_is_refused_by_its_content(runtime: Runtime, web: TestClient,
+                                                          signed_in_therapist: Person) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    fake = b"%PDF-1.7\n" + b"pretending to be a recording " * 100
+    _, session_id, url, status = upload(runtime, web, client.client.id, fake)
+    assert status == 415
+    with session_scope(runtime.sessions) as session:
+        rec = session.get(Recording, url.rsplit("/", 1)[1])
+        assert rec is not None and rec.received_bytes == 0
+
+
+def test_truncated_upload_is_explained_and_destroyed(runtime: Runtime, web: TestClient,
+                                                     signed_in_therapist: Person) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    whole = recording("flac", seconds=3.0)
+    _, session_id, url, status = upload(runtime, web, client.client.id, whole[: len(whole) // 2])
+    assert status == 204
+    row = session_row(runtime, session_id)
+    assert row.status == "failed" and row.problem and "cut off" in row.problem
+    page = web.get(f"/clients/{client.client.id}")
+    assert "cut off" in page.text
+    assert runtime.blobs.names(f"audio/{url.rsplit('/', 1)[1]}") == []
+
+
+def test_oversized_upload_is_refused_before_anything_is_stored(runtime: Runtime, web: TestClient,
+                                                               signed_in_therapist: Person) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    tus = Tus(web)
+    session_id = tus.start_session(client.client.id).json()["session"]
+    r = tus.create(session_id, source="upload", length=runtime.settings.max_recording_mb * 1024 * 1024 + 1)
+    assert r.status_code == 413 and "larger than" in r.json()["error"]
+
+
+def test_too_long_recording_is_refused(runtime: Runtime, web: TestClient, signed_in_therapist: Person) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    runtime.settings = runtime.settings.model_copy(update={"max_recording_hours": 1 / 3600})
+    _, session_id, _, _ = upload(runtime, web, client.client.id, recording("wav", seconds=3.0))
+    row = session_row(runtime, session_id)
+    assert row.status == "failed" and row.problem and "limit" in row.problem
+
+
+def test_playback_streams_byte_ranges_and_is_audited_once(runtime: Runtime, web: TestClient,
+                                                          signed_in_therapist: Person) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    data = recording("wav", seconds=2.0)
+    _, session_id, url, _ = upload(runtime, web, client.client.id, data)
+    audio = f"{url}/audio"
+    whole = web.get(audio)
+    assert whole.status_code == 200 and whole.content == data and whole.headers["accept-ranges"] == "bytes"
+    part = web.get(audio, headers={"Range": "bytes=100-70099"})
+    assert part.status_code == 206 and part.content == data[100:70100]
+    assert part.headers["content-range"] == f"bytes 100-70099/{len(data)}"
+    tail = web.get(audio, headers={"Range": "bytes=-500"})
+    assert tail.content == data[-500:]
+    assert web.get(audio, headers={"Range": f"bytes={len(data)}-"}).status_code == 416
+    with session_scope(runtime.sessions) as session:
+        plays = session.scalars(select(AuditEvent).where(AuditEvent.action == "recording.played")).all()
+    assert len(plays) == 1  # the whole-file request; ranges within one playback are not re-audited
+
+
+def test_no_plaintext_audio_reaches_disk_database_or_temp(runtime: Runtime, web: TestClient,
+                                                          signed_in_therapist: Person) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    data = recording("wav", seconds=3.0)
+    upload(runtime, web, client.client.id, data)
+    web.get(f"/clients/{client.client.id}")
+    for needle in distinctive_slices(data[44:], count=8):
+        assert stored_anywhere(runtime, needle) == []
