@@ -56,7 +56,7 @@ def test_file_that_is_not_audio_is_refused_by_its_content(runtime: Runtime, web:
                                                           signed_in_therapist: Person) -> None:
     client = consenting_client(runtime, signed_in_therapist.user)
     fake = b"%PDF-1.7\n" + b"pretending to be a recording " * 100
-    _, session_id, url, status = upload(runtime, web, client.client.id, fake)
+    _, _, url, status = upload(runtime, web, client.client.id, fake)
     assert status == 415
     with session_scope(runtime.sessions) as session:
         rec = session.get(Recording, url.rsplit("/", 1)[1])
@@ -97,7 +97,7 @@ def test_playback_streams_byte_ranges_and_is_audited_once(runtime: Runtime, web:
                                                           signed_in_therapist: Person) -> None:
     client = consenting_client(runtime, signed_in_therapist.user)
     data = recording("wav", seconds=2.0)
-    _, session_id, url, _ = upload(runtime, web, client.client.id, data)
+    _, _, url, _ = upload(runtime, web, client.client.id, data)
     audio = f"{url}/audio"
     whole = web.get(audio)
     assert whole.status_code == 200 and whole.content == data and whole.headers["accept-ranges"] == "bytes"
