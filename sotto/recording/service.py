@@ -191,7 +191,9 @@ def append_chunk(
     if length is not None and recording.received_bytes + len(fresh) > length:
         raise RecordingRefused("More audio arrived than the upload announced.")
     key = load_data_key(session, keystore=keystore, key_id=recording.data_key_id)
-    writer = ObjectWriter.resume(store, key, prefix=AUDIO_PREFIX, object_id=recording.id)
+    writer = ObjectWriter.continue_at(
+        store, key, prefix=AUDIO_PREFIX, object_id=recording.id, next_index=recording.chunks
+    )
     if fresh:
         writer.append(fresh)
         recording.received_bytes += len(fresh)
@@ -216,7 +218,9 @@ def end_session(
     for rec in recordings_of(session, session_id=therapy_session.id):
         if not rec.complete and rec.data_key_id is not None:
             key = load_data_key(session, keystore=keystore, key_id=rec.data_key_id)
-            ObjectWriter.resume(store, key, prefix=AUDIO_PREFIX, object_id=rec.id).close()
+            ObjectWriter.continue_at(
+                store, key, prefix=AUDIO_PREFIX, object_id=rec.id, next_index=rec.chunks
+            ).close()
             rec.complete, rec.declared_length, rec.completed_at = True, rec.received_bytes, clock.now()
     _recorded(session, therapy_session)
     audit.record(

@@ -87,6 +87,22 @@ class ObjectWriter:
         writer._setup(store, data_key, prefix, object_id, next_index=count)
         return writer
 
+    @classmethod
+    def continue_at(
+        cls, store: BlobStore, data_key: bytes, *, prefix: str, object_id: str, next_index: int
+    ) -> ObjectWriter:
+        """A writer that continues at ``next_index``, which the caller's records say is next.
+
+        For a caller whose database is the authority: a chunk stored by a transaction that
+        then failed to commit sits at ``next_index`` or beyond, and is removed here so a
+        retried chunk is not stored twice.
+        """
+        for index in range(next_index, _stored_count(store, prefix, object_id)):
+            store.delete(chunk_name(prefix, object_id, index))
+        writer = cls.__new__(cls)
+        writer._setup(store, data_key, prefix, object_id, next_index=next_index)
+        return writer
+
     @property
     def next_index(self) -> int:
         """The index the next appended chunk will get (= the number of data chunks stored)."""

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from test_consent_flow import invitation_link, send_form, the_consent
 
 from sotto.accounts.models import Practice, Role
 from sotto.consent import seal
@@ -14,7 +15,6 @@ from sotto.consent.models import ConsentTemplate, SealCertificate
 from sotto.db import session_scope
 from sotto.runtime import Runtime
 from support.app import Person, create_person, form_token, sign_in, work_off
-from test_consent_flow import invitation_link, send_form, the_consent
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ from email.message import EmailMessage
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from support.app import Person, form_token, links_in, signature_data_url, work_off
-from support.smtp import LoopbackSmtpServer
 
 from sotto import clock
 from sotto.audit.models import AuditEvent
@@ -18,6 +16,8 @@ from sotto.consent.models import Consent
 from sotto.consent.seal import check_seal
 from sotto.db import session_scope
 from sotto.runtime import Runtime
+from support.app import Person, form_token, links_in, signature_data_url, work_off
+from support.smtp import LoopbackSmtpServer
 
 CLIENT_EMAIL = "blue.heron.client@example.test"
 

@@ -9,15 +9,15 @@ from email.message import EmailMessage
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from support.app import Person, create_person, create_practice, form_token, links_in, sign_in, work_off
-from support.scan import distinctive_slices, stored_anywhere
-from support.smtp import LoopbackSmtpServer
 from test_consent_flow import CLIENT_EMAIL, invitation_link, mail_to, send_form, sign, the_consent
 
 from sotto.consent.fhir import validate_bundle
 from sotto.consent.models import Consent
 from sotto.db import session_scope
 from sotto.runtime import Runtime
+from support.app import Person, create_person, create_practice, form_token, links_in, sign_in, work_off
+from support.scan import stored_anywhere, unique_pdf_parts
+from support.smtp import LoopbackSmtpServer
 
 
 def signed_pdf(runtime: Runtime, web: TestClient, smtp: LoopbackSmtpServer, therapist: Person) -> bytes:
@@ -38,8 +38,8 @@ def test_no_pdf_bytes_or_address_are_stored(runtime: Runtime, web: TestClient, s
                                             signed_in_therapist: Person) -> None:
     pdf = signed_pdf(runtime, web, smtp_server, signed_in_therapist)
     assert len(pdf) > 5000
-    # Neither the file nor any distinctive part of it (compressed pages, the seal) is anywhere.
-    for needle in (pdf, *distinctive_slices(pdf)):
+    # Neither the file nor the part unique to it (the seal's signature) is anywhere.
+    for needle in (pdf, *unique_pdf_parts(pdf)):
         assert stored_anywhere(runtime, needle) == []
     assert stored_anywhere(runtime, CLIENT_EMAIL.encode()) == []
     assert stored_anywhere(runtime, b"Avery Invented") == []
@@ -82,7 +82,7 @@ def test_verify_recognises_the_genuine_pdf_and_rejects_a_changed_one(runtime: Ru
     assert "does not check out" in r.text and "not a readable PDF" in r.text
     r = web.post("/consents/verify", data={"csrf_token": form_token(web, "/consents/verify")})
     assert r.status_code == 400 and "Choose a file" in r.text
-    for needle in distinctive_slices(pdf):
+    for needle in unique_pdf_parts(pdf):
         assert stored_anywhere(runtime, needle) == []
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from test_consent_flow import CLIENT_EMAIL, invitation_link, mail_to, send_form, sign, the_consent
 
 from sotto import clock
 from sotto.db import session_scope
@@ -14,8 +15,7 @@ from sotto.jobs.models import Job
 from sotto.jobs.service import run_pending
 from sotto.runtime import Runtime
 from support.app import Person, work_off
-from support.scan import distinctive_slices, stored_anywhere
-from test_consent_flow import CLIENT_EMAIL, invitation_link, mail_to, send_form, sign, the_consent
+from support.scan import stored_anywhere, unique_pdf_parts
 
 
 def signed_but_undelivered(runtime: Runtime, web: TestClient, smtp_server) -> None:
@@ -45,7 +45,7 @@ def test_mail_outage_delays_the_pdf_but_loses_nothing(runtime: Runtime, web: Tes
     consent = the_consent(runtime)
     assert consent.pdf_sha256 == hashlib.sha256(pdf).hexdigest()
     assert consent.signing_sealed is None and consent.email_sealed is None
-    for needle in distinctive_slices(pdf):
+    for needle in unique_pdf_parts(pdf):
         assert stored_anywhere(runtime, needle) == []
 
 

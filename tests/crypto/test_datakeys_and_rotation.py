@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import LargeBinary, select, update
 from sqlalchemy.orm import Session
-from support.app import Person, create_practice
 from typer.testing import CliRunner
 
 from sotto.accounts.models import User
@@ -30,6 +29,7 @@ from sotto.models import metadata
 from sotto.runtime import Runtime, build_runtime
 from sotto.storage.blobs import LocalBlobStore
 from sotto.storage.encrypted import ObjectWriter, read_object
+from support.app import Person, create_practice
 
 PREFIX = "audio"
 AUDIO = b"RIFF....WAVEfmt " + bytes(range(256)) * 40

@@ -200,3 +200,24 @@ def test_other_therapist_cannot_append_to_a_recording(
         assert other_web.head(url, headers=intruder.headers()).status_code == 404
         assert other_web.get(f"/recordings/{url.rsplit('/', 1)[1]}/audio").status_code == 404
         assert intruder.start_session(client.client.id).status_code == 404
+
+
+def test_chunk_stored_by_a_transaction_that_failed_is_not_kept_twice(runtime: Runtime, web: TestClient,
+                                                                      signed_in_therapist: Person) -> None:
+    from sotto.storage.encrypted import ObjectWriter
+
+    client = consenting_client(runtime, signed_in_therapist.user)
+    tus, session_id, url = live_recording(web, client.client.id)
+    tus.patch(url, 0, CHUNK)
+    recording_id = url.rsplit("/", 1)[1]
+    # As if the next chunk was written to storage but its database commit then failed.
+    with session_scope(runtime.sessions) as session:
+        rec = session.get(Recording, recording_id)
+        assert rec is not None and rec.data_key_id is not None
+        key = load_data_key(session, keystore=runtime.keystore, key_id=rec.data_key_id)
+        ObjectWriter.continue_at(runtime.blobs, key, prefix=AUDIO_PREFIX, object_id=recording_id,
+                                 next_index=rec.chunks).append(b"second")
+    assert tus.offset(url) == len(CHUNK)
+    assert tus.patch(url, len(CHUNK), b"second").status_code == 204  # the recorder retries
+    tus.end(session_id)
+    assert stored_audio(runtime, recording_id) == CHUNK + b"second"

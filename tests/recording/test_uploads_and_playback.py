@@ -11,7 +11,7 @@ from sotto.db import session_scope
 from sotto.recording.models import Recording, TherapySession
 from sotto.runtime import Runtime
 from support.app import Person, work_off
-from support.audio import recording
+from support.audio import recording, unique_wav
 from support.consenting import consenting_client
 from support.scan import distinctive_slices, stored_anywhere
 from support.tus import Tus
@@ -115,7 +115,7 @@ def test_playback_streams_byte_ranges_and_is_audited_once(runtime: Runtime, web:
 def test_no_plaintext_audio_reaches_disk_database_or_temp(runtime: Runtime, web: TestClient,
                                                           signed_in_therapist: Person) -> None:
     client = consenting_client(runtime, signed_in_therapist.user)
-    data = recording("wav", seconds=3.0)
+    data = unique_wav(seconds=3.0)
     upload(runtime, web, client.client.id, data)
     web.get(f"/clients/{client.client.id}")
     for needle in distinctive_slices(data[44:], count=8):

@@ -99,3 +99,16 @@ def recording(fmt: str, *, seconds: float = 3.0, channels: int = 1) -> bytes:
     """A recording in one of the formats Sotto accepts."""
     muxer, codec = FORMATS[fmt]
     return encode(muxer, codec, seconds=seconds, channels=channels)
+
+
+def unique_wav(seconds: float = 3.0, rate: int = 16000) -> bytes:
+    """A valid mono WAV of random samples: bytes no other test or file can contain by chance."""
+    import os
+    import struct
+
+    data = os.urandom(int(seconds * rate) * 2)
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + len(data), b"WAVE", b"fmt ", 16, 1, 1, rate, rate * 2, 2, 16, b"data",
+        len(data),
+    )
+    return header + data

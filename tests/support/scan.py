@@ -43,8 +43,23 @@ def stored_anywhere(runtime: Runtime, needle: bytes) -> list[str]:
     return found
 
 
+def unique_pdf_parts(pdf: bytes) -> list[bytes]:
+    """Parts found only in this PDF: the seal's signature value (as the PDF spells it, in hex).
+
+    Fonts, the certificate and page furniture are the same in every consent PDF, so
+    searching for them would find other tests' files, not a leak.
+    """
+    start = pdf.rindex(b"/Contents <") + len(b"/Contents <")
+    hex_value = pdf[start : pdf.index(b">", start)].rstrip(b"0")
+    assert len(hex_value) > 512
+    return [hex_value[-256:], hex_value[-512:-256]]
+
+
 def distinctive_slices(data: bytes, *, count: int = 4, width: int = 48) -> list[bytes]:
-    """Windows of ``data`` varied enough that finding one elsewhere means the data was copied."""
+    """Windows of ``data`` varied enough that finding one elsewhere means the data was copied.
+
+    Only meaningful for data made unique to the test (random content), see ``unique_pdf_parts``.
+    """
     found: list[bytes] = []
     step = max(width, len(data) // (count * 4))
     for start in range(0, len(data) - width, step):
