@@ -37,8 +37,14 @@ def _associated_data(object_id: str, index: int, final: bool) -> bytes:
 
 
 def encrypt_chunk(data_key: bytes, *, object_id: str, index: int, final: bool, plaintext: bytes) -> bytes:
+    """Nonce then ciphertext and tag, built in one buffer (no copy of a large chunk)."""
     nonce = secrets.token_bytes(NONCE_BYTES)
-    return nonce + AESGCM(data_key).encrypt(nonce, plaintext, _associated_data(object_id, index, final))
+    blob = bytearray(len(plaintext) + OVERHEAD)
+    blob[:NONCE_BYTES] = nonce
+    AESGCM(data_key).encrypt_into(
+        nonce, plaintext, _associated_data(object_id, index, final), memoryview(blob)[NONCE_BYTES:]
+    )
+    return blob  # type: ignore[return-value]  # a bytearray serves wherever bytes are read
 
 
 def decrypt_chunk(data_key: bytes, *, object_id: str, index: int, final: bool, blob: bytes) -> bytes:

@@ -97,8 +97,15 @@ class ObjectWriter:
         then failed to commit sits at ``next_index`` or beyond, and is removed here so a
         retried chunk is not stored twice.
         """
-        for index in range(next_index, _stored_count(store, prefix, object_id)):
-            store.delete(chunk_name(prefix, object_id, index))
+        index = next_index
+        while True:  # usually one failed lookup: orphans are rare
+            name = chunk_name(prefix, object_id, index)
+            try:
+                store.size(name)
+            except BlobMissing:
+                break
+            store.delete(name)
+            index += 1
         writer = cls.__new__(cls)
         writer._setup(store, data_key, prefix, object_id, next_index=next_index)
         return writer

@@ -136,7 +136,7 @@ def sign_in(web: TestClient, person: Person) -> None:
 
 def csrf_of(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
-    assert found, "page has no CSRF field"
+    assert found, "page has no CSRF field: " + html[:300]
     return found.group(1)
 
 
