@@ -220,3 +220,14 @@ def play(
     return StreamingResponse(
         body(), status_code=status, media_type=rec.media_type or "application/octet-stream", headers=headers
     )
+
+
+@router.post("/requests/{request_id}/done")
+def resolve_request(
+    request_id: str, request: Request, runtime: RuntimeDep, db: DbSession, therapist: CurrentTherapist
+) -> Response:
+    """The therapist has given the copy, or agrees to delete: the request is closed (deleting first)."""
+    done = recordings.resolve_request(db, keystore=runtime.keystore, therapist=therapist.user, request_id=request_id)
+    if done is None:
+        return _not_found(request)
+    return RedirectResponse("/", status_code=303)

@@ -218,9 +218,7 @@ def end_session(
     for rec in recordings_of(session, session_id=therapy_session.id):
         if not rec.complete and rec.data_key_id is not None:
             key = load_data_key(session, keystore=keystore, key_id=rec.data_key_id)
-            ObjectWriter.continue_at(
-                store, key, prefix=AUDIO_PREFIX, object_id=rec.id, next_index=rec.chunks
-            ).close()
+            ObjectWriter.continue_at(store, key, prefix=AUDIO_PREFIX, object_id=rec.id, next_index=rec.chunks).close()
             rec.complete, rec.declared_length, rec.completed_at = True, rec.received_bytes, clock.now()
     _recorded(session, therapy_session)
     audit.record(
@@ -436,3 +434,14 @@ def resolve_request(session: Session, *, keystore: KeyStore, therapist: User, re
         subject=f"session:{row.session_id}",
     )
     return row
+
+
+def requests_for_therapist(session: Session, *, therapist: User) -> list[tuple[ClientRequest, Client]]:
+    """Open client requests this therapist must act on, soonest due first, with their clients."""
+    rows = session.execute(
+        select(ClientRequest, Client)
+        .join(Client, Client.id == ClientRequest.client_id)
+        .where(ClientRequest.therapist_id == therapist.id, ClientRequest.status == "open")
+        .order_by(ClientRequest.due_at)
+    ).all()
+    return [(request, client) for request, client in rows]

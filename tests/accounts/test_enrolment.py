@@ -74,6 +74,11 @@ def counts(runtime: Runtime) -> dict[str, int]:
 
 
 NOTHING = {"Practice": 0, "User": 0, "SealCertificate": 0, "ConsentTemplate": 0}
+WRONG_CODE = "(a code the authenticator does not show)"
+
+
+def wrong_code(form: EnrolmentForm) -> str:
+    return f"{(int(form.code()) + 1) % 1_000_000:06d}"
 
 
 def test_enrolment_page_shows_the_secret_and_a_qr_code(runtime: Runtime, web: TestClient) -> None:
@@ -161,7 +166,7 @@ def test_new_admin_signs_in_with_password_and_authenticator(runtime: Runtime, we
         ({"password": "jo.admin-password", "password_again": "jo.admin-password"},
          "Do not use your e-mail address in the password."),
         ({"password": "aaaaaaaaaaaaaaaa", "password_again": "aaaaaaaaaaaaaaaa"}, "Use more varied characters."),
-        ({"totp_code": "WRONG"}, "That code did not match."),
+        ({"totp_code": WRONG_CODE}, "That code did not match."),
         ({"practice_name": ""}, "Enter the practice"),
         ({"us_state": "XX"}, "Choose the US state"),
         ({"email": "not-an-address"}, "Enter a valid e-mail address."),
@@ -173,8 +178,8 @@ def test_bad_first_admin_form_is_explained_and_creates_nothing(runtime: Runtime,
                                                               overrides: dict[str, str], message: str) -> None:
     token = first_admin_link(runtime)
     form = open_form(web, token)
-    if overrides.get("totp_code") == "WRONG":
-        overrides = {"totp_code": f"{(int(form.code()) + 1) % 1_000_000:06d}"}
+    if overrides.get("totp_code") == WRONG_CODE:
+        overrides = {"totp_code": wrong_code(form)}
     r = web.post(form.path, data=first_admin_fields(form, **overrides))
     assert r.status_code == 400
     assert message in r.text.replace("&#39;", "'")
@@ -218,7 +223,7 @@ def test_sealed_secret_from_another_link_is_refused(runtime: Runtime, web: TestC
                                        "the authenticator the person already scanned stops matching")
 def test_form_shown_again_after_a_wrong_code_keeps_the_scanned_secret(runtime: Runtime, web: TestClient) -> None:
     form = open_form(web, first_admin_link(runtime))
-    r = web.post(form.path, data=first_admin_fields(form, totp_code=f"{(int(form.code()) + 1) % 1_000_000:06d}"))
+    r = web.post(form.path, data=first_admin_fields(form, totp_code=wrong_code(form)))
     assert r.status_code == 400
     shown = re.search(r'id="totp-secret">([A-Z2-7]+)<', r.text)
     assert shown and shown.group(1) == form.secret
@@ -281,10 +286,7 @@ def test_cli_created_therapist_enrols_through_the_link_and_signs_in(runtime: Run
         assert (user.role, user.practice_id, user.display_name) == ("therapist", practice.id, "Dr. Lee Park")
         assert user.enrolled_at is not None
         assert session.scalar(select(func.count()).select_from(User)) == 1
-        stored = session.get(User, user.id)
-    assert stored is not None
-    person = Person(stored, form.secret, password=PASSWORD)
-    sign_in(web, person)
+    sign_in(web, Person(user, form.secret, password=PASSWORD))
     assert "Ask for consent" in web.get("/").text
 
 

@@ -115,6 +115,16 @@ def test_deletion_as_a_request_goes_to_the_therapist(runtime: Runtime, web: Test
     notice = [m for m in smtp_server.messages if m["To"] == signed_in_therapist.user.email][-1]
     assert "asked for deletion" in notice.get_body(("plain",)).get_content()
 
+    home = web.get("/")
+    assert "Requests from clients" in home.text and "Delete the session" in home.text
+    r = web.post(f"/requests/{request.id}/done", data={"csrf_token": form_token(web, "/")})
+    assert r.status_code == 303
+    assert session_row(runtime, session_id).status == "shredded"
+    with session_scope(runtime.sessions) as session:
+        [receipt] = session.scalars(select(DeletionReceipt)).all()
+        assert receipt.by == f"user:{signed_in_therapist.id}" and receipt.reason == "the client asked for deletion"
+    assert "Requests from clients" not in web.get("/").text
+
 
 def test_client_changes_uses_and_recording_follows(runtime: Runtime, web: TestClient,
                                                    signed_in_therapist: Person) -> None:
