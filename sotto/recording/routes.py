@@ -13,6 +13,7 @@ from sotto import clock
 from sotto.audit import service as audit
 from sotto.clients import service as clients
 from sotto.consent import service as consents
+from sotto.crypto.chunks import ChunkError
 from sotto.crypto.datakeys import load_data_key
 from sotto.recording import service as recordings
 from sotto.recording.models import SessionStatus
@@ -209,10 +210,34 @@ def play(
             details={"recording": rec.id},
         )
 
-    def body() -> Iterator[bytes]:
-        yield from read_range(
-            runtime.blobs, key, prefix=recordings.AUDIO_PREFIX, object_id=rec.id, start=start, end=end
+    chunks = read_range(runtime.blobs, key, prefix=recordings.AUDIO_PREFIX, object_id=rec.id, start=start, end=end)
+    try:
+        # The first piece is decrypted before answering, so damage found there (or a missing
+        # end marker) is a plain page rather than a broken stream.
+        first = next(chunks, b"")
+    except ChunkError:
+        audit.record(
+            db,
+            keystore=runtime.keystore,
+            action="recording.integrity_failed",
+            actor="system",
+            practice_id=row.practice_id,
+            subject=f"session:{row.id}",
+            details={"recording": rec.id},
         )
+        return render(
+            request,
+            "message.html",
+            status_code=409,
+            title="This recording is damaged",
+            message="The stored audio failed its integrity check, so it cannot be played. It may have "
+            "been altered on disk. The practice admin has a record of this in the audit log.",
+            link=(f"/sessions/{row.id}", "Back"),
+        )
+
+    def body() -> Iterator[bytes]:
+        yield first
+        yield from chunks
 
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start)}
     if status == 206:

@@ -120,3 +120,18 @@ def test_no_plaintext_audio_reaches_disk_database_or_temp(runtime: Runtime, web:
     web.get(f"/clients/{client.client.id}")
     for needle in distinctive_slices(data[44:], count=8):
         assert stored_anywhere(runtime, needle) == []
+
+
+def test_tampered_audio_is_refused_with_a_plain_message(runtime: Runtime, web: TestClient,
+                                                        signed_in_therapist: Person) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    _, _, url, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
+    recording_id = url.rsplit("/", 1)[1]
+    first = f"audio/{recording_id}/00000000"
+    blob = bytearray(runtime.blobs.get(first))
+    blob[40] ^= 0x01
+    runtime.blobs.put(first, bytes(blob))
+    r = web.get(f"{url}/audio")
+    assert r.status_code == 409 and "damaged" in r.text and "Traceback" not in r.text
+    with session_scope(runtime.sessions) as session:
+        assert session.scalars(select(AuditEvent).where(AuditEvent.action == "recording.integrity_failed")).all()
