@@ -407,6 +407,12 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                            headers={**headers, "tus-resumable": "1.0.0", "upload-length": "4096"})
         assert r.status_code == 201, r.text
         values["recording"] = r.headers["location"].rsplit("/", 1)[1]
+        anonymous = browsers["anonymous"]
+        r = anonymous.post(f"/my/{values['client_token']}/sessions/{values['session']}/copy",
+                           data={"csrf_token": form_token(anonymous, "/login")})
+        assert r.status_code == 200, r.text
+        with runtime.engine.connect() as conn:
+            [values["client_request"]] = conn.exec_driver_sql("SELECT id FROM client_requests").scalars().all()
 
         yield World(runtime, app, browsers, values, people, enrol_secret, intruder)
     finally:
@@ -478,6 +484,7 @@ STATE_CHANGING: dict[tuple[str, str], Change] = {
     ("POST", "/my"): Change("anonymous", lambda v: "/my", lambda w: {"email": "kestrel@example.test"}),
     ("POST", "/protections/send"): Change("therapist", lambda v: "/protections/send",
                                           lambda w: {"email": "someone@example.test"}),
+    ("POST", "/requests/{request_id}/done"): Change("therapist", lambda v: f"/requests/{v['client_request']}/done"),
     ("POST", "/clients/{client_id}/sessions"): Change("therapist", lambda v: f"/clients/{v['client']}/sessions"),
     ("POST", "/sessions/{session_id}/end"): Change("therapist", lambda v: f"/sessions/{v['session']}/end"),
     ("POST", "/sessions/{session_id}/client-withdrew"): Change(

@@ -1,0 +1,1 @@
+"""The processing pipeline: decode, transcribe, speakers, identifier and topic removal, insights."""

@@ -1,0 +1,234 @@
+"""What the recorder tests need besides the pages: an independent record of the audio the
+browser produced, the server's stored copy, and the checks that the two agree.
+
+``ChunkLog`` wraps the page's MediaRecorder (an init script, outside the app's code) and
+reports every chunk the browser hands to the page: its size at once, and its SHA-256 as
+soon as it is computed. The stored recording must be exactly those chunks, in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import subprocess
+import time
+import wave
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import av
+from playwright.sync_api import BrowserContext, Page
+from sqlalchemy import select
+
+from sotto.crypto.datakeys import load_data_key
+from sotto.db import session_scope
+from sotto.recording.models import Recording, TherapySession
+from sotto.recording.service import AUDIO_PREFIX
+from sotto.runtime import Runtime
+from sotto.storage.encrypted import read_object
+
+T = TypeVar("T")
+MICROPHONE_LABEL = "Fake Default Audio Input"  # Chromium's fake microphone; the fake screen's sound is "Fake audio"
+
+_WATCH_RECORDERS = """
+(() => {
+  const Original = window.MediaRecorder;
+  if (!Original) return;
+  const load = String(performance.timeOrigin);
+  let made = 0;
+  const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
+  window.MediaRecorder = class extends Original {
+    constructor(stream, options) {
+      super(stream, options);
+      const recorder = made++;
+      const label = stream.getAudioTracks().map((t) => t.label).join(",");
+      let seq = 0;
+      this.addEventListener("dataavailable", (event) => {
+        const n = seq++;
+        window.__sottoChunk(load, recorder, n, event.data.size, label);
+        event.data.arrayBuffer()
+          .then((bytes) => crypto.subtle.digest("SHA-256", bytes))
+          .then((digest) => window.__sottoChunkDigest(load, recorder, n, hex(digest)));
+      });
+    }
+  };
+})();
+"""
+
+
+@dataclass
+class ProducedStream:
+    """What one MediaRecorder produced, chunk by chunk."""
+
+    load: str
+    recorder: int
+    label: str
+    sizes: list[int] = field(default_factory=list)
+    digests: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.sizes)
+
+    @property
+    def is_microphone(self) -> bool:
+        return self.label == MICROPHONE_LABEL
+
+
+@dataclass
+class ChunkLog:
+    """Every chunk the page's recorders produced, across reloads, in the order they were made."""
+
+    streams: list[ProducedStream] = field(default_factory=list)
+
+    @classmethod
+    def attach(cls, context: BrowserContext) -> ChunkLog:
+        log = cls()
+        context.expose_function("__sottoChunk", log._chunk)
+        context.expose_function("__sottoChunkDigest", log._digest)
+        context.add_init_script(_WATCH_RECORDERS)
+        return log
+
+    def _stream(self, load: str, recorder: int, label: str = "") -> ProducedStream:
+        for stream in self.streams:
+            if (stream.load, stream.recorder) == (load, recorder):
+                return stream
+        stream = ProducedStream(load, recorder, label)
+        self.streams.append(stream)
+        return stream
+
+    def _chunk(self, load: str, recorder: int, seq: int, size: int, label: str) -> None:
+        stream = self._stream(load, recorder, label)
+        assert seq == len(stream.sizes), f"chunk {seq} of recorder {recorder} reported out of order"
+        stream.sizes.append(size)
+
+    def _digest(self, load: str, recorder: int, seq: int, digest: str) -> None:
+        self._stream(load, recorder).digests[seq] = digest
+
+    def chunks(self) -> int:
+        return sum(len(s.sizes) for s in self.streams)
+
+    def microphone(self) -> list[ProducedStream]:
+        """The microphone's recorders in the order they started: segment k is the k-th."""
+        return [s for s in self.streams if s.is_microphone]
+
+    def call(self) -> list[ProducedStream]:
+        return [s for s in self.streams if not s.is_microphone]
+
+
+def wait_until(what: str, check: Callable[[], T | None], page: Page | None = None, timeout: float = 20.0) -> T:
+    """Polls ``check`` until it returns something truthy; Playwright's events run while we wait."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        if page is not None:
+            page.wait_for_timeout(100)  # lets exposed-function calls from the page arrive
+        else:
+            time.sleep(0.1)
+
+
+def stats(page: Page) -> dict[str, Any]:
+    return dict(page.evaluate("window.sottoRecorder.stats"))
+
+
+def stored_chunks(page: Page) -> int:
+    """Chunks the page still keeps in IndexedDB (not yet confirmed by the server)."""
+    return int(page.evaluate("window.sottoRecorder.storedChunks()"))
+
+
+def recordings_of(runtime: Runtime, session_id: str) -> list[Recording]:
+    with session_scope(runtime.sessions) as session:
+        rows = list(session.scalars(select(Recording).where(Recording.session_id == session_id)
+                                    .order_by(Recording.channel, Recording.segment)))
+        session.expunge_all()
+    return rows
+
+
+def therapy_session(runtime: Runtime, session_id: str) -> TherapySession:
+    with session_scope(runtime.sessions) as session:
+        row = session.get(TherapySession, session_id)
+        assert row is not None
+        session.expunge(row)
+    return row
+
+
+def stored_audio(runtime: Runtime, recording_id: str) -> bytes:
+    """The recording as the server keeps it, decrypted in memory."""
+    with session_scope(runtime.sessions) as session:
+        rec = session.get(Recording, recording_id)
+        assert rec is not None and rec.data_key_id is not None, "the recording's key is gone"
+        key = load_data_key(session, keystore=runtime.keystore, key_id=rec.data_key_id)
+    return b"".join(read_object(runtime.blobs, key, prefix=AUDIO_PREFIX, object_id=recording_id))
+
+
+def assert_stored_as_produced(stored: bytes, produced: ProducedStream) -> None:
+    """The stored bytes are exactly the produced chunks, in order: nothing lost, nothing twice."""
+    assert len(stored) == produced.total, (
+        f"stored {len(stored)} bytes, the browser produced {produced.total} in {len(produced.sizes)} chunks")
+    at = 0
+    for seq, size in enumerate(produced.sizes):
+        digest = produced.digests.get(seq)
+        if digest is not None:  # a chunk made as the page unloaded may not have been hashed
+            assert hashlib.sha256(stored[at : at + size]).hexdigest() == digest, f"chunk {seq} differs"
+        at += size
+
+
+@dataclass(frozen=True)
+class DecodedAudio:
+    seconds: float
+    packets: int
+    largest_gap_ms: float
+
+
+def decode_webm(data: bytes) -> DecodedAudio:
+    """Decodes the whole recording and checks its packets' timestamps: they must rise with no
+    repeat (a duplicated chunk) and leave no hole over 100 ms (a lost chunk)."""
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.audio[0]
+        assert stream.time_base is not None
+        unit_ms = float(stream.time_base) * 1000
+        packets = [p for p in container.demux(stream) if p.pts is not None and p.size]
+    assert packets, "no audio packets"
+    largest_gap = 0.0
+    for before, after in zip(packets, packets[1:], strict=False):
+        assert after.pts > before.pts, f"timestamp repeats or goes back: {before.pts} then {after.pts}"
+        gap = (after.pts - before.pts - (before.duration or 0)) * unit_ms
+        assert gap <= 100, f"a hole of {gap:.0f} ms after {before.pts * unit_ms:.0f} ms"
+        largest_gap = max(largest_gap, gap)
+    with av.open(io.BytesIO(data)) as container:
+        samples = sum(frame.samples for frame in container.decode(audio=0))
+        rate = container.streams.audio[0].rate
+    return DecodedAudio(samples / rate, len(packets), largest_gap)
+
+
+def speech_wav(path: Path) -> Path:
+    """A few seconds of synthesized speech (espeak-ng), or a tone where it is not installed.
+
+    Chromium plays it in a loop as the fake microphone."""
+    try:
+        subprocess.run(["espeak-ng", "-w", str(path), "-s", "150",
+                        "I have been sleeping better since we last spoke. The walks in the morning help, "
+                        "and work has been quieter this week."], check=True, capture_output=True, timeout=60)
+        return path
+    except (FileNotFoundError, subprocess.CalledProcessError):
+        return tone_wav(path, seconds=6.0)
+
+
+def tone_wav(path: Path, *, seconds: float, rate: int = 48_000) -> Path:
+    import math
+    import struct
+
+    frames = b"".join(struct.pack("<h", int(9000 * math.sin(2 * math.pi * 330 * i / rate)))
+                      for i in range(int(seconds * rate)))
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(frames)
+    return path

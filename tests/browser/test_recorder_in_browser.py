@@ -1,0 +1,364 @@
+"""The Record page in headless Chromium, with Chromium's fake microphone playing synthesized speech.
+
+Each test records through the real page against a live server and then reads what the server
+stored, decrypted in memory: the bytes must be exactly the chunks the browser's MediaRecorder
+produced (``ChunkLog`` watches them from outside the app's code) and must decode to audio as
+long as the time recorded, with no hole and no repeat. The therapist uses a tablet-sized
+window; screenshots land in test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from browser.recording_steps import (
+    ChunkLog,
+    assert_stored_as_produced,
+    decode_webm,
+    recordings_of,
+    speech_wav,
+    stats,
+    stored_audio,
+    stored_chunks,
+    therapy_session,
+    wait_until,
+)
+from browser.steps import DESKTOP, PHONE, fits_width, screenshot, sign_in_through_pages, watch_for_errors
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, expect
+from sqlalchemy import select
+
+from sotto.consent.models import Consent
+from sotto.crypto.models import DataKey
+from sotto.db import session_scope
+from sotto.recording.service import AUDIO_PREFIX
+from sotto.runtime import Runtime
+from support.app import Person
+from support.audio import recording
+from support.consenting import ConsentingClient, consenting_client
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+TABLET = {"viewport": {"width": 820, "height": 1180}, "has_touch": True}
+MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+              "--autoplay-policy=no-user-gesture-required"]
+DURATION_TOLERANCE_S = 1.5
+SHRED_DEADLINE_S = 20.0
+
+
+@pytest.fixture(scope="module")
+def media_browser(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """Chromium whose microphone (and shared screen) is fake: our speech, looped, and no prompts."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    wav = speech_wav(tmp_path_factory.mktemp("fake-microphone") / "speech.wav")
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS, f"--use-file-for-fake-audio-capture={wav}"])
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def open_context(media_browser: Browser, live_server: str) -> Iterator[Callable[..., BrowserContext]]:
+    contexts: list[BrowserContext] = []
+
+    def opened(**options: object) -> BrowserContext:
+        context = media_browser.new_context(base_url=live_server, **options)  # type: ignore[arg-type]
+        contexts.append(context)
+        return context
+
+    yield opened
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def client(runtime: Runtime, therapist: Person, live_server: str) -> ConsentingClient:
+    """A client who signed the consent form, made off this thread: sealing the PDF runs an
+    event loop, which cannot start where sync Playwright's loop is running."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(consenting_client, runtime, therapist.user, pseudonym="Client Wren").result(timeout=60)
+
+
+class Recorder:
+    """The therapist's tablet on the Record page, with the browser's chunks logged."""
+
+    def __init__(self, context: BrowserContext, therapist: Person, client: ConsentingClient) -> None:
+        self.context = context
+        self.chunks = ChunkLog.attach(context)
+        self.page = context.new_page()
+        self.problems = watch_for_errors(self.page)
+        self.page.on("dialog", lambda dialog: dialog.accept())  # confirm() and "leave this page?"
+        sign_in_through_pages(self.page, therapist)
+        self.page.goto(f"/clients/{client.client.id}/record")
+        expect(self.page.locator("#upload-state")).to_have_text("Ready.")
+        self.state = self.page.locator("#upload-state")
+        self.started = 0.0
+
+    def start(self) -> None:
+        self.page.get_by_role("button", name=re.compile("^(Start|Continue) recording$")).click()
+        self.page.wait_for_function("() => window.sottoRecorder.stats.phase === 'recording'")
+        self.started = time.monotonic()
+
+    def wait_saved(self) -> None:
+        """Until the server has confirmed audio and nothing is waiting to be sent."""
+        expect(self.state).to_have_text(re.compile(r"^Saved up to \d+:\d\d$"), timeout=15_000)
+        wait_until("every chunk confirmed", lambda: all(u["acked"] == u["produced"] for u in stats(self.page)["uploads"]),
+                   self.page)
+
+    def record_until(self, seconds: float) -> None:
+        self.page.wait_for_function(f"() => window.sottoRecorder.stats.elapsedMs >= {seconds * 1000}",
+                                    timeout=(seconds + 10) * 1000)
+
+    def stop(self) -> tuple[str, float]:
+        """Presses Stop; returns the session's id and the seconds recorded since the last start."""
+        session_id = stats(self.page)["session"]
+        self.page.get_by_role("button", name="Stop", exact=True).click()
+        recorded = time.monotonic() - self.started
+        expect(self.page).to_have_url(re.compile(rf"/sessions/{session_id}$"), timeout=20_000)
+        expect(self.page.locator("#session-status")).to_have_text("recorded")
+        return session_id, recorded
+
+    def script_problems(self) -> list[str]:
+        """Console errors other than the network failures the tests cause on purpose."""
+        return [p for p in self.problems if "Failed to load resource" not in p]
+
+
+def audio_checked(runtime: Runtime, session_id: str) -> None:
+    """The server's own check of the stored audio (a background job) found it whole."""
+    def checked() -> bool:
+        return all(r.duration_seconds is not None for r in recordings_of(runtime, session_id) if r.received_bytes)
+    wait_until("the audio check", checked, timeout=30)
+    row = therapy_session(runtime, session_id)
+    assert row.status == "recorded", f"the server refused the recording: {row.problem}"
+
+
+def assert_destroyed(runtime: Runtime, session_id: str) -> None:
+    """The session is shredded: keys gone at once, chunk files gone once the delete job ran."""
+    assert therapy_session(runtime, session_id).status == "shredded"
+    recs = recordings_of(runtime, session_id)
+    assert recs and all(r.data_key_id is None for r in recs)
+    with session_scope(runtime.sessions) as session:
+        assert session.scalars(select(DataKey).where(DataKey.purpose == "recording")).all() == []
+    wait_until("the chunk files to be deleted",
+               lambda: all(runtime.blobs.names(f"{AUDIO_PREFIX}/{r.id}") == [] for r in recs), timeout=SHRED_DEADLINE_S)
+
+
+def test_recording_survives_a_lost_connection_without_gap_or_duplicate(
+        runtime: Runtime, therapist: Person, client: ConsentingClient,
+        open_context: Callable[..., BrowserContext]) -> None:
+    context = open_context(**TABLET)
+    rec = Recorder(context, therapist, client)
+    page = rec.page
+    assert fits_width(page)
+    screenshot(page, "record-tablet-idle")
+
+    rec.start()
+    rec.wait_saved()
+    screenshot(page, "record-tablet-recording")
+
+    context.set_offline(True)
+    expect(rec.state).to_have_text("Offline — will resend when the connection is back")
+    before = rec.chunks.chunks()
+    wait_until("two chunks recorded while offline", lambda: rec.chunks.chunks() >= before + 2, page)
+    assert stored_chunks(page) >= 2, "audio recorded offline is not kept on the device"
+    screenshot(page, "record-tablet-offline")
+    context.set_offline(False)
+    rec.wait_saved()
+    [upload] = stats(page)["uploads"]
+    assert upload["produced"] == rec.chunks.microphone()[0].total, "the page's count differs from the browser's"
+    assert stored_chunks(page) == 0
+
+    rec.record_until(12)
+    session_id, seconds = rec.stop()
+
+    [mic] = recordings_of(runtime, session_id)
+    assert (mic.channel, mic.segment, mic.source, mic.complete) == (0, 0, "microphone", True)
+    assert mic.media_type.startswith("audio/webm")
+    data = stored_audio(runtime, mic.id)
+    [produced] = rec.chunks.microphone()
+    wait_until("every chunk's digest", lambda: len(produced.digests) == len(produced.sizes), page)
+    assert_stored_as_produced(data, produced)
+    audio = decode_webm(data)
+    assert abs(audio.seconds - seconds) <= DURATION_TOLERANCE_S, (audio, seconds)
+    audio_checked(runtime, session_id)
+    assert rec.script_problems() == [], "\n".join(rec.script_problems())
+
+
+def test_reload_mid_recording_sends_the_unsent_audio_and_continues_the_session(
+        runtime: Runtime, therapist: Person, client: ConsentingClient,
+        open_context: Callable[..., BrowserContext]) -> None:
+    context = open_context(**TABLET)
+    rec = Recorder(context, therapist, client)
+    page = rec.page
+    rec.start()
+    rec.wait_saved()
+    session_id = stats(page)["session"]
+
+    # The uploads stop getting through (the page itself can still be loaded).
+    def unreachable(route: Route) -> None:
+        route.abort("internetdisconnected")
+
+    uploads = re.compile(r"/recordings/[0-9a-zA-Z_-]+$")
+    context.route(uploads, unreachable)
+    before = rec.chunks.chunks()
+    wait_until("two chunks that cannot be sent", lambda: rec.chunks.chunks() >= before + 2, page)
+    wait_until("the unsent chunks kept on the device", lambda: stored_chunks(page) >= 2, page)
+    first = rec.chunks.microphone()[0]
+    assert stats(page)["uploads"][0]["acked"] < first.total
+
+    page.reload()
+    notice = page.locator("#recorder-notice")
+    expect(notice).to_contain_text("Unsent audio from an interrupted recording was found — sending it now")
+    expect(page.get_by_role("button", name="Continue recording")).to_be_enabled()
+    assert stats(page)["session"] == session_id
+    assert stored_chunks(page) >= 2
+    screenshot(page, "record-tablet-resumed")
+
+    context.unroute(uploads, unreachable)
+    context.set_offline(True)  # the connection comes back: the browser says "online"
+    context.set_offline(False)
+    expect(notice).to_contain_text("The audio from before the interruption is saved")
+    wait_until("the leftover upload to finish", lambda: stats(page)["uploads"][0]["complete"], page)
+    assert stored_chunks(page) == 0
+    segment = recordings_of(runtime, session_id)[0]
+    assert segment.complete and segment.received_bytes == first.total, (segment.received_bytes, first.total)
+
+    # Continuing records a second segment of the same session.
+    rec.start()
+    rec.wait_saved()
+    rec.record_until(stats(page)["elapsedMs"] / 1000 + 4)
+    assert rec.stop()[0] == session_id
+
+    recs = recordings_of(runtime, session_id)
+    assert [(r.channel, r.segment) for r in recs] == [(0, 0), (0, 1)]
+    produced = rec.chunks.microphone()
+    assert len(produced) == 2
+    for row, made in zip(recs, produced, strict=True):
+        data = stored_audio(runtime, row.id)
+        assert_stored_as_produced(data, made)
+        assert decode_webm(data).seconds > 3
+    audio_checked(runtime, session_id)
+    assert rec.script_problems() == [], "\n".join(rec.script_problems())
+
+
+def test_withdrawal_on_the_clients_page_stops_the_recorder_and_destroys_the_session(
+        runtime: Runtime, therapist: Person, client: ConsentingClient,
+        open_context: Callable[..., BrowserContext]) -> None:
+    rec = Recorder(open_context(**TABLET), therapist, client)
+    page = rec.page
+    patches: list[tuple[float, int]] = []
+    page.on("response", lambda r: patches.append((time.monotonic(), r.status))
+            if r.request.method == "PATCH" else None)
+    rec.start()
+    rec.wait_saved()
+    session_id = stats(page)["session"]
+
+    phone = open_context(**PHONE).new_page()
+    phone.goto(f"/my/{client.my_token}")
+    phone.get_by_role("button", name="Withdraw my consent").click()
+    expect(phone.locator("#withdrawn-notice")).to_contain_text("Your consent is withdrawn")
+    withdrawn_at = time.monotonic()
+
+    stopped = page.locator("#recorder-stopped")
+    expect(stopped).to_be_visible(timeout=8_000)  # the next chunk, at most 3 s later, is refused
+    expect(stopped).to_contain_text("Recording stopped.")
+    expect(rec.state).to_have_text(re.compile("^Stopped: "))
+    assert time.monotonic() - withdrawn_at < 8
+    assert stats(page)["phase"] == "refused"
+    expect(page.get_by_role("button", name="Stop", exact=True)).to_be_disabled()
+    expect(page.get_by_role("button", name="Start recording")).to_be_disabled()
+    screenshot(page, "record-tablet-withdrawn-by-client")
+
+    assert_destroyed(runtime, session_id)
+    assert stored_chunks(page) == 0, "refused audio is still kept on the device"
+    refused = [at for at, status in patches if status == 403]
+    assert refused, patches
+    assert all(at <= refused[0] for at, _ in patches), f"the page kept sending after the refusal: {patches}"
+    assert rec.script_problems() == [], "\n".join(rec.script_problems())
+
+
+def test_client_withdrew_button_stops_and_destroys_the_session(
+        runtime: Runtime, therapist: Person, client: ConsentingClient,
+        open_context: Callable[..., BrowserContext]) -> None:
+    rec = Recorder(open_context(**TABLET), therapist, client)
+    page = rec.page
+    rec.start()
+    rec.wait_saved()
+    session_id = stats(page)["session"]
+
+    page.get_by_role("button", name="Client withdrew consent").click()  # confirm() is accepted
+    stopped = page.locator("#recorder-stopped")
+    expect(stopped).to_contain_text("The client's withdrawal is recorded. Recording stopped and everything "
+                                    "captured in this session has been destroyed.")
+    assert stats(page)["phase"] == "withdrawn"
+    screenshot(page, "record-tablet-withdrawn")
+
+    assert_destroyed(runtime, session_id)
+    with session_scope(runtime.sessions) as session:
+        consent = session.get(Consent, client.consent.id)
+        assert consent is not None and consent.status == "withdrawn"
+    assert stored_chunks(page) == 0
+    page.reload()
+    expect(page.locator("#refusal")).to_contain_text("withdrawn consent")
+    assert rec.script_problems() == [], "\n".join(rec.script_problems())
+
+
+def test_telehealth_records_the_call_on_its_own_channel(
+        runtime: Runtime, therapist: Person, client: ConsentingClient,
+        open_context: Callable[..., BrowserContext]) -> None:
+    # Headless Chromium with --use-fake-ui-for-media-stream shares a fake screen whose sound
+    # is a fake audio track, so getDisplayMedia works here as it does for a real call's tab.
+    rec = Recorder(open_context(**TABLET), therapist, client)
+    page = rec.page
+    page.get_by_label(re.compile("^Telehealth")).check()
+    rec.start()
+    expect(page.locator("#call-level")).to_be_visible()
+    rec.wait_saved()
+    assert sorted(u["source"] for u in stats(page)["uploads"]) == ["call", "microphone"]
+    screenshot(page, "record-tablet-telehealth")
+    rec.record_until(7)
+    session_id, seconds = rec.stop()
+
+    mic, call = recordings_of(runtime, session_id)
+    assert (mic.channel, mic.source, call.channel, call.source) == (0, "microphone", 1, "call")
+    [mic_made], [call_made] = rec.chunks.microphone(), rec.chunks.call()
+    for row, made in ((mic, mic_made), (call, call_made)):
+        wait_until("every chunk's digest", lambda made=made: len(made.digests) == len(made.sizes), page)
+        data = stored_audio(runtime, row.id)
+        assert_stored_as_produced(data, made)
+        assert abs(decode_webm(data).seconds - seconds) <= DURATION_TOLERANCE_S
+    audio_checked(runtime, session_id)
+    assert rec.script_problems() == [], "\n".join(rec.script_problems())
+
+
+def test_uploading_an_existing_recording(
+        runtime: Runtime, therapist: Person, client: ConsentingClient,
+        open_context: Callable[..., BrowserContext], tmp_path: Path) -> None:
+    page = open_context(**DESKTOP).new_page()
+    problems = watch_for_errors(page)
+    sign_in_through_pages(page, therapist)
+    page.goto(f"/clients/{client.client.id}/record#upload")
+    wav = tmp_path / "session.wav"
+    wav.write_bytes(recording("wav", seconds=40.0))  # 3.8 MB: more than one piece would be at 1 MB
+    page.get_by_label("Recording file").set_input_files(str(wav))
+    page.get_by_role("button", name="Upload", exact=True).click()
+    progress = page.locator("#upload-progress")
+    expect(progress).to_contain_text("Uploaded.")
+    expect(page.locator("#upload-bar")).to_have_attribute("value", "100")
+    screenshot(page, "record-desktop-uploaded")
+    page.get_by_role("link", name="Open the session").click()
+    session_id = page.url.rsplit("/", 1)[1]
+    expect(page.locator("#session-status")).to_have_text("recorded")
+
+    [upload] = recordings_of(runtime, session_id)
+    assert (upload.source, upload.complete, upload.received_bytes) == ("upload", True, wav.stat().st_size)
+    assert stored_audio(runtime, upload.id) == wav.read_bytes()
+    audio_checked(runtime, session_id)
+    assert abs((recordings_of(runtime, session_id)[0].duration_seconds or 0) - 40.0) < 0.1
+    assert problems == [], "\n".join(problems)
