@@ -25,14 +25,14 @@ app.add_typer(keys_app, name="keys")
 
 
 def _runtime():  # type: ignore[no-untyped-def]
+    from sotto.crypto.keystore import KeyStoreError
     from sotto.runtime import build_runtime
 
     try:
-        settings = get_settings()
-    except SettingsError as exc:
+        return build_runtime(get_settings())
+    except (SettingsError, KeyStoreError) as exc:
         typer.echo(f"sotto: {exc}", err=True)
         raise typer.Exit(2) from None
-    return build_runtime(settings)
 
 
 @app.command()
@@ -185,6 +185,133 @@ def check_config() -> None:
         typer.echo(f"sotto: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"configuration is valid; data in {settings.data_dir}, keys in {settings.key_file}")
+
+
+@app.command()
+def process(
+    audio: Annotated[str, typer.Argument(help="A recording: WAV, FLAC, MP3, M4A, Ogg or WebM.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    speakers: Annotated[int, typer.Option(min=1, max=8, help="People in the room (one channel).")] = 2,
+    model_dir: Annotated[str, typer.Option(help="A CTranslate2 Whisper model directory.")] = "",
+    therapist_voice: Annotated[
+        str, typer.Option(help="A recording of the therapist alone, to tell who is the therapist.")
+    ] = "",
+    max_hours: Annotated[float, typer.Option(min=0.01, help="Refuse recordings longer than this.")] = 4.0,
+) -> None:
+    """Transcribe one recording, label the speakers, remove identifiers and print the transcript.
+
+    Progress goes to standard error. Exit status: 0 done; 1 the recording cannot be used
+    (damaged, cut off, not audio, too long); 2 bad arguments; 3 no speech was found (the
+    empty transcript is still printed).
+    """
+    import json
+    import time
+
+    from sotto.pipeline.decode import AudioSource, decode_recording
+    from sotto.pipeline.progress import ProgressBar
+    from sotto.pipeline.redaction import PassThroughStandIn
+    from sotto.pipeline.render import as_dict, as_text
+    from sotto.pipeline.service import PipelineOptions, run_pipeline
+    from sotto.pipeline.stages import PipelineError
+    from sotto.pipeline.transcribe import WhisperSettings
+    from sotto.pipeline.voice import VoiceProfile, profile_from_samples
+    from sotto.recording.audio import AudioProblem, probe_audio
+
+    def fail(message: str, code: int) -> typer.Exit:
+        typer.echo(f"sotto: {message}", err=True)
+        return typer.Exit(code)
+
+    profile: VoiceProfile | None = None
+    if therapist_voice:
+        try:
+            with open(therapist_voice, "rb") as sample:
+                samples = decode_recording(sample, mono=True, max_seconds=600)[0]
+            profile = profile_from_samples(samples)
+        except OSError as exc:
+            raise fail(f"cannot read {therapist_voice}: {exc.strerror}", 2) from None
+        except (PipelineError, ValueError) as exc:
+            raise fail(f"{therapist_voice}: {exc}", 2) from None
+    # Until sotto.privacy.engine.Redactor exists, identifiers and topics are NOT removed here.
+    stand_in = PassThroughStandIn()
+    options = PipelineOptions(
+        whisper=WhisperSettings(model_dir=model_dir),
+        speakers=speakers,
+        therapist_voice=profile,
+        redactors={"phi": stand_in, "topics": stand_in},
+        max_seconds=max_hours * 3600,
+    )
+    try:
+        recording = open(audio, "rb")  # noqa: SIM115 - held open across the checks below
+    except OSError as exc:
+        raise fail(f"cannot read {audio}: {exc.strerror}", 2) from None
+    bar = ProgressBar(sys.stderr)
+    with recording:
+        began = time.perf_counter()
+        try:
+            probe_audio(recording, max_seconds=options.max_seconds)
+        except AudioProblem as exc:
+            raise fail(exc.message, 1) from None
+        checked = time.perf_counter() - began
+        try:
+            result = run_pipeline([AudioSource(recording)], options=options, progress=bar)
+        except PipelineError as exc:
+            bar.close()
+            raise fail(exc.message, 1) from None
+        bar.close()
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+    timings = {"check": checked, **result.timings}
+    if as_json:
+        typer.echo(json.dumps(as_dict(result.transcript, timings=timings), ensure_ascii=False))
+    elif result.transcript.segments:
+        typer.echo(as_text(result.transcript))
+    if not result.transcript.segments:
+        raise fail("no speech was found in the recording (was the microphone muted?)", 3)
+
+
+@app.command("redact")
+def redact(
+    jsonl: Annotated[
+        bool, typer.Option("--jsonl", help="Read sessions as JSON Lines, one per line; write one redacted line each.")
+    ] = False,
+    keep_phi: Annotated[bool, typer.Option("--keep-identifiers", help="Leave identifiers in; remove topics only.")] = False,
+    topics: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated topics to remove (criminal, immigration, sogi, trauma, substance, health; default all)."),
+    ] = None,
+    name_category: Annotated[
+        bool, typer.Option("--name-category", help="Markers name the removed topic instead of a neutral marker.")
+    ] = False,
+) -> None:
+    """Remove identifiers and sensitive passages from transcripts on standard input.
+
+    With --jsonl each input line is {"id": ..., "turns": [{"speaker": ..., "text": ...}]} and each
+    output line is the same session, turns redacted. Blank lines are skipped; the first line that
+    is not a session stops the run with exit status 2 and its line number on stderr (sessions
+    before it have been written). Without --jsonl, standard input is one session, a turn a line.
+    """
+    from sotto.privacy.engine import Redactor
+    from sotto.privacy.jsonl import SessionError, redact_lines
+    from sotto.privacy.settings import TOPICS, PrivacySettings
+
+    chosen = TOPICS if topics is None else frozenset(t.strip() for t in topics.split(",") if t.strip())
+    try:
+        settings = PrivacySettings(phi_removal=not keep_phi, topics=chosen, marker_names_category=name_category)
+    except ValueError as exc:
+        typer.echo(f"sotto redact: {exc}", err=True)
+        raise typer.Exit(2) from None
+    redactor = Redactor()
+    if jsonl:
+        try:
+            redact_lines(sys.stdin, sys.stdout, redactor, settings)
+        except SessionError as exc:
+            typer.echo(f"sotto redact: {exc}", err=True)
+            raise typer.Exit(2) from None
+        return
+    lines = sys.stdin.read().splitlines()
+    result = redactor.redact_turns([("", line) for line in lines], settings)
+    for text in result.texts:
+        typer.echo(text)
 
 
 def main() -> None:  # pragma: no cover

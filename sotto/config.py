@@ -106,8 +106,9 @@ class Settings(BaseSettings):
 
 
 def _unknown_variables() -> list[str]:
+    # Names are matched without regard to case, as pydantic-settings reads them.
     known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
-    return sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and k not in known)
+    return sorted(k for k in os.environ if k.upper().startswith(ENV_PREFIX) and k.upper() not in known)
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -120,7 +121,8 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            where = ENV_PREFIX + "_".join(str(p) for p in err["loc"]).upper() if err["loc"] else "settings"
+            name = "_".join(str(p) for p in err["loc"]).upper() if err["loc"] else "settings"
+            where = name if name.startswith(ENV_PREFIX) or name == "settings" else ENV_PREFIX + name
             problems.append(f"{where}: {err['msg']}")
         raise SettingsError("invalid configuration:\n  " + "\n  ".join(problems)) from None
 

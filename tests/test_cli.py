@@ -102,8 +102,6 @@ def test_commands_refuse_to_start_on_bad_settings(sotto_env: Path, monkeypatch: 
     assert not (sotto_env / "data").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: cli._runtime catches only SettingsError; the KeyStoreError for a "
-                                       "world-readable key file escapes as a traceback instead of a plain message")
 def test_world_readable_key_file_stops_commands_with_a_plain_message(sotto_env: Path) -> None:
     assert runner.invoke(app, ["audit", "verify"]).exit_code == 0  # first start creates the key file
     key = sotto_env / "keys" / "sotto.key"

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from sotto.accounts import security
 from sotto.accounts import service as accounts
-from sotto.accounts.models import TOPIC_LABELS, US_STATES, Role, User, WebSession
+from sotto.accounts.models import TOPIC_LABELS, US_STATES, Practice, Role, User, WebSession
 from sotto.consent import certificates
 from sotto.consent import service as consent_service
 from sotto.mail import service as mail
@@ -106,6 +106,7 @@ def complete_enrolment(
     user = db.get(User, link.user_id) if link.user_id else None
     shown_email = email if first_admin else (user.email if user else "")
     form = {"practice_name": practice_name, "us_state": us_state, "email": email, "display_name": display_name}
+    secret = None
     try:
         secret = accounts.open_totp_secret(runtime.keystore, sealed_secret, link_id=link.id)
         if password != password_again:
@@ -123,14 +124,21 @@ def complete_enrolment(
         )
     except accounts.AccountError as exc:
         db.rollback()
+        # The same secret again, so the authenticator the person already set up still matches.
         return _enrolment_page(
-            request, runtime, link.id, token, first_admin, shown_email, error=str(exc), form=form, status_code=400
+            request,
+            runtime,
+            link.id,
+            token,
+            first_admin,
+            shown_email,
+            error=str(exc),
+            form=form,
+            status_code=400,
+            secret=secret,
         )
-    practice = user.practice_id
     if first_admin:
-        from sotto.accounts.models import Practice
-
-        row = db.get(Practice, practice)
+        row = db.get(Practice, user.practice_id)
         assert row is not None
         certificates.ensure_seal_certificate(db, keystore=runtime.keystore, practice=row)
         consent_service.current_template(db, practice_id=row.id)

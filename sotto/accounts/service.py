@@ -5,7 +5,6 @@ Services take keyword arguments and a session and never commit.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -27,7 +26,7 @@ from sotto.accounts.models import (
 )
 from sotto.audit import service as audit
 from sotto.config import Settings
-from sotto.crypto.envelope import new_token, open_sealed, seal, token_hash
+from sotto.crypto.envelope import keyed_hash, new_token, open_sealed, seal, token_hash
 from sotto.crypto.keystore import KeyStore
 
 ENROLMENT_TTL = timedelta(hours=72)
@@ -196,9 +195,10 @@ def complete_enrolment(
 # -- sign-in ------------------------------------------------------------------------
 
 
-def _attempt_keys(email: str, ip: str) -> tuple[str, str]:
-    account = "acct:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()
-    address = "ip:" + hashlib.sha256(ip.encode()).hexdigest()
+def _attempt_keys(keystore: KeyStore, email: str, ip: str) -> tuple[str, str]:
+    # Keyed hashes: a plain hash of an address could be reversed by guessing addresses.
+    account = "acct:" + keyed_hash(keystore, email.strip().lower(), purpose="sign-in-attempts")
+    address = "ip:" + keyed_hash(keystore, ip, purpose="sign-in-attempts")
     return account, address
 
 
@@ -215,16 +215,16 @@ def note_attempt(session: Session, *, key: str) -> None:
     session.add(LoginAttempt(key=key[:80]))
 
 
-def sign_in_locked(session: Session, *, settings: Settings, email: str, ip: str) -> bool:
-    account, address = _attempt_keys(email, ip)
+def sign_in_locked(session: Session, *, keystore: KeyStore, settings: Settings, email: str, ip: str) -> bool:
+    account, address = _attempt_keys(keystore, email, ip)
     window, limit = settings.login_lockout_minutes, settings.login_max_failures
     return too_many_attempts(session, key=account, limit=limit, minutes=window) or too_many_attempts(
         session, key=address, limit=limit * 4, minutes=window
     )
 
 
-def note_failed_sign_in(session: Session, *, email: str, ip: str) -> None:
-    for key in _attempt_keys(email, ip):
+def note_failed_sign_in(session: Session, *, keystore: KeyStore, email: str, ip: str) -> None:
+    for key in _attempt_keys(keystore, email, ip):
         note_attempt(session, key=key)
 
 
@@ -238,13 +238,13 @@ def check_password(
     session: Session, *, keystore: KeyStore, settings: Settings, email: str, password: str, ip: str
 ) -> SignInResult:
     """First factor. Failed attempts count against both the account and the address."""
-    if sign_in_locked(session, settings=settings, email=email, ip=ip):
+    if sign_in_locked(session, keystore=keystore, settings=settings, email=email, ip=ip):
         audit.record(session, keystore=keystore, action="signin.locked", actor="anonymous")
         return SignInResult(None, locked=True)
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     ok = security.verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active or user.enrolled_at is None:
-        note_failed_sign_in(session, email=email, ip=ip)
+        note_failed_sign_in(session, keystore=keystore, email=email, ip=ip)
         audit.record(
             session,
             keystore=keystore,
@@ -269,7 +269,7 @@ def check_password(
 def check_second_factor(
     session: Session, *, keystore: KeyStore, settings: Settings, user: User, code: str, ip: str
 ) -> SignInResult:
-    if sign_in_locked(session, settings=settings, email=user.email, ip=ip):
+    if sign_in_locked(session, keystore=keystore, settings=settings, email=user.email, ip=ip):
         audit.record(
             session,
             keystore=keystore,
@@ -283,7 +283,7 @@ def check_second_factor(
     secret = open_sealed(keystore, user.totp_secret_sealed, context=f"totp:{user.id}").decode()
     step = security.accept_totp(secret, code, last_step=user.totp_last_step)
     if step is None:
-        note_failed_sign_in(session, email=user.email, ip=ip)
+        note_failed_sign_in(session, keystore=keystore, email=user.email, ip=ip)
         audit.record(
             session,
             keystore=keystore,

@@ -8,7 +8,6 @@ matches the keyed hash kept with the consent.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -21,6 +20,7 @@ from sotto.audit import service as audit
 from sotto.clients import protections
 from sotto.consent import service as consents
 from sotto.consent.models import USE_LABELS, Consent, Use
+from sotto.crypto.envelope import keyed_hash
 from sotto.recording import service as recordings
 from sotto.recording.models import TherapySession
 from sotto.runtime import Runtime
@@ -164,7 +164,7 @@ def lost_link(request: Request) -> Response:
 @router.post("/my")
 def resend_link(request: Request, runtime: RuntimeDep, db: DbSession, email: Annotated[str, Form()] = "") -> Response:
     key = "resend:" + consents.email_mac(runtime.keystore, email)
-    address_key = "resend-ip:" + hashlib.sha256(client_ip(request).encode()).hexdigest()
+    address_key = "resend-ip:" + keyed_hash(runtime.keystore, client_ip(request), purpose="sign-in-attempts")
     if not (
         accounts.too_many_attempts(db, key=key, limit=RESEND_LIMIT, minutes=60)
         or accounts.too_many_attempts(db, key=address_key, limit=RESEND_LIMIT * 4, minutes=60)

@@ -108,6 +108,8 @@ def pending_sign_in(request: Request, runtime: RuntimeDep, db: DbSession) -> tup
 def current_signed_in(request: Request, runtime: RuntimeDep, db: DbSession) -> SignedIn:
     found = _session_from_cookie(request, runtime, db)
     if found is None or found[0].second_factor_at is None:
+        # Keep the removal of an idle or expired session: the exception would roll it back.
+        db.commit()
         raise NotSignedIn
     ws, user = found
     practice = db.get(Practice, user.practice_id)

@@ -7,6 +7,7 @@ cookie nor compute the HMAC, and the cookie is SameSite=Strict besides.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -83,13 +84,16 @@ class SecurityMiddleware:
             await _too_large(send)
             return
         received = 0
+        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    # Remembered, because a form parser may swallow the exception.
+                    too_large = True
                     raise BodyTooLarge
             return message
 
@@ -103,9 +107,18 @@ class SecurityMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, send_with_headers)
-        except BodyTooLarge:
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if too_large and not started:
+                return  # the 413 below answers instead of whatever the app made of it
+            started = started or message["type"] == "http.response.start"
+            await send_with_headers(message)
+
+        with contextlib.suppress(BodyTooLarge):
+            await self.app(scope, limited_receive, tracking_send)
+        if too_large and not started:
             await _too_large(send)
 
 
@@ -171,7 +184,7 @@ def _cookies(scope: Scope) -> dict[str, str]:
 def check_origin(request: Request, public_url: str) -> None:
     """Refuse a state-changing request whose Origin is another site (belt and braces with CSRF)."""
     origin = request.headers.get("origin")
-    if origin is None or origin == "null":
+    if origin is None:
         return
     allowed = {_origin(public_url), f"{request.url.scheme}://{request.headers.get('host', '')}"}
     if origin not in allowed:

@@ -218,9 +218,6 @@ def test_sealed_secret_from_another_link_is_refused(runtime: Runtime, web: TestC
         assert session.scalar(select(User.enrolled_at).where(User.email == "b@quietharbor.test")) is None
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: accounts.routes.complete_enrolment re-renders a failed form with a "
-                                       "new TOTP secret (_enrolment_page is not passed the secret it opened), so "
-                                       "the authenticator the person already scanned stops matching")
 def test_form_shown_again_after_a_wrong_code_keeps_the_scanned_secret(runtime: Runtime, web: TestClient) -> None:
     form = open_form(web, first_admin_link(runtime))
     r = web.post(form.path, data=first_admin_fields(form, totp_code=wrong_code(form)))

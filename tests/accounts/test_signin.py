@@ -242,9 +242,6 @@ def test_idle_session_is_signed_out_after_30_minutes(runtime: Runtime, web: Test
     assert r.status_code == 401 and "Nothing was changed" in r.text
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: accounts.service.find_web_session deletes the idle session, but "
-                                       "deps.current_signed_in then raises NotSignedIn and get_db rolls the "
-                                       "deletion back, so the row lives on until the 10-minute purge")
 def test_idle_session_is_deleted_on_the_server_when_noticed(runtime: Runtime, web: TestClient,
                                                             signed_in_therapist: Person) -> None:
     clock.advance(timedelta(minutes=31))

@@ -135,8 +135,6 @@ def test_templates_have_no_inline_scripts_or_event_handlers() -> None:
     assert offenders == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: templates use style=\"...\" attributes, which the CSP (style-src "
-                                       "'self', no 'unsafe-inline') blocks in browsers; move them into sotto.css")
 def test_templates_have_no_inline_styles_the_policy_would_block() -> None:
     offenders = [f"{path.relative_to(TEMPLATES)}: {m.group(0)}" for path in TEMPLATES.rglob("*.html")
                  for m in re.finditer(r"<style\b|\sstyle\s*=\s*\"[^\"]*\"", path.read_text())]
@@ -160,9 +158,6 @@ def test_oversized_form_is_refused_with_413(runtime: Runtime, web: TestClient) -
     assert login_attempts(runtime) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a body sent without Content-Length (chunked) that passes the limit "
-                                       "raises BodyTooLarge inside FastAPI's form parsing, which turns it into a "
-                                       "400; web/security.SecurityMiddleware only answers 413 for a declared length")
 def test_oversized_chunked_form_is_refused_with_413(runtime: Runtime, web: TestClient) -> None:
     token = form_token(web, "/login")
 
@@ -301,9 +296,6 @@ def test_served_link_tokens_stay_out_of_the_access_log(live_server: str, configu
     assert all(token not in r.getMessage() for r in server_side)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: logs.configure_logging adds RedactLinkTokens to the root *logger*, "
-                                       "but logger filters do not see records propagated from child loggers; "
-                                       "attach it to the root handlers instead")
 def test_link_tokens_logged_by_any_module_are_redacted(configured_logging: None,
                                                        caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)

@@ -45,6 +45,80 @@
     }
   }
 
+  // ---- where a live WebM stream may be cut -----------------------------------------------
+  //
+  // Chrome hands over each timeslice ending with the first byte of the next element. A
+  // stream whose next chunk never comes (reload, crash) would end on that stray byte, and the
+  // server rightly calls such a file cut off. So we follow the stream's EBML structure and
+  // report the end of its last whole element; tus.js sends no further until the stream goes
+  // on or is finished. Only the open-ended Segment and Cluster are entered; every element of
+  // known size (headers, blocks, Firefox's sized Clusters) is skipped whole, unread.
+  var SEGMENT = 0x18538067, CLUSTER = 0x1F43B675, MAX_ELEMENT = 64 * 1024 * 1024;
+
+  function WebmCuts() {
+    this.end = 0;                    // bytes seen
+    this.next = 0;                   // where the next element header starts (or a skipped one ends)
+    this.carry = new Uint8Array(0);  // an element header split across chunks
+    this.cut = 0;                    // the end of the last whole element
+    this.lost = false;               // not WebM as expected: no limit rather than a stalled upload
+  }
+
+  // Variable-size integer at buf[i]: {length, value, allOnes}, or null when incomplete; throws
+  // when the bytes cannot be one.
+  function vint(buf, i, maxLength) {
+    if (i >= buf.length) return null;
+    var first = buf[i], length = 1;
+    while (length <= 8 && !(first & (0x80 >> (length - 1)))) length++;
+    if (length > maxLength) throw new Error("not EBML");
+    if (i + length > buf.length) return null;
+    var value = first & (0xFF >> length), allOnes = value === (0xFF >> length);
+    for (var k = 1; k < length; k++) {
+      value = value * 256 + buf[i + k];
+      allOnes = allOnes && buf[i + k] === 0xFF;
+    }
+    return { length: length, value: value, allOnes: allOnes };
+  }
+
+  // Takes the next chunk's bytes; returns the offset up to which the stream may be cut, or
+  // null once the structure is not understood.
+  WebmCuts.prototype.feed = function (bytes) {
+    if (this.lost) return null;
+    var buf = bytes, start = this.end;
+    if (this.carry.length) {
+      buf = new Uint8Array(this.carry.length + bytes.length);
+      buf.set(this.carry);
+      buf.set(bytes, this.carry.length);
+      start -= this.carry.length;
+    }
+    this.end += bytes.length;
+    var pos = this.next;
+    try {
+      while (pos < this.end) {
+        if (pos > this.cut) this.cut = pos;
+        var i = pos - start, id = vint(buf, i, 4);
+        var size = id && vint(buf, i + id.length, 8);
+        if (!size) break;  // the header goes on in the next chunk
+        var header = id.length + size.length;
+        if (size.allOnes) {
+          var elementId = 0;
+          for (var k = 0; k < id.length; k++) elementId = elementId * 256 + buf[i + k];
+          if (elementId !== SEGMENT && elementId !== CLUSTER) throw new Error("open-ended " + elementId.toString(16));
+          pos += header;  // enter it: its children follow
+        } else {
+          if (size.value > MAX_ELEMENT) throw new Error("element too large");
+          pos += header + size.value;
+        }
+      }
+      if (pos <= this.end && pos > this.cut) this.cut = pos;
+    } catch (e) {
+      this.lost = true;
+      return null;
+    }
+    this.next = pos;
+    this.carry = pos < this.end ? buf.slice(pos - start) : new Uint8Array(0);
+    return this.cut;
+  };
+
   // ---- the recorder ---------------------------------------------------------------------
 
   function Recorder(root) {
@@ -276,10 +350,13 @@
       var url = await SottoTus.create("/sessions/" + this.session + "/recordings",
                                       { csrf: this.csrf, metadata: { source: source, filetype: type } });
       var record = { url: url, client: this.client, session: this.session, source: source, filetype: type, produced: 0 };
+      var recorder = new MediaRecorder(sources[i].stream, type ? { mimeType: type } : undefined);
       made.push({
         source: source,
         stream: sources[i].stream,
-        recorder: new MediaRecorder(sources[i].stream, type ? { mimeType: type } : undefined),
+        recorder: recorder,
+        cuts: /webm/.test(recorder.mimeType || type) ? new WebmCuts() : null,
+        handed: Promise.resolve(),  // chunks reach the upload in order, after their cut is known
         upload: this.drive(new SottoTus.Upload(url, { csrf: this.csrf, store: this.store, record: record }))
       });
     }
@@ -305,12 +382,19 @@
     var self = this;
     this.channels.forEach(function (ch) {
       ch.recorder.addEventListener("dataavailable", function (e) {
-        if (ch.discard) return;
-        ch.upload.append(e.data, Math.round(self.elapsedMs()));
-        self.remember();
+        if (ch.discard || !e.data.size) return;
+        var blob = e.data, time = Math.round(self.elapsedMs());
+        ch.handed = ch.handed.then(function () {
+          return ch.cuts ? blob.arrayBuffer().then(function (bytes) { return ch.cuts.feed(new Uint8Array(bytes)); }) : null;
+        }).then(function (cut) {
+          if (ch.discard) return;
+          ch.upload.append(blob, time, cut);
+          self.remember();
+        }).catch(function (err) { console.error("a chunk could not be handed over", err); });
       });
       ch.stopped = new Promise(function (resolve) { ch.recorder.addEventListener("stop", resolve); });
       ch.recorder.addEventListener("error", function (e) {
+        ch.broken = true;  // its stream may end mid-element: close it at the last whole one
         self.error("Recording " + (ch.source === "call" ? "the call" : "the microphone") + " failed (" +
                    (e.error ? e.error.name : "error") + "). Press Stop to save what was recorded.");
       });
@@ -378,7 +462,11 @@
       }
     });
     // A recorder that failed may never say it stopped: do not let Stop hang on it.
-    if (!discard) await Promise.race([Promise.all(channels.map(function (ch) { return ch.stopped; })), wait(10000)]);
+    if (!discard) {
+      var stopped = await Promise.race([Promise.all(channels.map(function (ch) { return ch.stopped; })), wait(10000)]);
+      if (!stopped) channels.forEach(function (ch) { ch.broken = true; });
+      await Promise.all(channels.map(function (ch) { return ch.handed; }));
+    }
     this.baseMs = this.elapsedMs();
     this.segmentStart = null;
     this.channels = [];
@@ -399,11 +487,13 @@
     var self = this, session = this.session;
     this.remember({ stopping: true });
     this.setPhase("stopping");
+    var channels = this.channels;
     await this.stopCapture(false);
+    var broken = channels.filter(function (ch) { return ch.broken; }).map(function (ch) { return ch.upload; });
     this.showElapsed();
     this.remember({ stopping: true });
     try {
-      await Promise.all(this.uploads.map(function (u) { return u.finish(); }));
+      await Promise.all(this.uploads.map(function (u) { return u.finish(broken.indexOf(u) >= 0); }));
     } catch (e) {
       return;  // refused or halted: drive() has already stopped everything and said why
     }
@@ -578,8 +668,10 @@
           session: recorder.session,
           elapsedMs: Math.round(recorder.elapsedMs()),
           uploads: recorder.uploads.map(function (u) {
+            // waiting: may be sent but is not confirmed yet; heldBack: waits for the stream to go on
             return { url: u.url, source: u.record ? u.record.source : null, produced: u.produced, acked: u.acked,
-                     queued: u.queue.length, state: u.state, complete: u.complete };
+                     waiting: u.limit() - u.acked, heldBack: u.produced - u.limit(), queued: u.queue.length,
+                     state: u.state, complete: u.complete };
           })
         };
       },

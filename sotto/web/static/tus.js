@@ -177,6 +177,7 @@
     this.batch = options.batch || LIVE_BATCH_BYTES;
     this.queue = [];           // {offset, size, time, blob}, oldest first, not yet confirmed
     this.produced = 0;         // bytes handed to this upload: the offset of the next chunk
+    this.sendable = null;      // while the stream goes on, send only this far (null: all of it)
     this.acked = 0;            // bytes the server confirmed holding
     this.length = options.length == null ? null : options.length;
     this.lengthDeclared = options.length != null;  // whether the server knows the total
@@ -187,6 +188,7 @@
     this.stopped = false;
     this.needsCheck = !!options.checkFirst;
     this.adoptServerOffset = false;
+    this.mismatches = 0;
     this.attempt = 0;
     this.running = false;
     this.wakeUp = null;
@@ -207,11 +209,15 @@
   };
 
   // Hands bytes to the upload. Live chunks are stored before they can be sent; `time` is the
-  // recording time they end at (for "Saved up to …").
-  Upload.prototype.append = function (blob, time) {
+  // recording time they end at (for "Saved up to …"). `sendable` is how far the stream may be
+  // sent before it is finished: a live recording whose next chunk never comes (a reload, a
+  // crash) must end on a whole element, not on the stray first byte of the next one.
+  Upload.prototype.append = function (blob, time, sendable) {
     if (this.stopped || this.length !== null && this.lengthDeclared && this.produced >= this.length) return;
     if (!blob.size) return;
-    var chunk = { url: this.url, offset: this.produced, size: blob.size, time: time == null ? null : time, blob: blob };
+    this.sendable = sendable == null ? null : sendable;
+    var chunk = { url: this.url, offset: this.produced, size: blob.size, time: time == null ? null : time,
+                  sendable: this.sendable, blob: blob };
     this.produced += blob.size;
     this.queue.push(chunk);
     if (this.store && this.record) {
@@ -223,10 +229,11 @@
     this.kick();
   };
 
-  // No more bytes will come: the total is what was produced. Resolves when the server holds it
-  // all and has marked the upload complete; rejects with the failure if it stopped for good.
-  Upload.prototype.finish = function () {
-    if (this.length === null) this.length = this.produced;
+  // No more bytes will come: the total is what was produced (or, `atCut`, only as far as a
+  // cut is allowed: the recorder broke off mid-stream). Resolves when the server holds it all
+  // and has marked the upload complete; rejects with the failure if it stopped for good.
+  Upload.prototype.finish = function (atCut) {
+    if (this.length === null) this.length = atCut && this.sendable !== null ? Math.max(this.acked, this.limit()) : this.produced;
     this.kick();
     return this.whenDone();
   };
@@ -252,6 +259,10 @@
 
   Upload.prototype.wake = function () { if (this.wakeUp) this.wakeUp(); };
   Upload.prototype.pending = function () { return this.produced - this.acked; };
+  // Where sending stops for now: everything once the total is known.
+  Upload.prototype.limit = function () {
+    return this.length !== null || this.sendable === null ? this.produced : Math.min(this.sendable, this.produced);
+  };
   Upload.prototype.kick = function () { if (!this.running && !this.stopped) this.run(); };
 
   // The one loop that talks to the server for this upload, so requests never overlap.
@@ -263,18 +274,18 @@
           if (!await this.check()) continue;
         }
         var finishing = this.length !== null && !this.lengthDeclared && this.acked === this.produced;
-        if (this.acked >= this.produced && !finishing) break;  // idle until more audio arrives
+        if (this.acked >= this.limit() && !finishing) break;  // idle until more audio arrives
         await this.sendNext();
       }
     } finally {
       this.running = false;
     }
-    if (!this.stopped && !this.complete && this.acked < this.produced) this.kick();  // appended while leaving
+    if (!this.stopped && !this.complete && this.acked < this.limit()) this.kick();  // appended while leaving
   };
 
   // The next piece: queued bytes from the confirmed offset, up to `batch` bytes.
   Upload.prototype.nextPiece = function () {
-    var parts = [], room = this.batch, at = this.acked;
+    var parts = [], room = Math.min(this.batch, this.limit() - this.acked), at = this.acked;
     for (var i = 0; i < this.queue.length && room > 0; i++) {
       var c = this.queue[i];
       if (c.offset + c.size <= at) continue;
@@ -309,6 +320,8 @@
 
   // HEAD: where the server stands. Returns false after a problem (the loop goes round again).
   Upload.prototype.check = async function () {
+    if (this.mismatches) await this.pause(BACKOFF_MS[Math.min(this.mismatches - 1, BACKOFF_MS.length - 1)]);
+    if (this.stopped) return false;
     var response = await request("HEAD", this.url, this.csrf, {}, null);
     if (this.stopped) return false;
     if (!response || response.status !== 200) { await this.trouble(response); return false; }
@@ -340,10 +353,14 @@
     this.adoptServerOffset = false;
     var oldest = this.queue.length ? this.queue[0].offset : this.produced;
     if (offset < Math.min(oldest, this.acked) || offset > this.produced) {
+      // Possibly a stale answer (a read that began before our last write was committed): ask
+      // again a few times before giving up on an upload whose copy on the server is wrong.
+      if (++this.mismatches < 4) { this.needsCheck = true; this.setState("retrying"); return; }
       this.fail({ text: "The server's copy of this recording does not match what was sent (it holds " + offset +
                   " bytes, this page sent " + this.produced + ").", fromApi: false }, true);
       return;
     }
+    this.mismatches = 0;
     this.acked = offset;
     var store = this.store, url = this.url;
     while (this.queue.length && this.queue[0].offset + this.queue[0].size <= offset) {
@@ -359,7 +376,8 @@
       this.settle();
       return;
     }
-    this.setState(this.acked < this.produced ? "sending" : "idle");
+    this.state = this.acked < this.limit() ? "sending" : "idle";
+    this.emit();  // progress, even when the state stays the same
   };
 
   // A failed request: wait and ask again, or stop for good.
@@ -397,7 +415,8 @@
   // ---- resuming what an earlier page left behind ----------------------------------------
 
   // An Upload for a stored leftover: its chunks queued from the first one still stored, as far
-  // as they run without a hole (a chunk that failed to be stored ends what can be sent).
+  // as they run without a hole (a chunk that failed to be stored ends what can be sent), and
+  // ending where the last of them allowed a cut. Its recorder is gone: finish() closes it there.
   function resume(store, leftover, csrf) {
     var upload = new Upload(leftover.record.url, { csrf: csrf, store: store, record: leftover.record, checkFirst: true });
     var chunks = leftover.chunks.slice().sort(function (a, b) { return a.offset - b.offset; });
@@ -407,7 +426,9 @@
       for (var i = 0; i < chunks.length && chunks[i].offset === upload.produced; i++) {
         upload.queue.push(chunks[i]);
         upload.produced += chunks[i].size;
+        upload.sendable = chunks[i].sendable == null ? null : chunks[i].sendable;
       }
+      if (upload.sendable !== null) upload.produced = Math.max(upload.acked, Math.min(upload.produced, upload.sendable));
     }
     return upload;
   }
