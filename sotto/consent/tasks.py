@@ -28,23 +28,28 @@ log = logging.getLogger(__name__)
 
 
 @task("consent.deliver_signed_pdf")
-def deliver_signed_pdf(runtime: Runtime, session: Session, *, consent_id: str) -> None:
+def deliver_signed_pdf(runtime: Runtime, *, consent_id: str) -> None:
     """Render, seal and e-mail the completed PDF to the therapist and the client, then forget it.
 
     The PDF exists only in this function's memory. Once both messages are delivered the
     record keeps its hashes, and the signing data and the client's address are erased.
-    Idempotent: a consent already delivered is left alone.
+    Idempotent: a consent already delivered is left alone. Rendering and sending happen
+    outside any transaction, so the database is never held while mail is on its way.
     """
-    consent = session.get(Consent, consent_id)
-    if consent is None or consent.signing_sealed is None:
-        return
-    practice = session.get(Practice, consent.practice_id)
-    therapist = session.get(User, consent.therapist_id)
-    client = session.get(Client, consent.client_id)
+    with session_scope(runtime.read_sessions) as session:
+        consent = session.get(Consent, consent_id)
+        if consent is None or consent.signing_sealed is None:
+            return
+        practice = session.get(Practice, consent.practice_id)
+        therapist = session.get(User, consent.therapist_id)
+        client = session.get(Client, consent.client_id)
+        cert = certificates.active_certificate(session, practice_id=consent.practice_id)
     assert practice is not None and therapist is not None and client is not None
     assert consent.signed_at is not None and consent.expires_at is not None and consent.opened_at is not None
+    if cert is None:
+        with session_scope(runtime.sessions) as session:
+            cert = certificates.ensure_seal_certificate(session, keystore=runtime.keystore, practice=practice)
     details, client_token = service.signing_details(runtime.keystore, consent)
-    cert = certificates.ensure_seal_certificate(session, keystore=runtime.keystore, practice=practice)
     document = ConsentDocument(
         practice_name=practice.name,
         client_pseudonym=client.pseudonym,
@@ -112,6 +117,14 @@ def deliver_signed_pdf(runtime: Runtime, session: Session, *, consent_id: str) -
                 attachments=[attachment],
             ),
         )
+    with session_scope(runtime.sessions) as session:
+        _record_delivery(session, runtime, consent_id, pdf, client_copy=email is not None)
+    log.info("consent %s: sealed PDF delivered", consent_id)
+
+
+def _record_delivery(session: Session, runtime: Runtime, consent_id: str, pdf: bytes, *, client_copy: bool) -> None:
+    consent = session.get(Consent, consent_id)
+    assert consent is not None
     consent.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     consent.pdf_sha1 = hashlib.sha1(pdf, usedforsecurity=False).hexdigest()
     consent.pdf_delivered_at = clock.now()
@@ -124,9 +137,8 @@ def deliver_signed_pdf(runtime: Runtime, session: Session, *, consent_id: str) -
         actor="system",
         practice_id=consent.practice_id,
         subject=f"consent:{consent.id}",
-        details={"pdf_sha256": consent.pdf_sha256, "client_copy": email is not None},
+        details={"pdf_sha256": consent.pdf_sha256, "client_copy": client_copy},
     )
-    log.info("consent %s: sealed PDF delivered", consent.id)
 
 
 @periodic("consent.expire", every=timedelta(minutes=1))

@@ -43,7 +43,11 @@ PERIODIC: dict[str, Periodic] = {}
 
 
 def task(name: str) -> Callable[[TaskFn], TaskFn]:
-    """Register ``fn(runtime, session, **args)`` as the task called ``name``."""
+    """Register ``fn(runtime, **args)`` as the task called ``name``.
+
+    A task opens its own transactions (``runtime.sessions`` to write, ``read_sessions`` to
+    read), so slow work such as decoding or sending mail happens outside them.
+    """
 
     def register(fn: TaskFn) -> TaskFn:
         if name in TASKS:
@@ -102,8 +106,7 @@ def _run(runtime: Runtime, job_id: str) -> None:
         assert job is not None
         name, args, attempts = job.name, dict(job.args), job.attempts
     try:
-        with session_scope(runtime.sessions) as session:
-            TASKS[name](runtime, session, **args)
+        TASKS[name](runtime, **args)
     except Exception as exc:
         # Only the kind of error is kept: messages can quote session content.
         log.warning("job %s (%s) failed on attempt %d: %s", job_id, name, attempts, type(exc).__name__)

@@ -26,48 +26,60 @@ if TYPE_CHECKING:
 
 
 @task("recording.check_audio")
-def check_audio(runtime: Runtime, session: Session, *, session_id: str) -> None:
-    """Decode every recording of a session from decrypted memory; destroy and explain what is unusable."""
-    therapy_session = session.get(TherapySession, session_id)
-    if therapy_session is None or therapy_session.status != SessionStatus.RECORDED:
-        return
-    problem = None
-    recs = [r for r in service.recordings_of(session, session_id=session_id) if r.data_key_id is not None]
-    if not recs or all(r.received_bytes == 0 for r in recs):
-        problem = "Nothing was recorded."
-    for rec in recs:
-        if problem or rec.received_bytes == 0:
-            continue
-        assert rec.data_key_id is not None
-        key = load_data_key(session, keystore=runtime.keystore, key_id=rec.data_key_id)
+def check_audio(runtime: Runtime, *, session_id: str) -> None:
+    """Decode every recording of a session from decrypted memory; destroy and explain what is unusable.
+
+    Decoding runs outside any transaction; the verdict is written in a short one after.
+    """
+    with session_scope(runtime.read_sessions) as session:
+        therapy_session = session.get(TherapySession, session_id)
+        if therapy_session is None or therapy_session.status != SessionStatus.RECORDED:
+            return
+        recs = [r for r in service.recordings_of(session, session_id=session_id) if r.data_key_id is not None]
+        keys = {
+            r.id: load_data_key(session, keystore=runtime.keystore, key_id=r.data_key_id)
+            for r in recs
+            if r.data_key_id is not None and r.received_bytes
+        }
+    problem = "Nothing was recorded." if not keys else None
+    durations: dict[str, float] = {}
+    for recording_id, key in keys.items():
         reader = io.BufferedReader(
-            DecryptingReader(runtime.blobs, key, prefix=service.AUDIO_PREFIX, object_id=rec.id), buffer_size=1 << 16
+            DecryptingReader(runtime.blobs, key, prefix=service.AUDIO_PREFIX, object_id=recording_id),
+            buffer_size=1 << 16,
         )
         try:
-            info = probe_audio(reader, max_seconds=runtime.settings.max_recording_hours * 3600)
+            durations[recording_id] = probe_audio(
+                reader, max_seconds=runtime.settings.max_recording_hours * 3600
+            ).duration_seconds
         except AudioProblem as exc:
             problem = str(exc)
             break
-        rec.duration_seconds = info.duration_seconds
-    if problem is None:
-        return
-    service.shred_audio(session, therapy_session=therapy_session)
-    therapy_session.status = SessionStatus.FAILED
-    therapy_session.problem = problem
-    audit.receipt(
-        session,
-        keystore=runtime.keystore,
-        practice_id=therapy_session.practice_id,
-        client_id=therapy_session.client_id,
-        subject=f"session:{therapy_session.id}",
-        what="an unusable recording",
-        by="system",
-        reason="the audio could not be read",
-    )
+    with session_scope(runtime.sessions) as session:
+        therapy_session = session.get(TherapySession, session_id)
+        if therapy_session is None or therapy_session.status != SessionStatus.RECORDED:
+            return  # deleted or withdrawn meanwhile
+        if problem is None:
+            for rec in service.recordings_of(session, session_id=session_id):
+                rec.duration_seconds = durations.get(rec.id, rec.duration_seconds)
+            return
+        service.shred_audio(session, therapy_session=therapy_session)
+        therapy_session.status = SessionStatus.FAILED
+        therapy_session.problem = problem
+        audit.receipt(
+            session,
+            keystore=runtime.keystore,
+            practice_id=therapy_session.practice_id,
+            client_id=therapy_session.client_id,
+            subject=f"session:{therapy_session.id}",
+            what="an unusable recording",
+            by="system",
+            reason="the audio could not be read",
+        )
 
 
 @task("recording.delete_chunks")
-def delete_chunks(runtime: Runtime, session: Session, *, recording_ids: list[str]) -> None:
+def delete_chunks(runtime: Runtime, *, recording_ids: list[str]) -> None:
     """Remove the chunk files of recordings whose keys are already destroyed."""
     for recording_id in recording_ids:
         delete_object(runtime.blobs, prefix=service.AUDIO_PREFIX, object_id=recording_id)

@@ -34,9 +34,13 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def get_db(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
-    """One transaction per request, committed before the response is sent."""
-    factory = runtime.read_sessions if request.method in SAFE_METHODS else runtime.sessions
-    session = factory()
+    """One transaction per request, committed before the response is sent.
+
+    Every request may write (signed-in pages touch the session's last-seen time), so each
+    takes a write transaction; on SQLite that queues requests for the write lock rather
+    than failing one when another commits between its read and its write.
+    """
+    session = runtime.sessions()
     try:
         yield session
         session.commit()
@@ -49,7 +53,9 @@ def get_db(request: Request, runtime: RuntimeDep) -> Iterator[Session]:
         session.close()
 
 
-DbSession = Annotated[Session, Depends(get_db)]
+# scope="function": the commit must happen before the response leaves, or a browser that
+# follows a redirect at once can arrive before the change it depends on.
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
 async def csrf_protect(request: Request, runtime: RuntimeDep) -> None:

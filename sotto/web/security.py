@@ -121,7 +121,6 @@ class SecurityMiddleware:
         if too_large and not started:
             await _too_large(send)
 
-
     def _limit(self, path: str) -> int:
         for prefix, limit in self.large_body_paths.items():
             if path == prefix or (prefix.endswith("/") and path.startswith(prefix)):
@@ -138,7 +137,9 @@ def _security_headers(secure: bool) -> list[tuple[bytes, bytes]]:
         (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
         (b"x-content-type-options", b"nosniff"),
         (b"x-frame-options", b"DENY"),
-        (b"referrer-policy", b"no-referrer"),
+        # Not "no-referrer": Chromium then sends "Origin: null" on our own forms. Same-origin
+        # still tells other sites nothing (pages carry link tokens in their paths).
+        (b"referrer-policy", b"same-origin"),
         (b"permissions-policy", b"camera=(), geolocation=(), microphone=(self)"),
         (b"cross-origin-opener-policy", b"same-origin"),
         (b"cache-control", b"no-store"),

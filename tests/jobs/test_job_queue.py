@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from sotto import clock
 from sotto.db import session_scope
@@ -24,7 +23,7 @@ _lock = threading.Lock()
 
 
 @task("test.count")
-def count_task(runtime: Runtime, session: Session, *, key: str) -> None:
+def count_task(runtime: Runtime, *, key: str) -> None:
     with _lock:
         RAN[key] += 1
     if FAIL_TIMES.get(key, 0) > 0:

@@ -71,7 +71,7 @@ def assert_security_headers(response: httpx.Response) -> None:
     hsts = response.headers["strict-transport-security"]
     assert int(re.search(r"max-age=(\d+)", hsts).group(1)) >= 365 * 24 * 3600  # type: ignore[union-attr]
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["referrer-policy"] == "same-origin"
     assert response.headers["x-frame-options"] == "DENY"
     assert "no-store" in response.headers["cache-control"]
 

@@ -363,10 +363,14 @@
     this.mismatches = 0;
     this.acked = offset;
     var store = this.store, url = this.url;
-    while (this.queue.length && this.queue[0].offset + this.queue[0].size <= offset) {
-      var done = this.queue.shift();
-      if (done.time != null) this.savedTime = done.time;
+    // A chunk's sound is saved once the server holds it up to its cut (its stray last byte
+    // may wait for the next chunk); it is forgotten here once the server holds all of it.
+    for (var i = 0; i < this.queue.length; i++) {
+      var c = this.queue[i], saved = c.sendable != null ? c.sendable : c.offset + c.size;
+      if (saved > offset) break;
+      if (c.time != null) this.savedTime = c.time;
     }
+    while (this.queue.length && this.queue[0].offset + this.queue[0].size <= offset) this.queue.shift();
     if (store) this.persisting = this.persisting.then(function () { return store.dropThrough(url, offset); }).catch(function () {});
     if (this.length !== null && this.lengthDeclared && offset === this.length) {
       this.complete = true;
