@@ -209,7 +209,7 @@ def process(
 
     from sotto.pipeline.decode import AudioSource, decode_recording
     from sotto.pipeline.progress import ProgressBar
-    from sotto.pipeline.redaction import PassThroughStandIn
+    from sotto.pipeline.redaction import PassThroughStandIn, PrivacyEngineRedactor, TranscriptRedactor
     from sotto.pipeline.render import as_dict, as_text
     from sotto.pipeline.service import PipelineOptions, run_pipeline
     from sotto.pipeline.stages import PipelineError
@@ -231,13 +231,16 @@ def process(
             raise fail(f"cannot read {therapist_voice}: {exc.strerror}", 2) from None
         except (PipelineError, ValueError) as exc:
             raise fail(f"{therapist_voice}: {exc}", 2) from None
-    # Until sotto.privacy.engine.Redactor exists, identifiers and topics are NOT removed here.
-    stand_in = PassThroughStandIn()
+    redactor: TranscriptRedactor
+    try:
+        redactor = PrivacyEngineRedactor()
+    except ImportError:  # the privacy engine's language models are not installed: say so loudly
+        redactor = PassThroughStandIn()
     options = PipelineOptions(
         whisper=WhisperSettings(model_dir=model_dir),
         speakers=speakers,
         therapist_voice=profile,
-        redactors={"phi": stand_in, "topics": stand_in},
+        redactor=redactor,
         max_seconds=max_hours * 3600,
     )
     try:

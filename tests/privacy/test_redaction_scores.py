@@ -1,0 +1,64 @@
+"""The redaction targets, measured by the shared scorer on our own invented transcripts.
+
+The transcripts under ``data/`` are invented for these tests (new people, places and settings;
+several in speech-recognition style). The scorer and the format are the shared ones in
+``../shared/data``; the test is skipped where that folder is not present.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from asr_style import convert_file, convert_line
+
+HERE = Path(__file__).parent
+SHARED = HERE.parents[2] / "shared" / "data"
+SCORER = SHARED / "score_redaction.py"
+SOTTO = Path(sys.executable).parent / "sotto"
+
+
+def score(directory: Path, min_phi_recall: float = 0.98) -> str:
+    proc = subprocess.run(
+        [sys.executable, str(SCORER), "--cmd", f"{SOTTO} redact --jsonl", str(directory),
+         "--min-phi-recall", str(min_phi_recall), "--min-topic-recall", "0.95", "--max-over", "0.05"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    return proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SCORER.exists(), reason="the shared scorer is not beside the project")
+def test_invented_transcripts_meet_the_targets() -> None:
+    assert score(HERE / "data").endswith(" ok")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SCORER.exists(), reason="the shared scorer is not beside the project")
+def test_invented_transcripts_in_speech_recognition_style_meet_the_targets(tmp_path: Path) -> None:
+    for source in sorted((HERE / "data").glob("*.txt")):
+        (tmp_path / source.name).write_text(convert_file(source), encoding="utf-8")
+    # Names that are everyday words ("dawn", "will") and organisations named only in everyday
+    # words ("the riverside rockets") are hard without capitals: identifier recall is held to
+    # 0.95 here, not the 0.98 that clean text meets.
+    assert score(tmp_path, min_phi_recall=0.95).endswith(" ok")
+
+
+def test_speech_recognition_style_keeps_marks_around_the_converted_words() -> None:
+    import random
+
+    line = "My cell, [CONTACT:508-555-0163]. Dr. [NAME:Pham] saw me on [DATE:August 9th, 1972]; I'm [AGE:52]."
+    converted = convert_line(line, random.Random(0), drop_apostrophes=False)
+    assert converted.startswith("my cell [CONTACT:five ")
+    assert "doctor [NAME:pham] saw me on [DATE:august ninth nineteen seventy two]" in converted
+    assert converted.endswith("i'm [AGE:fifty two]")
+
+
+def test_a_possessive_after_a_mark_stays_attached() -> None:
+    import random
+
+    assert (
+        convert_line("That [NAME:Bill]'s gone.", random.Random(0), drop_apostrophes=False) == "that [NAME:bill]'s gone"
+    )

@@ -1,0 +1,82 @@
+"""Sensitive passages: found per category, carried over follow-ups, look-alikes left alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from sotto.privacy.settings import TOPICS
+from sotto.privacy.topics import find_passages
+
+
+def removed(texts: list[str], categories: frozenset[str] = TOPICS) -> list[tuple[int, str, str]]:
+    return [(p.turn, p.category, texts[p.turn][p.start : p.end]) for p in find_passages(texts, categories)]
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("I got arrested for a DUI in 2019 and did the court program.", "criminal"),
+        ("My asylum hearing has a date now.", "immigration"),
+        ("I think I'm bisexual, and I want to use they and them.", "sogi"),
+        ("He grabbed me by the throat and shoved me into the counter.", "trauma"),
+        ("I've been a heavy drinker for a lot of years.", "substance"),
+        ("The genetic testing came back: BRCA1 positive.", "health"),
+        ("i got arrested for a dui in twenty nineteen and did the court program", "criminal"),
+        ("my work permit runs out in march and my daca renewal is still pending", "immigration"),
+        ("most nights i wake up and i can still smell him he used to come into our room at night", "trauma"),
+    ],
+)
+def test_a_disclosure_is_removed_with_its_category(text: str, category: str) -> None:
+    (passage,) = removed(["How was the week?", text])
+    assert passage[:2] == (1, category)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I had a crime documentary on, which was not the most calming choice.",
+        "I drank a whole glass of water and counted the ceiling tiles.",
+        "I'm saving for a holiday abroad in the summer, maybe Portugal.",
+        "The weekend was a disaster. My trip to see my cousin was a mess.",
+        "The transition to high school is a lot more homework than I thought.",
+        "It felt like a prison, that basement office.",
+        "My physical therapist at the rehab place says move, don't wait.",
+        "i watched a true crime documentary on my phone and ate crisps",
+    ],
+)
+def test_look_alikes_are_not_removed(text: str) -> None:
+    assert removed(["How was the week?", text, "Okay. Let's look at the plan."]) == []
+
+
+def test_a_reply_that_stays_on_the_disclosure_goes_with_it_and_the_next_topic_stays() -> None:
+    texts = [
+        "Bill was sober twenty-six years when he died. Before that he drank, and it was bad.",
+        "Thank you for telling me. How does that part of your history sit with you now?",
+        "Proud, mostly. He worked so hard at it.",
+        "Let's talk about the garden. What did you plant this spring?",
+    ]
+    speakers = ["client", "therapist", "client", "therapist"]
+    assert [p.turn for p in find_passages(texts, TOPICS, speakers)] == [0, 1, 2]
+
+
+def test_an_answer_to_a_question_about_the_topic_is_removed() -> None:
+    texts = [
+        "How much do you drink in a typical week?",
+        "More than I should. I'll be straight with you: most nights, and it got worse after the layoff.",
+    ]
+    assert [t for t, _, _ in removed(texts)] == [0, 1]
+
+
+def test_only_the_chosen_categories_are_found() -> None:
+    texts = ["I was in prison for two years.", "I relapsed last month after six months sober."]
+    assert [c for _, c, _ in removed(texts, frozenset({"substance"}))] == ["substance"]
+    assert removed(texts, frozenset()) == []
+
+
+def test_a_passage_is_whole_sentences_and_the_rest_of_a_long_turn_stays() -> None:
+    text = (
+        "Work is fine and the new manager seems decent, although the commute is long and the parking is awful "
+        "and I keep forgetting my badge at home on Mondays. My father was a mean drunk who hit us."
+    )
+    ((_, _, passage),) = removed([text])
+    assert passage == "My father was a mean drunk who hit us."
