@@ -28,6 +28,7 @@ from sotto.audit import service as audit
 from sotto.config import Settings
 from sotto.crypto.envelope import keyed_hash, new_token, open_sealed, seal, token_hash
 from sotto.crypto.keystore import KeyStore
+from sotto.mail.service import plain_address
 
 ENROLMENT_TTL = timedelta(hours=72)
 FIRST_ADMIN_TTL = timedelta(hours=24)
@@ -62,11 +63,10 @@ def all_party_consent(practice: Practice) -> bool:
 
 
 def _normal_email(email: str) -> str:
-    email = email.strip().lower()
-    local, _, domain = email.partition("@")
-    if not local or "." not in domain or len(email) > 254 or any(c.isspace() for c in email):
+    address = plain_address(email)
+    if address is None:
         raise AccountError("Enter a valid e-mail address.")
-    return email
+    return address.lower()
 
 
 def create_user(

@@ -74,9 +74,8 @@ def send(
     session: Session, *, keystore: KeyStore, settings: Settings, practice: Practice, email: str, actor: str
 ) -> None:
     """Queue the page as an e-mail to a client; the address is used for this message only."""
-    address = email.strip()
-    local, _, domain = address.partition("@")
-    if not local or "." not in domain or any(c.isspace() or c in '<>,;"' for c in address):
+    address = mail.plain_address(email)
+    if address is None:
         raise ValueError("Enter the client's e-mail address.")
     mail.queue_message(
         session,

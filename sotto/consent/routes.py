@@ -22,7 +22,7 @@ from sotto.consent.models import USE_LABELS, USE_SHORT_LABELS, Consent, ConsentS
 from sotto.recording import service as recordings
 from sotto.runtime import Runtime
 from sotto.web.deps import CsrfProtected, CurrentTherapist, CurrentUser, DbSession, RuntimeDep
-from sotto.web.pages import render
+from sotto.web.pages import not_found, render
 from sotto.web.uploads import UploadError, read_protected_upload
 
 router = APIRouter(dependencies=[CsrfProtected])
@@ -86,7 +86,7 @@ def send_form(
         if client_id:
             client = clients.client_of(db, therapist=therapist.user, client_id=client_id)
             if client is None:
-                return _not_found(request)
+                return not_found(request)
         else:
             client = clients.find_or_create_client(db, therapist=therapist.user, pseudonym=pseudonym)
         consents.send_invitation(
@@ -116,16 +116,6 @@ def _owned(db: Session, therapist: CurrentTherapist, consent_id: str) -> Consent
     return consents.consent_of(db, therapist=therapist.user, consent_id=consent_id)
 
 
-def _not_found(request: Request) -> Response:
-    return render(
-        request,
-        "message.html",
-        status_code=404,
-        title="Not found",
-        message="There is nothing here, or it belongs to someone else.",
-    )
-
-
 @router.get("/consents/verify")
 def verify_form(request: Request, therapist: CurrentTherapist) -> Response:
     return render(request, "consent/verify.html", max_mb=request.app.state.runtime.settings.max_upload_mb)
@@ -137,7 +127,7 @@ def consent_page(
 ) -> Response:
     consent = _owned(db, therapist, consent_id)
     if consent is None:
-        return _not_found(request)
+        return not_found(request)
     consents.refresh_status(db, keystore=runtime.keystore, consent=consent)
     client = clients.get_client(db, client_id=consent.client_id)
     return render(
@@ -162,7 +152,7 @@ def record_verbal_withdrawal(
 ) -> Response:
     consent = _owned(db, therapist, consent_id)
     if consent is None:
-        return _not_found(request)
+        return not_found(request)
     if confirm != "yes":
         return render(
             request,
@@ -182,7 +172,7 @@ def cancel(
 ) -> Response:
     consent = _owned(db, therapist, consent_id)
     if consent is None:
-        return _not_found(request)
+        return not_found(request)
     try:
         consents.cancel_invitation(db, keystore=runtime.keystore, therapist=therapist.user, consent=consent)
     except consents.ConsentError as exc:
@@ -203,7 +193,7 @@ def export_fhir(
 ) -> Response:
     consent = _owned(db, therapist, consent_id)
     if consent is None:
-        return _not_found(request)
+        return not_found(request)
     consents.refresh_status(db, keystore=runtime.keystore, consent=consent)
     client = clients.get_client(db, client_id=consent.client_id)
     assert client is not None

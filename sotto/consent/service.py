@@ -108,11 +108,10 @@ def preview_form(
 
 
 def _check_email(email: str) -> str:
-    email = email.strip()
-    local, _, domain = email.partition("@")
-    if not local or "." not in domain or len(email) > 254 or any(c.isspace() or c in '<>,;"' for c in email):
+    address = mail.plain_address(email)
+    if address is None:
         raise ConsentError("Enter the client's e-mail address, such as name@example.org.")
-    return email
+    return address
 
 
 def email_mac(keystore: KeyStore, email: str) -> str:

@@ -29,6 +29,7 @@ from typing import Protocol
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
 from sotto import clock
+from sotto.files import write_private_file
 
 
 class KeyStoreError(RuntimeError):
@@ -177,7 +178,7 @@ class FileKeyStore:
             fcntl.flock(fd, fcntl.LOCK_EX)
             data = self._read()  # another process may have changed it since we loaded it
             yield data
-            _write_atomically(self.path, json.dumps(data).encode())
+            write_private_file(self.path, json.dumps(data).encode())
             self._data = self._read()
         finally:
             os.close(fd)  # releases the lock
@@ -190,24 +191,6 @@ def _new_kek_id() -> str:
     return "kek-" + clock.now().strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(4)
 
 
-def _write_atomically(path: Path, content: bytes) -> None:
-    """Replace ``path`` with ``content`` (mode 0600) so that a crash leaves the old or the new file."""
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def _b64(raw: bytes) -> str:

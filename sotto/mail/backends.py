@@ -9,7 +9,6 @@ the kind of failure, because application logs must never hold addresses or names
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import smtplib
 import ssl
@@ -20,6 +19,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from sotto import clock
 from sotto.config import Settings
+from sotto.files import write_private_file
 
 logger = logging.getLogger(__name__)
 
@@ -62,17 +62,7 @@ class OutboxBackend:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         stamp = clock.now().strftime("%Y%m%dT%H%M%S.%fZ")
         final = self.directory / f"{stamp}-{secrets.token_hex(6)}.eml"
-        temporary = self.directory / f".{final.name}.{secrets.token_hex(4)}.tmp"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(raw)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(temporary, final)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        write_private_file(final, raw)
         return final
 
 

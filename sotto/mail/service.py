@@ -46,6 +46,21 @@ LONGEST_RETRY_DELAY = timedelta(hours=1)
 CLAIM_LEASE = timedelta(minutes=15)
 
 
+def plain_address(email: str) -> str | None:
+    """The address trimmed, if it is one plain mailbox (no display name, no list); else None.
+
+    Deliberately simple: the mail server is the judge of deliverability; this keeps out
+    typos, several addresses and header tricks.
+    """
+    address = email.strip()
+    local, _, domain = address.partition("@")
+    if not local or "." not in domain or "@" in domain or len(address) > 254:
+        return None
+    if any(c.isspace() or c in '<>,;"()[]\\' for c in address):
+        return None
+    return address
+
+
 @dataclass(frozen=True)
 class Attachment:
     filename: str

@@ -19,20 +19,10 @@ from sotto.recording import service as recordings
 from sotto.recording.models import SessionStatus
 from sotto.storage.encrypted import object_size, read_range
 from sotto.web.deps import CsrfProtected, CurrentTherapist, DbSession, RuntimeDep
-from sotto.web.pages import render
+from sotto.web.pages import not_found, render
 
 router = APIRouter(dependencies=[CsrfProtected])
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def _not_found(request: Request) -> Response:
-    return render(
-        request,
-        "message.html",
-        status_code=404,
-        title="Not found",
-        message="There is nothing here, or it belongs to someone else.",
-    )
 
 
 @router.get("/clients/{client_id}")
@@ -41,7 +31,7 @@ def client_page(
 ) -> Response:
     client = clients.client_of(db, therapist=therapist.user, client_id=client_id)
     if client is None:
-        return _not_found(request)
+        return not_found(request)
     consent = recordings.current_consent(db, keystore=runtime.keystore, client_id=client.id)
     return render(
         request,
@@ -60,7 +50,7 @@ def recorder(
 ) -> Response:
     client = clients.client_of(db, therapist=therapist.user, client_id=client_id)
     if client is None:
-        return _not_found(request)
+        return not_found(request)
     refusal = recordings.consent_problem(recordings.current_consent(db, keystore=runtime.keystore, client_id=client.id))
     return render(
         request, "recording/record.html", client=client, refusal=refusal, max_mb=runtime.settings.max_recording_mb
@@ -118,7 +108,7 @@ def client_withdrew(session_id: str, runtime: RuntimeDep, db: DbSession, therapi
 def session_page(session_id: str, request: Request, db: DbSession, therapist: CurrentTherapist) -> Response:
     row = recordings.session_of(db, therapist=therapist.user, session_id=session_id)
     if row is None:
-        return _not_found(request)
+        return not_found(request)
     client = clients.get_client(db, client_id=row.client_id)
     return render(
         request,
@@ -142,7 +132,7 @@ def delete_session(
 ) -> Response:
     row = recordings.session_of(db, therapist=therapist.user, session_id=session_id)
     if row is None:
-        return _not_found(request)
+        return not_found(request)
     if confirm != "yes":
         return render(
             request,
@@ -170,7 +160,7 @@ def play(
     """Stream a recording, decrypted on the fly, with byte ranges; only while audio is kept."""
     found = recordings.recording_of(db, therapist=therapist.user, recording_id=recording_id)
     if found is None:
-        return _not_found(request)
+        return not_found(request)
     rec, row = found
     if not recordings.audio_available(row) or rec.data_key_id is None or not rec.complete:
         return render(
@@ -254,5 +244,5 @@ def resolve_request(
     """The therapist has given the copy, or agrees to delete: the request is closed (deleting first)."""
     done = recordings.resolve_request(db, keystore=runtime.keystore, therapist=therapist.user, request_id=request_id)
     if done is None:
-        return _not_found(request)
+        return not_found(request)
     return RedirectResponse("/", status_code=303)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 from pathlib import Path
 from typing import Protocol
+
+from sotto.files import write_private_file
 
 _NAME = re.compile(r"[A-Za-z0-9/_.\-]+")
 
@@ -88,18 +89,7 @@ class LocalBlobStore:
     def put(self, name: str, data: bytes) -> None:
         path = self._path(name)
         self._make_dirs(path.parent)
-        temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(path.parent)
+        write_private_file(path, data)
 
     def get(self, name: str) -> bytes:
         try:

@@ -37,3 +37,14 @@ def render(request: Request, name: str, *, status_code: int = 200, **context: An
     )
     context["csrf_token"] = csrf_token_for(runtime.keystore, cookie)
     return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def not_found(request: Request) -> HTMLResponse:
+    """The one answer for anything missing or not this user's: it never says which."""
+    return render(
+        request,
+        "message.html",
+        status_code=404,
+        title="Not found",
+        message="There is nothing here, or it belongs to someone else.",
+    )
