@@ -277,10 +277,15 @@ def redact(
     jsonl: Annotated[
         bool, typer.Option("--jsonl", help="Read sessions as JSON Lines, one per line; write one redacted line each.")
     ] = False,
-    keep_phi: Annotated[bool, typer.Option("--keep-identifiers", help="Leave identifiers in; remove topics only.")] = False,
+    keep_phi: Annotated[
+        bool, typer.Option("--keep-identifiers", help="Leave identifiers in; remove topics only.")
+    ] = False,
     topics: Annotated[
         str | None,
-        typer.Option(help="Comma-separated topics to remove (criminal, immigration, sogi, trauma, substance, health; default all)."),
+        typer.Option(
+            help="Comma-separated topics to remove (criminal, immigration, sogi, trauma, substance, health; "
+            "default all)."
+        ),
     ] = None,
     name_category: Annotated[
         bool, typer.Option("--name-category", help="Markers name the removed topic instead of a neutral marker.")
