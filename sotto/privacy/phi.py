@@ -22,6 +22,7 @@ from presidio_analyzer.predefined_recognizers import (
     IbanRecognizer,
     IpRecognizer,
     PhoneRecognizer,
+    UkNinoRecognizer,
     UsSsnRecognizer,
 )
 
@@ -38,6 +39,7 @@ _PRESIDIO_KINDS = {
     "PHONE_NUMBER": "CONTACT",
     "IP_ADDRESS": "CONTACT",
     "US_SSN": "ID",
+    "UK_NINO": "ID",
     "CREDIT_CARD": "ID",
     "IBAN_CODE": "ID",
 }
@@ -129,6 +131,7 @@ class PhiFinder:
         for recognizer in (
             PhoneRecognizer(supported_regions=("US", "GB", "CA", "IE", "AU")),
             UsSsnRecognizer(),
+            UkNinoRecognizer(),
             CreditCardRecognizer(),
             IbanRecognizer(),
             IpRecognizer(),

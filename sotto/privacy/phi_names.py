@@ -61,6 +61,9 @@ ORG_HEADS = {
     "correctional", "facility", "home", "homes", "shelter", "council", "board", "office",
     "program", "programme", "house", "wellness", "behavioral", "counseling",
     "tavern", "pub", "lounge", "brewery", "bistro", "pizzeria", "garage", "barbershop",
+    "accounting", "accountants", "accountancy", "roofing", "plumbing", "landscaping", "cleaning", "builders",
+    "catering", "printing", "removals", "haulage", "couriers", "joinery", "carpentry", "decorating", "welding",
+    "towing", "storage", "staffing", "recruitment", "veterinary", "vets", "optometry", "autos", "auto",
 }  # fmt: skip
 PLACE_HEADS = {
     "hall", "park", "camp", "beach", "lake", "bridge", "mall", "plaza", "tower", "towers", "building",
@@ -115,6 +118,43 @@ def find_names(text: str, tokens: list[Token], entities: Iterable[tuple[int, int
     found += _proper_noun_runs(text, tokens, vocab)
     found += _names_in_context(tokens, vocab)
     found += _headed_organisations(tokens)
+    found += _gazetteer_places(tokens, vocab)
+    return found
+
+
+#: Words before "to" that make it "to a place" rather than "to do something" ("moving back to billings").
+_MOTION_WORDS = {
+    "back", "move", "moved", "moving", "go", "goes", "went", "going", "gone", "come", "came", "coming", "drive",
+    "drove", "driving", "fly", "flew", "flying", "trip", "bus", "train", "relocated", "transferred", "way",
+    "road", "ride", "sent", "home",
+}  # fmt: skip
+#: Words before "in" that make what follows an activity or a state, not a town ("good in mobile ...").
+_NOT_A_PLACE_BEFORE = {
+    "interested", "good", "bad", "better", "worse", "involved", "believe", "believed", "engaged", "lost",
+    "caught", "stuck", "help", "helps", "helped", "pleasure", "joy", "comfort", "skilled", "trained", "expert",
+}  # fmt: skip
+_PLACE_WORD_LEADS = {"in", "from", "near", "outside", "around", "past", "toward", "towards"}
+
+
+def _gazetteer_places(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
+    """Towns from the places list after "in", "from", "near" or "moving to", capitals or not ("in baton rouge")."""
+    found = []
+    for i in range(1, len(tokens)):
+        lead = tokens[i - 1].lower
+        if not (lead in _PLACE_WORD_LEADS or (lead == "to" and i >= 2 and tokens[i - 2].lower in _MOTION_WORDS)):
+            continue
+        if any(m in tokens[i].before for m in ",.?!;:"):
+            continue
+        for size in (3, 2, 1):
+            run = tokens[i : i + size]
+            if len(run) < size or any(any(m in t.before for m in ',.?!;:"') for t in run[1:]):
+                continue
+            name = " ".join(t.bare for t in run)
+            if size == 1 and vocab.is_common(name) and i >= 2 and tokens[i - 2].lower in _NOT_A_PLACE_BEFORE:
+                continue  # "interested in reading"
+            if name in vocab.places and name not in MONTHS and not vocab.is_not_identifying(name):
+                found.append(Found(run[0].start, _end_without_possessive(run[-1]), "LOCATION", 0.75))
+                break
     return found
 
 
@@ -137,9 +177,12 @@ def _headed_organisations(tokens: list[Token]) -> list[Found]:
         if token.lower not in heads or i == 0:
             continue
         start = i
-        while start > 0 and i - start < 3:
+        while start > 0 and i - start < 4:
             prev = tokens[start - 1]
-            if prev.lower in _FUNCTION_WORDS or prev.lower in _ORG_PLACE_LEADS or not prev.text.isalpha():
+            partners = prev.lower == "and" and start >= 2 and _name_word(tokens[start - 2]) and i - start < 3
+            if not partners and (
+                prev.lower in _FUNCTION_WORDS or prev.lower in _ORG_PLACE_LEADS or not prev.text.isalpha()
+            ):
                 break
             if any(m in tokens[start].before for m in ",.?!;:"):
                 break
@@ -153,6 +196,11 @@ def _headed_organisations(tokens: list[Token]) -> list[Found]:
         kind = "ORG" if token.lower in ORG_HEADS else "LOCATION"
         found.append(Found(tokens[start].start, token.end, kind, 0.85))
     return found
+
+
+def _name_word(token: Token) -> bool:
+    """Could this word be part of a business name ("marlow" in "marlow and finch accounting")?"""
+    return token.text.isalpha() and token.lower not in _FUNCTION_WORDS | _ORG_PLACE_LEADS
 
 
 def _spacy_entity(text: str, start: int, end: int, kind: str, vocab: Vocabulary) -> Found | None:
@@ -219,12 +267,34 @@ def _proper_noun_runs(text: str, tokens: list[Token], vocab: Vocabulary) -> list
             end += 1
         end = _extend_over_heads(tokens, start, end)
         kind, score = _type_of_run(tokens, start, end, vocab)
+        head_first = _head_before(tokens, start)
+        if head_first:
+            start, kind, score = start - 1, head_first, 0.9
         if kind == "NAME" and _first_name_before(tokens, start, vocab):
             start -= 1  # "mark halloran": an everyday word that is a first name, before a surname
         if kind:
             found.append(Found(tokens[start].start, _end_without_possessive(tokens[end]), kind, score))
         i = end + 1
     return found
+
+
+#: Words that open the name of a place or a business ("camp Tamarack", "at studio Lumen").
+_PLACE_OPENERS = {"camp", "mount", "mt", "lake", "fort", "port"}
+_ORG_OPENERS = {"studio", "club", "cafe", "café", "salon", "hotel", "casa", "bistro", "gym"}
+
+
+def _head_before(tokens: list[Token], start: int) -> str | None:
+    """The kind of name a lower-case opener right before a run makes it, if there is one."""
+    if start == 0 or any(m in tokens[start].before for m in ",.?!;:"):
+        return None
+    opener = tokens[start - 1]
+    if opener.is_capitalised:
+        return None
+    if opener.lower in _PLACE_OPENERS:
+        return "LOCATION"
+    if opener.lower in _ORG_OPENERS and start >= 2 and tokens[start - 2].lower in _ORG_LEADS | {"to", "in"}:
+        return "ORG"
+    return None
 
 
 def _first_name_before(tokens: list[Token], start: int, vocab: Vocabulary) -> bool:
@@ -271,7 +341,8 @@ def _extend_over_heads(tokens: list[Token], start: int, end: int) -> int:
     lead = tokens[start - 1].lower if start > 0 else ""
     for gap in (1, 2):
         ahead = end + gap + 1
-        if ahead < len(tokens) and tokens[ahead].lower in (ORG_HEADS | PLACE_HEADS) - _WEAK_HEADS:
+        heads = ORG_HEADS | PLACE_HEADS if lead in _ORG_LEADS else (ORG_HEADS | PLACE_HEADS) - _WEAK_HEADS
+        if ahead < len(tokens) and tokens[ahead].lower in heads:
             between = tokens[end + 1 : ahead + 1]
             if all(t.lower not in _FUNCTION_WORDS and not any(m in t.before for m in ",.?!;:") for t in between):
                 end = ahead
@@ -408,6 +479,8 @@ def _names_in_context(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
             and prev.lower in GREETINGS | {"you", "thank"}
             and (nxt is None or nxt.lower not in _NOT_A_VOCATIVE_NEXT or any(m in nxt.before for m in ",.?!"))
         )
+        # A turn that opens with a greeting greets someone: "afternoon clement you found the room".
+        greeted = greeted or (i == 1 and prev is not None and prev.lower in GREETINGS - {"thanks", "sorry"})
         related = prev is not None and prev.lower in RELATIONS and i >= 2 and tokens[i - 2].lower in _POSSESSIVES
         closing = nxt is None and prev is not None and prev.lower in _CLOSERS
         introduced = prev is not None and (
@@ -415,8 +488,10 @@ def _names_in_context(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
             or (prev.lower in ("be", "is") and i >= 2 and tokens[i - 2].lower in ("must", "this", "name"))
             or (prev.lower == "me" and i >= 2 and tokens[i - 2].lower in ("call", "calls", "called"))
         )
+        asked_to_call = prev is not None and prev.lower == "me" and i >= 2 and tokens[i - 2].lower in ("call", "calls")
         if introduced and (
-            nxt is None
+            asked_to_call
+            or nxt is None
             or not vocab.is_common(nxt.bare)
             or any(m in nxt.before for m in ",.?!")
             or nxt.lower in _NAME_FOLLOWERS

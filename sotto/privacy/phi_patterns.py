@@ -134,8 +134,11 @@ def _spoken_emails(tokens: list[Token]) -> list[Found]:
             # "a" and "i" are letters of a spelled-out name only among other single letters.
             beside = (k > 0 and len(words[k - 1]) == 1) or (k + 1 < i and len(words[k + 1]) == 1)
             spelled = len(w) == 1 and (w not in ("a", "i") or beside)
+            # Any word joined to the address by "dot" or "underscore" is part of it ("desmond dot quill").
+            joined = (k + 1 < i and words[k + 1] in _SPOKEN_SYMBOLS) or (k > 0 and words[k - 1] in _SPOKEN_SYMBOLS)
             if (
                 spelled
+                or (joined and w not in _EMAIL_STOP)
                 or w in _SPOKEN_SYMBOLS
                 or w in UNITS
                 or w in TEENS
@@ -352,6 +355,8 @@ def _ordinal_day(tokens: list[Token], words: list[str], i: int) -> tuple[int, in
     nxt = words[end + 1] if end + 1 < len(words) else ""
     if _ends_clause(tokens, end):
         return (i, end)
+    if i >= 2 and words[i - 1] in _RANGE_WORDS and any(w in MONTHS for w in words[max(0, i - 5) : i - 1]):
+        return (i, end)  # the end of a range: "may fourteenth to the seventeenth"
     noun_after = nxt in _NOT_AFTER_ORDINAL_DAY or (nxt and vocabulary().is_common(nxt) and nxt.endswith(("s", "ing")))
     if noun_after and nxt not in _DATE_FOLLOWERS:
         return None
@@ -367,6 +372,7 @@ def _ordinal_day(tokens: list[Token], words: list[str], i: int) -> tuple[int, in
     return (i, end)
 
 
+_RANGE_WORDS = {"to", "through", "till", "until", "and"}
 _DATE_FOLLOWERS = {
     "at", "to", "through", "and", "or", "is", "was", "works", "work", "then", "so", "in", "for", "about",
     "i", "we", "she", "he", "they", "you", "it", "that", "when", "if", "but", "because", "after", "before",

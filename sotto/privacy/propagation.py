@@ -38,6 +38,8 @@ def propagate_names(texts: list[str], found: list[list[Found]]) -> list[list[Fou
                 phrases.setdefault(" ".join(t.bare for t in span_tokens), item.kind)
             elif span_tokens and len(span_tokens[0].bare) >= 3:
                 words.setdefault(span_tokens[0].bare, item.kind)
+    for word in _names_by_usage(texts, vocab):
+        words.setdefault(word, "NAME")
     if not words and not phrases:
         return found
     result = []
@@ -56,13 +58,73 @@ def _word_mentions(text: str, tokens: list[Token], words: dict[str, str], vocab:
         kind = words.get(token.bare)
         if not kind:
             continue
-        if vocab.is_common(token.bare) and (lowercase_text or not token.is_capitalised or token.starts_sentence):
+        doubtful = vocab.is_common(token.bare) and (lowercase_text or not token.is_capitalised or token.starts_sentence)
+        # Without capitals, an everyday word known as a name goes only where a name stands.
+        if doubtful and not (kind == "NAME" and lowercase_text and _in_a_name_slot(tokens, i)):
             continue
         if vocab.is_not_identifying(token.bare) and i > 0 and tokens[i - 1].lower in _PLACE_LEADS:
             continue
         end = token.end - 2 if token.lower.endswith("'s") else token.end
         out.append(Found(token.start, end, kind, 0.6))
     return out
+
+
+#: Words after which an everyday word is that word, not a name ("the bill", "i drew", "you will").
+_NOT_BEFORE_A_NAME = {
+    "the", "a", "an", "this", "that", "these", "those", "my", "your", "his", "her", "our", "their", "its",
+    "i", "you", "he", "she", "we", "they", "it", "who", "which", "there", "what", "some", "any", "no",
+    "every", "each", "one", "of", "free", "good", "own", "first", "last", "next", "whole", "electric",
+    "phone", "gas", "water", "more", "less", "much", "such", "than", "as", "i'll", "you'll", "we'll",
+}  # fmt: skip
+#: Words that follow a person's name as the subject or the one addressed ("bill always did", "will you").
+_AFTER_A_NAME = {
+    "said", "says", "told", "tells", "asked", "asks", "called", "calls", "texted", "thinks", "wants", "wanted",
+    "knows", "knew", "came", "comes", "went", "goes", "was", "is", "has", "had", "does", "did", "and",
+    "laughed", "cried", "left", "died", "gets", "got", "would", "could", "always", "never", "just", "really",
+    "still", "used", "you", "you're", "you'll", "your", "i", "i'm", "before", "keeps", "kept", "can't",
+    "won't", "didn't", "doesn't", "wasn't", "isn't",
+}  # fmt: skip
+
+
+#: Turns in which a first name that is also an everyday word must stand in a name's place before
+#: it is taken for a name in lower-case text.
+USAGE_TURNS = 2
+
+
+def _names_by_usage(texts: list[str], vocab: Vocabulary) -> set[str]:
+    """First names that lower-case turns use as names ("bill always did the bills", "bill was sober").
+
+    One such use may be chance ("will you come"); the same word in a name's place in several
+    turns is a person the session is about.
+    """
+    turns: dict[str, set[int]] = {}
+    for index, text in enumerate(texts):
+        if any(ch.isupper() for ch in text):
+            continue
+        tokens = tokenize(text)
+        for i, token in enumerate(tokens):
+            word = token.bare
+            ambiguous = vocab.is_common(word) or vocab.is_not_identifying(word)
+            if word in vocab.first_names and ambiguous and _in_a_name_slot(tokens, i):
+                turns.setdefault(word, set()).add(index)
+    return {word for word, seen in turns.items() if len(seen) >= USAGE_TURNS}
+
+
+def _in_a_name_slot(tokens: list[Token], i: int) -> bool:
+    """Does an everyday word already known as a name in this session stand where a name does here?
+
+    Speech-recognition text has no capitals to tell "bill" the husband from "the bill": a
+    mention counts when nothing before it makes it a common word and what follows is what
+    follows a person ("bill always did the bills", "that bill's really not coming back").
+    """
+    token = tokens[i]
+    prev = tokens[i - 1].lower if i > 0 and not any(m in token.before for m in ".?!") else ""
+    if prev in _NOT_BEFORE_A_NAME and not (prev == "that" and token.lower.endswith("'s")):
+        return False
+    if token.lower.endswith("'s"):
+        return True
+    nxt = tokens[i + 1].lower if i + 1 < len(tokens) else ""
+    return nxt in _AFTER_A_NAME
 
 
 def _phrase_mentions(text: str, phrases: dict[str, str]) -> list[Found]:

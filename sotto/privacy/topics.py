@@ -25,8 +25,10 @@ from sotto.privacy.topic_lexicon import FOLLOW_UP_PATTERNS, LOOKALIKE_PATTERNS, 
 
 #: Turns a category stays "being discussed" after its last marked sentence.
 ACTIVE_TURNS = 3
-#: Whether weak cues count anywhere after the topic was disclosed earlier in the session.
-SESSION_MEMORY = False
+#: Whether a weak cue counts anywhere after its topic was disclosed earlier in the session: not at
+#: all, only in turns of the speaker who disclosed it ("speaker"), or in anyone's turns ("all").
+#: "speaker" lifts recall on some sessions but costs more over-removal than it gains on held-out ones.
+SESSION_MEMORY = "off"
 #: Words a lead-in to a disclosure, or a follow-up turn, may have.
 LEAD_IN_WORDS = 14
 FOLLOW_UP_WORDS = 35
@@ -79,15 +81,16 @@ def find_passages(texts: list[str], categories: frozenset[str], speakers: list[s
         for unit in units:
             unit.unpunctuated = is_unpunctuated(text)
     last_seen: dict[str, int] = {}
-    disclosed: set[str] = set()
+    disclosed: set[tuple[str, str]] = set()
     for t, units in enumerate(turns):
         for unit in units:
-            unit.category = _cue_category(unit, t, last_seen, disclosed)
+            speaker = speakers[t] if speakers else ""
+            unit.category = _cue_category(unit, t, last_seen, _remembered(disclosed, speaker))
             unit.by_cue = unit.category is not None
             if unit.category:
                 last_seen[unit.category] = t
                 if unit.strong.get(unit.category):
-                    disclosed.add(unit.category)
+                    disclosed.add((speaker, unit.category))
         _fill_within_turn(units)
         if t > 0:
             _reach_back(turns[t - 1], units)
@@ -156,6 +159,15 @@ def _blank_lookalikes(text: str) -> str:
     return text
 
 
+def _remembered(disclosed: set[tuple[str, str]], speaker: str) -> set[str]:
+    """The categories whose weak cues count in a turn of ``speaker`` by ``SESSION_MEMORY``."""
+    if SESSION_MEMORY == "all":
+        return {category for _, category in disclosed}
+    if SESSION_MEMORY == "speaker" and speaker:
+        return {category for who, category in disclosed if who == speaker}
+    return set()
+
+
 def _cue_category(unit: _Unit, turn: int, last_seen: dict[str, int], disclosed: set[str]) -> str | None:
     def active(c: str) -> bool:
         return c in last_seen and turn - last_seen[c] <= ACTIVE_TURNS
@@ -166,7 +178,7 @@ def _cue_category(unit: _Unit, turn: int, last_seen: dict[str, int], disclosed: 
     for c, n in unit.weak.items():
         # A weak cue counts while its topic is being discussed, or anywhere after a disclosure
         # of it earlier in the session (a client returns to what they disclosed).
-        if c not in scores and (n >= 2 or active(c) or (SESSION_MEMORY and c in disclosed)):
+        if c not in scores and (n >= 2 or active(c) or c in disclosed):
             scores[c] = n + (0.5 if active(c) else 0)
     if not scores:
         return None
@@ -196,6 +208,9 @@ def _fill_within_turn(units: list[_Unit]) -> None:
     total = sum(u.words for u in units)
     flagged = sum(u.words for u in units if u.category)
     share = UNPUNCTUATED_WHOLE_TURN_SHARE if units[0].unpunctuated else WHOLE_TURN_SHARE
+    if units[0].unpunctuated and not any(u.strong.get(category or "") for u in units):
+        # A guessed clause with only a weak cue is too loose a hold to take a whole turn by.
+        share = WHOLE_TURN_SHARE
     if (any(u.by_cue for u in units) and total <= SHORT_TURN_WORDS) or (total and flagged / total >= share):
         # A turn mostly about the disclosure is about it throughout.
         for unit in units:

@@ -117,6 +117,7 @@ class Vocabulary:
     proper: frozenset[str]
     first_names: frozenset[str]
     not_identifying: frozenset[str]
+    places: frozenset[str] = frozenset()
 
     def is_common(self, word: str) -> bool:
         """True for an everyday English word (in any inflection the dictionary lists)."""
@@ -154,4 +155,5 @@ def vocabulary() -> Vocabulary:
         proper=_read("proper_nouns.txt"),
         first_names=_read("first_names.txt"),
         not_identifying=_read("not_identifying.txt"),
+        places=_read("places.txt"),
     )

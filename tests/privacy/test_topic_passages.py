@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sotto.privacy import topics
 from sotto.privacy.settings import TOPICS
 from sotto.privacy.topics import find_passages
 
@@ -80,3 +81,32 @@ def test_a_passage_is_whole_sentences_and_the_rest_of_a_long_turn_stays() -> Non
     )
     ((_, _, passage),) = removed([text])
     assert passage == "My father was a mean drunk who hit us."
+
+
+@pytest.mark.parametrize(("memory", "expected"), [("off", [0]), ("speaker", [0, 4]), ("all", [0, 3, 4])])
+def test_session_memory_decides_whose_later_weak_cues_count(
+    monkeypatch: pytest.MonkeyPatch, memory: str, expected: list[int]
+) -> None:
+    texts = [
+        "I relapsed in March, after two years sober.",
+        "Let's talk about the new job.",
+        "It's fine. Long shifts, good people.",
+        "Do you have meetings this week?",
+        "Work meetings, sure, and I skipped a meeting on Sunday too.",
+    ]
+    speakers = ["client", "therapist", "client", "therapist", "client"]
+    monkeypatch.setattr(topics, "SESSION_MEMORY", memory)
+    monkeypatch.setattr(topics, "ACTIVE_TURNS", 0)
+    assert [p.turn for p in find_passages(texts, TOPICS, speakers)] == expected
+
+
+def test_a_weak_cue_in_unpunctuated_text_keeps_to_its_clause() -> None:
+    texts = [
+        "i relapsed last month after two years sober and i hated telling my sponsor",
+        "how are things otherwise",
+        "honestly a slip is information my counselor keeps saying that over and over to me and we found a two "
+        "bedroom apartment near the park with a yard for the dog and we are going to see her family in december",
+    ]
+    assert [(t, c, p) for t, c, p in removed(texts) if t == 2] == [
+        (2, "substance", "honestly a slip is information my counselor keeps saying that over and over to me")
+    ]

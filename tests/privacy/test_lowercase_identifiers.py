@@ -1,0 +1,101 @@
+"""Identifiers in speech-recognition text, where capitals cannot tell a name from a word."""
+
+from __future__ import annotations
+
+import pytest
+
+from sotto.privacy.engine import default_redactor
+from sotto.privacy.found import Found
+from sotto.privacy.phi_patterns import find_contacts, find_dates
+from sotto.privacy.propagation import propagate_names
+from sotto.privacy.tokens import tokenize
+
+
+def found(text: str) -> dict[str, str]:
+    (items,) = default_redactor()._phi.find([text])
+    return {text[f.start : f.end]: f.kind for f in items}
+
+
+def session(texts: list[str]) -> list[set[str]]:
+    """What the finder and propagation remove from each turn of a session."""
+    items = propagate_names(texts, default_redactor()._phi.find(texts))
+    return [{text[f.start : f.end] for f in turn} for text, turn in zip(texts, items, strict=True)]
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("she's moving back to baton rouge in the spring", "baton rouge"),
+        ("my sister lives in midland about an hour away", "midland"),
+        ("we drove up from billings on friday", "billings"),
+        ("three nights at camp tamarack that's the top of my ladder", "camp tamarack"),
+    ],
+)
+def test_a_town_from_the_places_list_is_found_without_capitals(text: str, place: str) -> None:
+    assert found(text).get(place) == "LOCATION"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i wanted to surprise her with the tickets",
+        "i'm really interested in reading more about it",
+        "the room felt like paradise after the shelter",
+    ],
+)
+def test_an_everyday_word_that_is_also_a_town_stays_when_nothing_makes_it_one(text: str) -> None:
+    assert "LOCATION" not in found(text).values()
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("clients at studio lumen book with me by name now", "studio lumen"),
+        ("she got me an interview at clydeside cycle works", "clydeside cycle works"),
+        ("i still do the books at marlow and finch accounting on mondays", "marlow and finch accounting"),
+    ],
+)
+def test_a_business_named_in_everyday_words_is_found_by_its_opener_or_head(text: str, name: str) -> None:
+    assert found(text).get(name) == "ORG"
+
+
+def test_a_name_asked_for_is_a_name_even_when_it_is_a_word() -> None:
+    assert found("thank you please call me faith everybody does").get("faith") == "NAME"
+
+
+def test_a_turn_that_opens_with_a_greeting_greets_a_name() -> None:
+    assert found("afternoon clement you found the new room all right").get("clement") == "NAME"
+
+
+def test_a_first_name_used_as_a_name_in_several_turns_is_a_name_there_and_only_there() -> None:
+    texts = [
+        "it does the bills are the worst part though bill always did the bills",
+        "i sat down with the electric bill last week and cried",
+        "that bill's really not coming back to do them",
+        "bill was so nervous on our wedding day",
+    ]
+    removed = session(texts)
+    assert "bill" in removed[0] and "bill" in removed[2] and "bill" in removed[3]
+    assert "bill" not in removed[1]
+
+
+def test_an_everyday_first_name_used_once_as_a_name_is_not_guessed_elsewhere() -> None:
+    texts = ["will you be around next week", "i will call the clinic tomorrow"]
+    assert session(texts) == [set(), set()]
+
+
+def test_propagation_keeps_what_was_found() -> None:
+    texts = ["my sponsor lorraine says hi"]
+    item = Found(12, 20, "NAME", 0.9)
+    assert propagate_names(texts, [[item]]) == [[item]]
+
+
+def test_the_end_of_a_date_range_is_a_date_without_digits() -> None:
+    text = "the camping trip it's may fourteenth to the seventeenth three nights"
+    assert "the seventeenth" in [text[f.start : f.end] for f in find_dates(text, tokenize(text))]
+
+
+def test_a_spoken_address_keeps_every_word_joined_by_dot() -> None:
+    text = "send it to desmond dot quill at fastpost dot net after the session"
+    spans = [text[f.start : f.end] for f in find_contacts(text, tokenize(text))]
+    assert "desmond dot quill at fastpost dot net" in spans
