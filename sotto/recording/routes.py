@@ -76,7 +76,7 @@ def end_session(session_id: str, runtime: RuntimeDep, db: DbSession, therapist: 
     if row is None:
         return JSONResponse({"error": "There is no such session."}, status_code=404)
     recordings.end_session(
-        db, keystore=runtime.keystore, store=runtime.blobs, therapy_session=row, therapist=therapist.user
+        db, keystore=runtime.keystore, store=runtime.blobs, therapy_session=row, actor=f"user:{therapist.user.id}"
     )
     return JSONResponse({"status": row.status, "page": f"/sessions/{row.id}"})
 

@@ -179,11 +179,12 @@ def append_chunk(
     session.refresh(recording)
     therapy_session = session.get(TherapySession, recording.session_id)
     assert therapy_session is not None
+    # Consent first: after a withdrawal the therapist should read why, not just that it stopped.
+    require_consent(session, keystore=keystore, client_id=therapy_session.client_id)
     if therapy_session.status != SessionStatus.RECORDING or recording.data_key_id is None:
         raise RecordingRefused("This recording is no longer accepting audio.")
     if recording.complete:
         raise RecordingRefused("This recording is already complete.")
-    require_consent(session, keystore=keystore, client_id=therapy_session.client_id)
     if offset > recording.received_bytes:
         raise UploadConflict(recording.received_bytes)
     fresh = data[recording.received_bytes - offset :]
@@ -208,7 +209,7 @@ def append_chunk(
 
 
 def end_session(
-    session: Session, *, keystore: KeyStore, store: BlobStore, therapy_session: TherapySession, therapist: User
+    session: Session, *, keystore: KeyStore, store: BlobStore, therapy_session: TherapySession, actor: str
 ) -> None:
     """Stop recording: close every stream, and queue the audio to be checked and processed."""
     lock_row(session, TherapySession, therapy_session.id)
@@ -225,7 +226,7 @@ def end_session(
         session,
         keystore=keystore,
         action="session.recorded",
-        actor=f"user:{therapist.id}",
+        actor=actor,
         practice_id=therapy_session.practice_id,
         subject=f"session:{therapy_session.id}",
     )
@@ -267,24 +268,29 @@ def recordings_of(session: Session, *, session_id: str) -> list[Recording]:
     )
 
 
+def shred_recording(session: Session, *, recording: Recording) -> bool:
+    """Destroy one recording's data key now (its chunk files go in a job); False if already gone."""
+    lock_row(session, Recording, recording.id)
+    session.refresh(recording)
+    if recording.data_key_id is None:
+        return False
+    destroy_data_key(session, key_id=recording.data_key_id)
+    recording.data_key_id = None
+    enqueue(session, "recording.delete_chunks", recording_ids=[recording.id])
+    return True
+
+
 def shred_audio(session: Session, *, therapy_session: TherapySession) -> int:
     """Destroy every recording's data key now; returns how many recordings were destroyed.
 
     Without its key a recording's chunks are noise, so the data is gone when this
     transaction commits; a job then removes the chunk files themselves.
     """
-    destroyed = []
-    for rec in recordings_of(session, session_id=therapy_session.id):
-        lock_row(session, Recording, rec.id)
-        session.refresh(rec)
-        if rec.data_key_id is not None:
-            destroy_data_key(session, key_id=rec.data_key_id)
-            rec.data_key_id = None
-            destroyed.append(rec.id)
-    if destroyed:
-        enqueue(session, "recording.delete_chunks", recording_ids=destroyed)
+    destroyed = sum(
+        shred_recording(session, recording=rec) for rec in recordings_of(session, session_id=therapy_session.id)
+    )
     therapy_session.audio_expires_at = None
-    return len(destroyed)
+    return destroyed
 
 
 def shred_session(

@@ -41,7 +41,7 @@ def check_audio(runtime: Runtime, *, session_id: str) -> None:
             for r in recs
             if r.data_key_id is not None and r.received_bytes
         }
-    problem = "Nothing was recorded." if not keys else None
+    problems: dict[str, str] = {}
     durations: dict[str, float] = {}
     for recording_id, key in keys.items():
         reader = io.BufferedReader(
@@ -53,29 +53,32 @@ def check_audio(runtime: Runtime, *, session_id: str) -> None:
                 reader, max_seconds=runtime.settings.max_recording_hours * 3600
             ).duration_seconds
         except AudioProblem as exc:
-            problem = str(exc)
-            break
+            problems[recording_id] = str(exc)
     with session_scope(runtime.sessions) as session:
         therapy_session = session.get(TherapySession, session_id)
         if therapy_session is None or therapy_session.status != SessionStatus.RECORDED:
             return  # deleted or withdrawn meanwhile
-        if problem is None:
-            for rec in service.recordings_of(session, session_id=session_id):
-                rec.duration_seconds = durations.get(rec.id, rec.duration_seconds)
+        # Each recording is judged on its own: one damaged segment does not cost the good ones.
+        for rec in service.recordings_of(session, session_id=session_id):
+            if rec.id in durations:
+                rec.duration_seconds = durations[rec.id]
+            elif rec.id in problems and service.shred_recording(session, recording=rec):
+                audit.receipt(
+                    session,
+                    keystore=runtime.keystore,
+                    practice_id=therapy_session.practice_id,
+                    client_id=therapy_session.client_id,
+                    subject=f"session:{therapy_session.id}",
+                    what="an unusable part of the recording",
+                    by="system",
+                    reason="the audio could not be read",
+                )
+        if durations:
             return
         service.shred_audio(session, therapy_session=therapy_session)
         therapy_session.status = SessionStatus.FAILED
-        therapy_session.problem = problem
-        audit.receipt(
-            session,
-            keystore=runtime.keystore,
-            practice_id=therapy_session.practice_id,
-            client_id=therapy_session.client_id,
-            subject=f"session:{therapy_session.id}",
-            what="an unusable recording",
-            by="system",
-            reason="the audio could not be read",
-        )
+        therapy_session.problem = next(iter(problems.values()), "Nothing was recorded.")
+        therapy_session.audio_expires_at = None
 
 
 @task("recording.delete_chunks")
@@ -128,4 +131,26 @@ def enforce_retention(runtime: Runtime) -> None:
                 therapy_session=therapy_session,
                 by="system",
                 reason="the practice's retention period ended",
+            )
+
+
+@periodic("recording.end_abandoned", every=timedelta(minutes=30))
+def end_abandoned_sessions(runtime: Runtime) -> None:
+    """End sessions left recording longer than any recording may last (a closed tab, a lost device).
+
+    Their audio is then checked and processed like any other, instead of waiting forever.
+    """
+    cutoff = clock.now() - timedelta(hours=runtime.settings.max_recording_hours + 1)
+    with session_scope(runtime.sessions) as session:
+        for therapy_session in session.scalars(
+            select(TherapySession).where(
+                TherapySession.status == SessionStatus.RECORDING, TherapySession.created_at < cutoff
+            )
+        ):
+            service.end_session(
+                session,
+                keystore=runtime.keystore,
+                store=runtime.blobs,
+                therapy_session=therapy_session,
+                actor="system",
             )

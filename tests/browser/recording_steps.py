@@ -2,14 +2,15 @@
 browser produced, the server's stored copy, and the checks that the two agree.
 
 ``ChunkLog`` wraps the page's MediaRecorder (an init script, outside the app's code) and
-reports every chunk the browser hands to the page: its size at once, and its SHA-256 as
-soon as it is computed. The stored recording must be exactly those chunks, in order.
+reports every chunk the browser hands to the page: its size at once, and its bytes as soon
+as they are read. The stored recording must be exactly those chunks, in order.
 """
 
 from __future__ import annotations
 
-import hashlib
+import base64
 import io
+import itertools
 import subprocess
 import time
 import wave
@@ -31,6 +32,7 @@ from sotto.storage.encrypted import read_object
 
 T = TypeVar("T")
 MICROPHONE_LABEL = "Fake Default Audio Input"  # Chromium's fake microphone; the fake screen's sound is "Fake audio"
+_SEGMENT, _CLUSTER = 0x18538067, 0x1F43B675
 
 _WATCH_RECORDERS = """
 (() => {
@@ -38,7 +40,12 @@ _WATCH_RECORDERS = """
   if (!Original) return;
   const load = String(performance.timeOrigin);
   let made = 0;
-  const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
+  const base64 = (buffer) => {
+    const bytes = new Uint8Array(buffer);
+    let text = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(text);
+  };
   window.MediaRecorder = class extends Original {
     constructor(stream, options) {
       super(stream, options);
@@ -48,9 +55,7 @@ _WATCH_RECORDERS = """
       this.addEventListener("dataavailable", (event) => {
         const n = seq++;
         window.__sottoChunk(load, recorder, n, event.data.size, label);
-        event.data.arrayBuffer()
-          .then((bytes) => crypto.subtle.digest("SHA-256", bytes))
-          .then((digest) => window.__sottoChunkDigest(load, recorder, n, hex(digest)));
+        event.data.arrayBuffer().then((bytes) => window.__sottoChunkBytes(load, recorder, n, base64(bytes)));
       });
     }
   };
@@ -66,7 +71,7 @@ class ProducedStream:
     recorder: int
     label: str
     sizes: list[int] = field(default_factory=list)
-    digests: dict[int, str] = field(default_factory=dict)
+    contents: dict[int, bytes] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -75,6 +80,19 @@ class ProducedStream:
     @property
     def is_microphone(self) -> bool:
         return self.label == MICROPHONE_LABEL
+
+    def complete(self) -> bool:
+        """Every chunk's bytes have arrived (a chunk made as its page unloaded may never)."""
+        return len(self.contents) == len(self.sizes)
+
+    def data(self) -> bytes:
+        assert self.complete(), f"only {len(self.contents)} of {len(self.sizes)} chunks were read"
+        return b"".join(self.contents[i] for i in range(len(self.sizes)))
+
+    def first(self, count: int) -> ProducedStream:
+        """The stream as it was after its first ``count`` chunks."""
+        return ProducedStream(self.load, self.recorder, self.label, self.sizes[:count],
+                              {i: c for i, c in self.contents.items() if i < count})
 
 
 @dataclass
@@ -87,7 +105,7 @@ class ChunkLog:
     def attach(cls, context: BrowserContext) -> ChunkLog:
         log = cls()
         context.expose_function("__sottoChunk", log._chunk)
-        context.expose_function("__sottoChunkDigest", log._digest)
+        context.expose_function("__sottoChunkBytes", log._bytes)
         context.add_init_script(_WATCH_RECORDERS)
         return log
 
@@ -104,8 +122,11 @@ class ChunkLog:
         assert seq == len(stream.sizes), f"chunk {seq} of recorder {recorder} reported out of order"
         stream.sizes.append(size)
 
-    def _digest(self, load: str, recorder: int, seq: int, digest: str) -> None:
-        self._stream(load, recorder).digests[seq] = digest
+    def _bytes(self, load: str, recorder: int, seq: int, data: str) -> None:
+        content = base64.b64decode(data)
+        stream = self._stream(load, recorder)
+        assert len(content) == stream.sizes[seq]
+        stream.contents[seq] = content
 
     def chunks(self) -> int:
         return sum(len(s.sizes) for s in self.streams)
@@ -167,16 +188,51 @@ def stored_audio(runtime: Runtime, recording_id: str) -> bytes:
     return b"".join(read_object(runtime.blobs, key, prefix=AUDIO_PREFIX, object_id=recording_id))
 
 
-def assert_stored_as_produced(stored: bytes, produced: ProducedStream) -> None:
-    """The stored bytes are exactly the produced chunks, in order: nothing lost, nothing twice."""
-    assert len(stored) == produced.total, (
-        f"stored {len(stored)} bytes, the browser produced {produced.total} in {len(produced.sizes)} chunks")
-    at = 0
-    for seq, size in enumerate(produced.sizes):
-        digest = produced.digests.get(seq)
-        if digest is not None:  # a chunk made as the page unloaded may not have been hashed
-            assert hashlib.sha256(stored[at : at + size]).hexdigest() == digest, f"chunk {seq} differs"
-        at += size
+def last_whole_element_end(data: bytes) -> int:
+    """Where a live WebM recording may be cut: the end of its last whole element.
+
+    Chrome ends each timeslice with the first bytes of the next element, so a recording cut
+    off between chunks (a reload) must be closed before them. The open-ended Segment and
+    Clusters are entered; every element of known size is skipped whole.
+    """
+    def vint(at: int, longest: int) -> tuple[int, int, bool] | None:
+        if at >= len(data) or data[at] == 0:
+            return None
+        length = 9 - data[at].bit_length()
+        assert length <= longest, f"not EBML at {at}"
+        if at + length > len(data):
+            return None
+        value = int.from_bytes(data[at : at + length], "big") & ((1 << (7 * length)) - 1)
+        return length, value, value == (1 << (7 * length)) - 1
+
+    at = cut = 0
+    while at <= len(data):
+        cut = at
+        element_id = vint(at, 4)
+        size = vint(at + element_id[0], 8) if element_id else None
+        if element_id is None or size is None:
+            break
+        header = element_id[0] + size[0]
+        if size[2]:
+            assert int.from_bytes(data[at : at + element_id[0]], "big") in (_SEGMENT, _CLUSTER)
+            at += header
+        else:
+            at += header + size[1]
+    return cut
+
+
+def assert_stored_as_produced(stored: bytes, produced: ProducedStream, *, cut_off: bool = False) -> None:
+    """The stored bytes are exactly the produced chunks, in order: nothing lost, nothing twice.
+
+    ``cut_off``: the recording was interrupted between two chunks, so it ends at its last
+    whole element, before the partial one its last chunk closes with.
+    """
+    data = produced.data()
+    expected = data[: last_whole_element_end(data)] if cut_off else data
+    assert len(stored) == len(expected), (
+        f"stored {len(stored)} bytes, expected {len(expected)} of the {len(data)} the browser produced "
+        f"in {len(produced.sizes)} chunks")
+    assert stored == expected, "the stored bytes differ from what the browser produced"
 
 
 @dataclass(frozen=True)
@@ -189,22 +245,22 @@ class DecodedAudio:
 def decode_webm(data: bytes) -> DecodedAudio:
     """Decodes the whole recording and checks its packets' timestamps: they must rise with no
     repeat (a duplicated chunk) and leave no hole over 100 ms (a lost chunk)."""
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         stream = container.streams.audio[0]
         assert stream.time_base is not None
         unit_ms = float(stream.time_base) * 1000
-        packets = [p for p in container.demux(stream) if p.pts is not None and p.size]
-    assert packets, "no audio packets"
+        timings = [(p.pts, p.duration or 0) for p in container.demux(stream) if p.pts is not None and p.size]
+    assert timings, "no audio packets"
     largest_gap = 0.0
-    for before, after in zip(packets, packets[1:], strict=False):
-        assert after.pts > before.pts, f"timestamp repeats or goes back: {before.pts} then {after.pts}"
-        gap = (after.pts - before.pts - (before.duration or 0)) * unit_ms
-        assert gap <= 100, f"a hole of {gap:.0f} ms after {before.pts * unit_ms:.0f} ms"
+    for (pts, duration), (next_pts, _) in itertools.pairwise(timings):
+        assert next_pts > pts, f"timestamp repeats or goes back: {pts} then {next_pts}"
+        gap = (next_pts - pts - duration) * unit_ms
+        assert gap <= 100, f"a hole of {gap:.0f} ms after {pts * unit_ms:.0f} ms"
         largest_gap = max(largest_gap, gap)
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         samples = sum(frame.samples for frame in container.decode(audio=0))
         rate = container.streams.audio[0].rate
-    return DecodedAudio(samples / rate, len(packets), largest_gap)
+    return DecodedAudio(samples / rate, len(timings), largest_gap)
 
 
 def speech_wav(path: Path) -> Path:

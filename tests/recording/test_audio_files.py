@@ -447,12 +447,11 @@ def test_too_long_message_gives_the_length_when_the_file_declares_it() -> None:
 # --- nothing on disk ----------------------------------------------------------------------------
 
 
-def test_probing_writes_no_file_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    temp_dir, work_dir = tmp_path / "tmp", tmp_path / "cwd"
-    temp_dir.mkdir()
+def test_probing_writes_no_file_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          _private_temp_dir: Path) -> None:
+    # Every test already has its own empty temp directory (tests/support/app.py).
+    temp_dir, work_dir = _private_temp_dir, tmp_path / "cwd"
     work_dir.mkdir()
-    monkeypatch.setattr("tempfile.tempdir", str(temp_dir))
-    monkeypatch.setenv("TMPDIR", str(temp_dir))
     monkeypatch.chdir(work_dir)
 
     for variant in VARIANTS:

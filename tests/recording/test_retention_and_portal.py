@@ -168,3 +168,21 @@ def test_protections_page_quotes_the_real_settings(runtime: Runtime, web: TestCl
     assert "turned off automatic removal of identifying details" in html
     staff = web.get("/protections")
     assert staff.status_code == 200 and "Send this page to a client" in staff.text
+
+
+def test_abandoned_recording_is_ended_and_checked(runtime: Runtime, web: TestClient,
+                                                  signed_in_therapist: Person) -> None:
+    from support.tus import Tus
+
+    client = consenting_client(runtime, signed_in_therapist.user)
+    tus = Tus(web)
+    session_id = tus.start_session(client.client.id).json()["session"]
+    url = tus.create(session_id).headers["Location"]
+    tus.patch(url, 0, recording("wav", seconds=1.0))  # then the tab was closed
+    clock.advance(timedelta(hours=runtime.settings.max_recording_hours + 0.5))
+    run_periodic(runtime)
+    assert session_row(runtime, session_id).status == "recording"  # could still be going
+    clock.advance(timedelta(hours=1))
+    run_periodic(runtime)
+    work_off(runtime)
+    assert session_row(runtime, session_id).status == "recorded"

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from sotto.audit.models import AuditEvent
+from sotto.audit.models import AuditEvent, DeletionReceipt
 from sotto.db import session_scope
 from sotto.recording.models import Recording, TherapySession
 from sotto.runtime import Runtime
@@ -135,3 +135,27 @@ def test_tampered_audio_is_refused_with_a_plain_message(runtime: Runtime, web: T
     assert r.status_code == 409 and "damaged" in r.text and "Traceback" not in r.text
     with session_scope(runtime.sessions) as session:
         assert session.scalars(select(AuditEvent).where(AuditEvent.action == "recording.integrity_failed")).all()
+
+
+def test_one_damaged_segment_does_not_cost_the_good_ones(runtime: Runtime, web: TestClient,
+                                                        signed_in_therapist: Person) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    tus = Tus(web)
+    session_id = tus.start_session(client.client.id).json()["session"]
+    good, damaged = recording("wav", seconds=1.0), recording("flac", seconds=2.0)
+    urls = []
+    for data in (good, damaged[: len(damaged) // 2]):  # the second segment was cut off
+        url = tus.create(session_id).headers["Location"]
+        assert tus.patch(url, 0, data).status_code == 204
+        urls.append(url)
+    tus.end(session_id)
+    work_off(runtime)
+    row = session_row(runtime, session_id)
+    assert row.status == "recorded"
+    with session_scope(runtime.sessions) as session:
+        kept, lost = (session.get(Recording, u.rsplit("/", 1)[1]) for u in urls)
+        assert kept is not None and lost is not None
+        assert kept.data_key_id is not None and kept.duration_seconds == pytest.approx(1.0, abs=0.1)
+        assert lost.data_key_id is None
+        [receipt] = session.scalars(select(DeletionReceipt)).all()
+        assert receipt.what == "an unusable part of the recording"

@@ -47,8 +47,8 @@
 
   // ---- where a live WebM stream may be cut -----------------------------------------------
   //
-  // Chrome hands over each timeslice ending with the first byte of the next element. A
-  // stream whose next chunk never comes (reload, crash) would end on that stray byte, and the
+  // Chrome hands over each timeslice ending with the first bytes of the next element. A
+  // stream whose next chunk never comes (reload, crash) would end on those stray bytes, and the
   // server rightly calls such a file cut off. So we follow the stream's EBML structure and
   // report the end of its last whole element; tus.js sends no further until the stream goes
   // on or is finished. Only the open-ended Segment and Cluster are entered; every element of
@@ -574,14 +574,22 @@
 
   Recorder.prototype.recover = async function () {
     var self = this, saved = this.saved();
+    // From the client's page: a session left recording (its tab was closed), to go on with or end.
+    var adopted = new URLSearchParams(location.search).get("session");
+    if (adopted) {
+      history.replaceState(null, "", location.pathname + location.hash);
+      if (!saved || saved.session !== adopted) saved = { session: adopted, elapsedMs: 0 };
+    }
     if (saved && saved.session) {
       // The old page's lock goes when it unloads, which may be a moment after this page starts.
       if (await SottoTus.claim("sotto-session:" + saved.session, 3000)) {
         this.session = saved.session;
         this.baseMs = saved.elapsedMs || 0;
+        this.remember();
       } else {
-        this.forget();  // a duplicated tab: the original drives this session
+        this.forget();  // a duplicated tab, or another window: the one holding the lock drives it
         saved = null;
+        this.notice("This session is being recorded in another tab or window.");
       }
     }
     if (saved && saved.withdrawing) return this.clientWithdrew(true);
@@ -693,7 +701,12 @@
     this.button = $("upload-start");
     this.bar = $("upload-bar");
     this.progress = $("upload-progress");
+    this.busy = false;
     this.button.addEventListener("click", this.upload.bind(this));
+    var self = this;
+    window.addEventListener("beforeunload", function (e) {
+      if (self.busy) { e.preventDefault(); e.returnValue = ""; }
+    });
   }
 
   FileUploader.prototype.say = function (text, tone, link) {
@@ -726,6 +739,7 @@
     }
     var self = this, key = null;
     this.button.disabled = this.input.disabled = true;
+    this.busy = true;
     try {
       key = await this.resumeKey(file);
       var target = await this.earlierUpload(key, file);
@@ -752,6 +766,8 @@
       if (key && !(e.failure && e.failure.keep)) localStorage.removeItem(key);
       this.say(e.message, "bad");
       this.button.disabled = this.input.disabled = false;
+    } finally {
+      this.busy = false;
     }
   };
 

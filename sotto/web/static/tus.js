@@ -82,7 +82,8 @@
   // ---- IndexedDB: the bytes the server has not confirmed yet ---------------------------
   //
   // "uploads": one record per live upload {url, client, session, source, filetype, produced}.
-  // "chunks":  the recorder's blobs, keyed [url, offset], each {url, offset, size, time, blob}.
+  // "chunks":  the recorder's blobs, keyed [url, offset], each {url, offset, size, time,
+  //            sendable, blob} (`sendable`: see Upload.append).
   // A chunk and its upload's new "produced" total are written in one transaction, so after a
   // crash the record never claims bytes that are not stored.
 
@@ -211,7 +212,7 @@
   // Hands bytes to the upload. Live chunks are stored before they can be sent; `time` is the
   // recording time they end at (for "Saved up to …"). `sendable` is how far the stream may be
   // sent before it is finished: a live recording whose next chunk never comes (a reload, a
-  // crash) must end on a whole element, not on the stray first byte of the next one.
+  // crash) must end on a whole element, not on the first bytes of the next one.
   Upload.prototype.append = function (blob, time, sendable) {
     if (this.stopped || this.length !== null && this.lengthDeclared && this.produced >= this.length) return;
     if (!blob.size) return;
@@ -259,9 +260,10 @@
 
   Upload.prototype.wake = function () { if (this.wakeUp) this.wakeUp(); };
   Upload.prototype.pending = function () { return this.produced - this.acked; };
-  // Where sending stops for now: everything once the total is known.
+  // Where sending stops for now: the total once it is known, else the last allowed cut.
   Upload.prototype.limit = function () {
-    return this.length !== null || this.sendable === null ? this.produced : Math.min(this.sendable, this.produced);
+    if (this.length !== null) return Math.min(this.length, this.produced);
+    return this.sendable === null ? this.produced : Math.min(this.sendable, this.produced);
   };
   Upload.prototype.kick = function () { if (!this.running && !this.stopped) this.run(); };
 
@@ -273,7 +275,7 @@
         if (this.needsCheck) {
           if (!await this.check()) continue;
         }
-        var finishing = this.length !== null && !this.lengthDeclared && this.acked === this.produced;
+        var finishing = this.length !== null && !this.lengthDeclared && this.acked >= this.limit();
         if (this.acked >= this.limit() && !finishing) break;  // idle until more audio arrives
         await this.sendNext();
       }
@@ -363,7 +365,7 @@
     this.mismatches = 0;
     this.acked = offset;
     var store = this.store, url = this.url;
-    // A chunk's sound is saved once the server holds it up to its cut (its stray last byte
+    // A chunk's sound is saved once the server holds it up to its cut (its stray last bytes
     // may wait for the next chunk); it is forgotten here once the server holds all of it.
     for (var i = 0; i < this.queue.length; i++) {
       var c = this.queue[i], saved = c.sendable != null ? c.sendable : c.offset + c.size;
