@@ -191,7 +191,9 @@ def check_config() -> None:
 def process(
     audio: Annotated[str, typer.Argument(help="A recording: WAV, FLAC, MP3, M4A, Ogg or WebM.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
-    speakers: Annotated[int, typer.Option(min=1, max=8, help="People in the room (one channel).")] = 2,
+    speakers: Annotated[
+        int, typer.Option(min=1, max=8, help="People in the session (on two channels, extras share the call).")
+    ] = 2,
     model_dir: Annotated[str, typer.Option(help="A CTranslate2 Whisper model directory.")] = "",
     therapist_voice: Annotated[
         str, typer.Option(help="A recording of the therapist alone, to tell who is the therapist.")
@@ -231,30 +233,30 @@ def process(
             raise fail(f"cannot read {therapist_voice}: {exc.strerror}", 2) from None
         except (PipelineError, ValueError) as exc:
             raise fail(f"{therapist_voice}: {exc}", 2) from None
-    redactor: TranscriptRedactor
-    try:
-        redactor = PrivacyEngineRedactor()
-    except ImportError:  # the privacy engine's language models are not installed: say so loudly
-        redactor = PassThroughStandIn()
-    options = PipelineOptions(
-        whisper=WhisperSettings(model_dir=model_dir),
-        speakers=speakers,
-        therapist_voice=profile,
-        redactor=redactor,
-        max_seconds=max_hours * 3600,
-    )
     try:
         recording = open(audio, "rb")  # noqa: SIM115 - held open across the checks below
     except OSError as exc:
         raise fail(f"cannot read {audio}: {exc.strerror}", 2) from None
-    bar = ProgressBar(sys.stderr)
     with recording:
         began = time.perf_counter()
         try:
-            probe_audio(recording, max_seconds=options.max_seconds)
+            probe_audio(recording, max_seconds=max_hours * 3600)
         except AudioProblem as exc:
             raise fail(exc.message, 1) from None
         checked = time.perf_counter() - began
+        redactor: TranscriptRedactor
+        try:
+            redactor = PrivacyEngineRedactor()
+        except ImportError:  # the privacy engine's language models are not installed: it says so loudly
+            redactor = PassThroughStandIn()
+        options = PipelineOptions(
+            whisper=WhisperSettings(model_dir=model_dir),
+            speakers=speakers,
+            therapist_voice=profile,
+            redactor=redactor,
+            max_seconds=max_hours * 3600,
+        )
+        bar = ProgressBar(sys.stderr)
         try:
             result = run_pipeline([AudioSource(recording)], options=options, progress=bar)
         except PipelineError as exc:
