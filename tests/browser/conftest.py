@@ -53,7 +53,9 @@ def settings(tmp_path: Path, smtp_server: LoopbackSmtpServer, base_url: str) -> 
 def live_server(runtime: Runtime, server_port: int, base_url: str) -> Iterator[str]:
     """Sotto served by uvicorn on 127.0.0.1 in a background thread, with its worker threads running."""
     app = create_app(runtime, run_workers=True)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=server_port, log_level="warning"))
+    # log_config=None: leave the process's logging as `sotto serve` leaves it, for the tests after these.
+    config = uvicorn.Config(app, host="127.0.0.1", port=server_port, log_level="warning", log_config=None)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="sotto-live-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15

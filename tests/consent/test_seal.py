@@ -288,9 +288,9 @@ def test_sealing_garbage_raises_seal_error(practice: SealMaterial) -> None:
 
 
 def test_rendering_and_sealing_write_no_files(practice: SealMaterial, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    temp_dir, work_dir = tmp_path / "tmp", tmp_path / "cwd"
-    temp_dir.mkdir()
+                                              monkeypatch: pytest.MonkeyPatch, _private_temp_dir: Path) -> None:
+    # Every test already has its own empty temp directory (tests/support/app.py).
+    temp_dir, work_dir = _private_temp_dir, tmp_path / "cwd"
     work_dir.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp_dir))
     for variable in ("TMPDIR", "TEMP", "TMP"):

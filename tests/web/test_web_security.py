@@ -284,7 +284,10 @@ def configured_logging() -> Iterator[None]:
 
 
 def test_served_link_tokens_stay_out_of_the_access_log(live_server: str, configured_logging: None,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+                                                       caplog: pytest.LogCaptureFixture,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # As under `sotto serve` (log_config=None); another test's uvicorn may have stopped propagation.
+    monkeypatch.setattr(logging.getLogger("uvicorn.access"), "propagate", True)
     caplog.set_level(logging.INFO)
     token = secrets.token_urlsafe(32)
     with httpx.Client(base_url=live_server) as client:
