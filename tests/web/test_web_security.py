@@ -286,8 +286,12 @@ def configured_logging() -> Iterator[None]:
 def test_served_link_tokens_stay_out_of_the_access_log(live_server: str, configured_logging: None,
                                                        caplog: pytest.LogCaptureFixture,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    # As under `sotto serve` (log_config=None); another test's uvicorn may have stopped propagation.
-    monkeypatch.setattr(logging.getLogger("uvicorn.access"), "propagate", True)
+    # As under `sotto serve` (log_config=None): an earlier test's uvicorn may have raised this
+    # logger's level or stopped its propagation, which are process-wide.
+    access = logging.getLogger("uvicorn.access")
+    monkeypatch.setattr(access, "propagate", True)
+    monkeypatch.setattr(access, "disabled", False)
+    caplog.set_level(logging.INFO, logger="uvicorn.access")
     caplog.set_level(logging.INFO)
     token = secrets.token_urlsafe(32)
     with httpx.Client(base_url=live_server) as client:
