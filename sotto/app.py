@@ -18,6 +18,7 @@ from sotto.consent import admin_routes, client_routes
 from sotto.consent import routes as consent_routes
 from sotto.recording import routes as recording_routes
 from sotto.recording import upload_routes
+from sotto.review import routes as review_routes
 from sotto.runtime import Runtime
 from sotto.web.deps import Forbidden, NotSignedIn
 from sotto.web.errors import ErrorShield
@@ -53,6 +54,7 @@ def create_app(runtime: Runtime, *, run_workers: bool = True) -> FastAPI:
         large_body_paths={
             "/consents/verify": upload_limit,
             "/recordings/": runtime.settings.max_chunk_mb * 1024 * 1024,
+            "/account/voice": review_routes.MAX_VOICE_SAMPLE_BYTES,
         },
     )
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
@@ -65,6 +67,8 @@ def create_app(runtime: Runtime, *, run_workers: bool = True) -> FastAPI:
         admin_routes.upload_router,
         recording_routes.router,
         upload_routes.router,
+        review_routes.router,
+        review_routes.upload_router,
         portal_routes.router,
     ):
         app.include_router(router)

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     max_recording_hours: float = Field(default=4.0, gt=0, le=24, description="Longest recording accepted.")
     max_chunk_mb: int = Field(default=16, ge=1, le=256, description="Largest single upload request.")
     blobs: Literal["local"] = "local"
+    whisper_model_dir: str = Field(
+        default="", description="A CTranslate2 Whisper model directory; empty means the bundled tiny.en."
+    )
+    whisper_threads: int = Field(default=0, ge=0, le=64, description="CPU threads for transcription; 0: one per core.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("public_url")

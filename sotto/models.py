@@ -9,6 +9,7 @@ from sotto.db import Base
 from sotto.jobs import models as jobs_models
 from sotto.mail import models as mail_models
 from sotto.recording import models as recording_models
+from sotto.review import models as review_models
 
 metadata = Base.metadata
 
@@ -22,4 +23,5 @@ __all__ = [
     "mail_models",
     "metadata",
     "recording_models",
+    "review_models",
 ]

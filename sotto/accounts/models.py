@@ -119,6 +119,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A therapist's enrolled voice (a biometric identifier, so sealed), to tell them apart on one channel.
+    voice_profile_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    voice_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class EnrolmentLink(Base):

@@ -7,9 +7,10 @@ leaves the row locked until ``locked_until`` passes, then another worker runs it
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,9 @@ class Periodic:
     every: timedelta
     fn: Callable[[Runtime], None]
 
+
+# The job this thread is running, so a long task can keep its lease (see `keep_lease`).
+_current: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar("sotto_job", default=None)
 
 TASKS: dict[str, TaskFn] = {}
 PERIODIC: dict[str, Periodic] = {}
@@ -77,13 +81,15 @@ def enqueue(session: Session, name: str, **args: Any) -> Job:
     return job
 
 
-def _claim(runtime: Runtime) -> str | None:
+def _claim(runtime: Runtime, *, exclude: Collection[str] = ()) -> str | None:
     """Take one due job, or None. Safe with several workers on either database."""
     now = clock.now()
     due = or_(
         (Job.status == "queued") & (Job.run_after <= now),
         (Job.status == "running") & (Job.locked_until < now),
     )
+    if exclude:
+        due = due & Job.name.not_in(list(exclude))
     with session_scope(runtime.sessions) as session:
         job_id = session.scalars(
             select(Job.id).where(due).order_by(Job.run_after).limit(1).with_for_update(skip_locked=True)
@@ -105,6 +111,7 @@ def _run(runtime: Runtime, job_id: str) -> None:
         job = session.get(Job, job_id)
         assert job is not None
         name, args, attempts = job.name, dict(job.args), job.attempts
+    token = _current.set((job_id, attempts))
     try:
         TASKS[name](runtime, **args)
     except Exception as exc:
@@ -121,17 +128,48 @@ def _run(runtime: Runtime, job_id: str) -> None:
                 job.status = "queued"
                 job.run_after = clock.now() + timedelta(seconds=min(3600, 5 * 4 ** (attempts - 1)))
         return
+    finally:
+        _current.reset(token)
     with session_scope(runtime.sessions) as session:
         job = session.get(Job, job_id)
         assert job is not None
         job.status, job.finished_at, job.locked_until = "done", clock.now(), None
 
 
-def run_pending(runtime: Runtime, *, limit: int = 1000) -> int:
-    """Run due jobs in this thread until none is left; returns how many ran."""
+def current_attempt() -> int:
+    """Which attempt at its job the running task is (1 for the first); 0 outside a job."""
+    current = _current.get()
+    return current[1] if current else 0
+
+
+def is_last_attempt() -> bool:
+    """Whether a failure now would be final (the job would not be tried again)."""
+    return current_attempt() >= MAX_ATTEMPTS
+
+
+def keep_lease(runtime: Runtime) -> None:
+    """Extend the running job's lease, so a long task is not taken for a dead one and run twice."""
+    current = _current.get()
+    if current is None:
+        return
+    with session_scope(runtime.sessions) as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == current[0], Job.status == "running")
+            .values(locked_until=clock.now() + LEASE)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def run_pending(runtime: Runtime, *, limit: int = 1000, exclude: Collection[str] = ()) -> int:
+    """Run due jobs in this thread until none is left; returns how many ran.
+
+    ``exclude`` leaves jobs of those names for other workers (e.g. a worker kept free of
+    the long ``pipeline.process_session`` jobs).
+    """
     count = 0
     while count < limit:
-        job_id = _claim(runtime)
+        job_id = _claim(runtime, exclude=exclude)
         if job_id is None:
             break
         _run(runtime, job_id)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from sotto.pipeline.decode import AudioSource
 from sotto.pipeline.redaction import TranscriptRedactor
@@ -30,7 +31,7 @@ ProgressCallback = Callable[[str, float], None]
 """Called with a stage's name and how much of that stage is done (0.0 to 1.0)."""
 
 # How much of a typical run each stage takes, for one overall progress figure.
-STAGE_WEIGHTS = {"decode": 0.02, "transcribe": 0.92, "speakers": 0.03, "redact": 0.03}
+STAGE_WEIGHTS = {"decode": 0.02, "transcribe": 0.92, "speakers": 0.03, "redact": 0.03, "silence": 0.05}
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class PipelineOptions:
     redactor: TranscriptRedactor | None = None
     stages: tuple[str, ...] = DEFAULT_STAGES
     max_seconds: float = 4 * 3600.0
+    # Where the "silence" stage writes the kept copy of the audio (a write-only binary stream).
+    retained_audio: BinaryIO | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.speakers <= 8:
@@ -58,11 +61,19 @@ class PipelineResult:
 
 
 def run_pipeline(
-    sources: Sequence[AudioSource], *, options: PipelineOptions, progress: ProgressCallback | None = None
+    sources: Sequence[AudioSource],
+    *,
+    options: PipelineOptions,
+    progress: ProgressCallback | None = None,
+    transcript: Transcript | None = None,
 ) -> PipelineResult:
-    """Decode, transcribe, attribute and redact one session; raise PipelineError for unusable input."""
+    """Decode, transcribe, attribute and redact one session; raise PipelineError for unusable input.
+
+    ``transcript`` resumes a run from a stored (redacted) transcript: the stages in
+    ``options.stages`` then continue from it, e.g. ``("decode", "silence")``.
+    """
     stages = [build_stage(name, options) for name in options.stages]  # refuse a bad setup before any work
-    work = Work(sources=sources)
+    work = Work(sources=sources, transcript=transcript)
     timings: dict[str, float] = {}
     for stage in stages:
 

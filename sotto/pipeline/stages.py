@@ -102,6 +102,7 @@ BUILTIN_MODULES = (
     "sotto.pipeline.transcribe",
     "sotto.pipeline.speakers",
     "sotto.pipeline.redaction",
+    "sotto.pipeline.retain",
 )
 _builtins_loaded = False
 

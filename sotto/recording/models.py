@@ -23,6 +23,7 @@ class Source(StrEnum):
     MICROPHONE = "microphone"  # the therapist's room microphone (channel 0)
     CALL = "call"  # a telehealth call's tab or system audio (channel 1)
     UPLOAD = "upload"  # an existing recording file
+    REDACTED = "redacted"  # the kept copy, with every removed word and passage silenced
 
 
 class TherapySession(Base):
@@ -45,6 +46,11 @@ class TherapySession(Base):
     shredded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # A plain-words reason shown to the therapist when the session could not be kept.
     problem: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # People in the room: 2 for individual therapy, 3 or 4 for couples and families.
+    speakers: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    # Where processing is (a name from sotto.review.progress.STAGES) and how far that stage is.
+    stage: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    stage_fraction: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
 
 class Recording(Base):

@@ -16,7 +16,9 @@ from sotto.consent import service as consents
 from sotto.crypto.chunks import ChunkError
 from sotto.crypto.datakeys import load_data_key
 from sotto.recording import service as recordings
-from sotto.recording.models import SessionStatus
+from sotto.recording.models import SessionStatus, Source
+from sotto.review import progress
+from sotto.review import service as review
 from sotto.storage.encrypted import object_size, read_range
 from sotto.web.deps import CsrfProtected, CurrentTherapist, DbSession, RuntimeDep
 from sotto.web.pages import not_found, render
@@ -105,19 +107,58 @@ def client_withdrew(session_id: str, runtime: RuntimeDep, db: DbSession, therapi
 
 
 @router.get("/sessions/{session_id}")
-def session_page(session_id: str, request: Request, db: DbSession, therapist: CurrentTherapist) -> Response:
+def session_page(
+    session_id: str, request: Request, runtime: RuntimeDep, db: DbSession, therapist: CurrentTherapist
+) -> Response:
     row = recordings.session_of(db, therapist=therapist.user, session_id=session_id)
     if row is None:
         return not_found(request)
     client = clients.get_client(db, client_id=row.client_id)
+    recs = recordings.recordings_of(db, session_id=row.id)
+    transcript = None
+    stored = review.transcript_row(db, session_id=row.id)
+    if stored is not None and stored.data_key_id is not None and row.status != SessionStatus.SHREDDED:
+        transcript = review.read_transcript(db, keystore=runtime.keystore, store=runtime.blobs, row=stored)
+        audit.record(
+            db,
+            keystore=runtime.keystore,
+            action="transcript.viewed",
+            actor=f"user:{therapist.user.id}",
+            practice_id=row.practice_id,
+            subject=f"session:{row.id}",
+        )
     return render(
         request,
         "recording/session.html",
         session=row,
         client=client,
-        recordings=recordings.recordings_of(db, session_id=row.id),
+        recordings=recs,
         audio_kept=recordings.audio_available(row),
+        progress=progress.of(row) if row.status in (SessionStatus.RECORDED, SessionStatus.PROCESSING) else None,
+        can_retry=row.status == SessionStatus.FAILED
+        and any(r.data_key_id and r.duration_seconds is not None and r.source != Source.REDACTED for r in recs),
+        transcript=transcript,
+        speakers=review.speaker_choices(transcript, speakers=row.speakers) if transcript else [],
+        channels=len({r.channel for r in recs}),
+        label=speaker_name,
+        clock=minutes_seconds,
         now=clock.now(),
+    )
+
+
+def speaker_name(label: str) -> str:
+    """ "therapist" → "Therapist", "client2" → "Client 2"."""
+    if label.startswith("client") and label[6:].isdigit():
+        return f"Client {label[6:]}"
+    return label.capitalize()
+
+
+def minutes_seconds(seconds: float) -> str:
+    whole = int(seconds)
+    return (
+        f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+        if whole >= 3600
+        else f"{whole // 60}:{whole % 60:02d}"
     )
 
 

@@ -27,6 +27,7 @@ from sotto.db import lock_row
 from sotto.jobs.service import enqueue
 from sotto.mail import service as mail
 from sotto.recording.models import ClientRequest, Recording, SessionStatus, Source, TherapySession
+from sotto.review import service as review
 from sotto.storage.blobs import BlobStore
 from sotto.storage.encrypted import ObjectWriter
 
@@ -260,6 +261,32 @@ def finish_upload(session: Session, *, keystore: KeyStore, recording: Recording,
     )
 
 
+def process_again(session: Session, *, keystore: KeyStore, therapy_session: TherapySession, actor: str) -> bool:
+    """Queue a failed session for processing again; False when there is nothing left to process."""
+    lock_row(session, TherapySession, therapy_session.id)
+    session.refresh(therapy_session)
+    if therapy_session.status != SessionStatus.FAILED:
+        return False
+    if not any(
+        r.data_key_id is not None and r.duration_seconds is not None and r.source != Source.REDACTED
+        for r in recordings_of(session, session_id=therapy_session.id)
+    ):
+        return False
+    therapy_session.status = SessionStatus.RECORDED
+    therapy_session.problem = None
+    therapy_session.stage, therapy_session.stage_fraction = "queued", 0.0
+    enqueue(session, "pipeline.process_session", session_id=therapy_session.id)
+    audit.record(
+        session,
+        keystore=keystore,
+        action="session.process_again",
+        actor=actor,
+        practice_id=therapy_session.practice_id,
+        subject=f"session:{therapy_session.id}",
+    )
+    return True
+
+
 def recordings_of(session: Session, *, session_id: str) -> list[Recording]:
     return list(
         session.scalars(
@@ -298,9 +325,13 @@ def shred_session(
 ) -> None:
     """Destroy everything kept of a session and give a receipt."""
     shred_audio(session, therapy_session=therapy_session)
+    transcript_ids = review.shred_transcript(session, session_id=therapy_session.id)
+    if transcript_ids:
+        enqueue(session, "review.delete_blobs", transcript_ids=transcript_ids)
     therapy_session.status = SessionStatus.SHREDDED
     therapy_session.shredded_at = clock.now()
     therapy_session.transcript_expires_at = None
+    therapy_session.stage = None
     audit.receipt(
         session,
         keystore=keystore,

@@ -15,7 +15,7 @@ from sotto.consent.models import Consent
 from sotto.crypto.datakeys import load_data_key
 from sotto.crypto.keystore import KeyStore
 from sotto.db import session_scope
-from sotto.jobs.service import periodic, task
+from sotto.jobs.service import enqueue, periodic, task
 from sotto.recording import service
 from sotto.recording.audio import AudioProblem, probe_audio
 from sotto.recording.models import SessionStatus, TherapySession
@@ -74,6 +74,8 @@ def check_audio(runtime: Runtime, *, session_id: str) -> None:
                     reason="the audio could not be read",
                 )
         if durations:
+            therapy_session.stage, therapy_session.stage_fraction = "queued", 0.0
+            enqueue(session, "pipeline.process_session", session_id=session_id)
             return
         service.shred_audio(session, therapy_session=therapy_session)
         therapy_session.status = SessionStatus.FAILED

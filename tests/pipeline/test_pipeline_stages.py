@@ -17,7 +17,7 @@ from sotto.pipeline.stages import PipelineError, ReportFraction, Stage, Work, re
 from sotto.pipeline.types import Span, Transcript
 
 STAND_IN = PassThroughStandIn()
-OPTIONS = PipelineOptions(redactor=STAND_IN)
+OPTIONS = PipelineOptions(redactor=STAND_IN, retained_audio=io.BytesIO())
 
 
 @pytest.mark.parametrize("name", sorted(registered_stages()))

@@ -20,6 +20,7 @@ from sotto.accounts.models import Role
 from sotto.app import create_app
 from sotto.db import session_scope
 from sotto.recording.models import ClientRequest, Recording, TherapySession
+from sotto.review.models import SessionTranscript
 from sotto.runtime import Runtime, build_runtime
 from support.app import create_person, create_practice, form_token, make_settings, sign_in, work_off
 from support.audio import recording
@@ -103,6 +104,10 @@ ROUTES = {
     ("OPTIONS", "/sessions/{session_id}/recordings"): "/sessions/{live}/recordings",
     ("PATCH", "/recordings/{recording_id}"): "/recordings/{live_rec}",
     ("POST", "/requests/{request_id}/done"): "/requests/{request}/done",
+    ("GET", "/sessions/{session_id}/progress"): "/sessions/{kept}/progress",
+    ("POST", "/sessions/{session_id}/speakers/swap"): "/sessions/{kept}/speakers/swap",
+    ("POST", "/sessions/{session_id}/segments/{index}/speaker"): "/sessions/{kept}/segments/0/speaker",
+    ("POST", "/sessions/{session_id}/process"): "/sessions/{kept}/process",
 }
 
 
@@ -118,7 +123,9 @@ def state(world: World) -> tuple:
         sessions = sorted((s.id, s.status) for s in session.scalars(select(TherapySession)))
         recordings = sorted((r.id, r.received_bytes, r.data_key_id is None) for r in session.scalars(select(Recording)))
         requests = sorted((r.id, r.status) for r in session.scalars(select(ClientRequest)))
-    return sessions, recordings, requests
+        transcripts = sorted((t.id, str(t.relabel), str(t.segment_labels), t.data_key_id)
+                             for t in session.scalars(select(SessionTranscript)))
+    return sessions, recordings, requests, transcripts
 
 
 # tus discovery (OPTIONS) answers anyone: it names the protocol version and nothing else.
@@ -137,7 +144,8 @@ def test_recording_routes_refuse_everyone_but_the_owner(world: World, actor: str
         r = browser.patch(path, content=b"x" * 100, headers=headers)
     elif method == "POST":
         headers["Upload-Defer-Length"] = "1"
-        r = browser.post(path, data={"csrf_token": headers["X-CSRF-Token"], "confirm": "yes"}, headers=headers)
+        r = browser.post(path, data={"csrf_token": headers["X-CSRF-Token"], "confirm": "yes", "speaker": "client"},
+                         headers=headers)
     else:
         r = browser.request(method, path, headers=headers)
     if actor == "anonymous":

@@ -15,12 +15,13 @@ from sotto.consent.models import Consent
 from sotto.crypto.models import DataKey
 from sotto.db import session_scope
 from sotto.jobs.service import run_periodic
-from sotto.recording.models import ClientRequest, TherapySession
+from sotto.recording.models import ClientRequest, Recording, TherapySession
 from sotto.runtime import Runtime
 from support.app import Person, form_token, links_in, sign_in, work_off
 from support.audio import recording
 from support.consenting import consenting_client
 from support.smtp import LoopbackSmtpServer
+from support.tus import Tus
 
 
 def set_practice(runtime: Runtime, **values: object) -> None:
@@ -30,14 +31,27 @@ def set_practice(runtime: Runtime, **values: object) -> None:
             setattr(practice, name, value)
 
 
-def test_audio_kept_n_days_is_destroyed_with_a_receipt(runtime: Runtime, web: TestClient,
-                                                       signed_in_therapist: Person) -> None:
+def test_audio_kept_n_days_is_a_silenced_copy_destroyed_on_time(runtime: Runtime, web: TestClient,
+                                                                 signed_in_therapist: Person) -> None:
     set_practice(runtime, audio_retention_days=2)
     client = consenting_client(runtime, signed_in_therapist.user)
     _, session_id, url, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
+    work_off(runtime)
     row = session_row(runtime, session_id)
+    assert row.status == "processed"
     assert row.audio_expires_at is not None and row.ended_at is not None
     assert row.audio_expires_at - row.ended_at == timedelta(days=2)
+    # Processing kept a redacted copy and destroyed the original at once.
+    original_id = url.rsplit("/", 1)[1]
+    assert runtime.blobs.names(f"audio/{original_id}") == []
+    with session_scope(runtime.sessions) as session:
+        [kept] = [r for r in session.scalars(select(Recording)) if r.data_key_id is not None]
+        assert kept.source == "redacted" and kept.complete and kept.id != original_id
+        [first] = session.scalars(select(DeletionReceipt)).all()
+        assert first.what == "the session's original audio" and "silenced" in first.reason
+    sign_in(web, signed_in_therapist)
+    assert web.get(f"{url}/audio").status_code == 410
+    assert web.get(f"/recordings/{kept.id}/audio").status_code == 200
 
     clock.advance(timedelta(days=1))
     run_periodic(runtime)
@@ -46,22 +60,35 @@ def test_audio_kept_n_days_is_destroyed_with_a_receipt(runtime: Runtime, web: Te
     clock.advance(timedelta(days=1, minutes=1))
     run_periodic(runtime)
     work_off(runtime)
+    assert runtime.blobs.names(f"audio/{kept.id}") == []
+    with session_scope(runtime.sessions) as session:
+        assert session.scalars(select(DataKey).where(DataKey.purpose == "recording")).all() == []
+        receipts = session.scalars(select(DeletionReceipt).order_by(DeletionReceipt.audit_seq)).all()
+        assert receipts[-1].reason == "the practice's retention period ended" and receipts[-1].by == "system"
+    sign_in(web, signed_in_therapist)  # the earlier sign-in has expired
+    assert web.get(f"/recordings/{kept.id}/audio").status_code == 410
+
+
+def test_zero_day_audio_is_destroyed_when_processing_finishes(runtime: Runtime, web: TestClient,
+                                                              signed_in_therapist: Person) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    tus = Tus(web)
+    session_id = tus.start_session(client.client.id).json()["session"]
+    url, _ = tus.upload_file(session_id, recording("wav", seconds=1.0))
+    work_off(runtime, process=False)
+    row = session_row(runtime, session_id)
+    # Kept, encrypted, while it waits for processing: not on a calendar.
+    assert row.status == "recorded" and row.audio_expires_at is None and row.stage == "queued"
+    assert runtime.blobs.names(f"audio/{url.rsplit('/', 1)[1]}") != []
+
+    work_off(runtime)
+    row = session_row(runtime, session_id)
+    assert row.status == "processed" and row.processed_at is not None and row.audio_expires_at is None
     assert runtime.blobs.names(f"audio/{url.rsplit('/', 1)[1]}") == []
     with session_scope(runtime.sessions) as session:
-        assert session.scalars(select(DataKey)).all() == []
+        assert session.scalars(select(DataKey).where(DataKey.purpose == "recording")).all() == []
         [receipt] = session.scalars(select(DeletionReceipt)).all()
-        assert receipt.reason == "the practice's retention period ended" and receipt.by == "system"
-    sign_in(web, signed_in_therapist)
-    assert web.get(f"{url}/audio").status_code == 410
-
-
-def test_zero_day_audio_waits_only_for_processing(runtime: Runtime, web: TestClient,
-                                                  signed_in_therapist: Person) -> None:
-    client = consenting_client(runtime, signed_in_therapist.user)
-    _, session_id, _, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
-    row = session_row(runtime, session_id)
-    # Destroyed when processing finishes (the pipeline's last step), not on a calendar.
-    assert row.status == "recorded" and row.audio_expires_at is None
+        assert receipt.reason == "processing finished; the practice does not keep audio"
 
 
 def test_transcript_retention_destroys_the_whole_session(runtime: Runtime, web: TestClient,
@@ -101,13 +128,14 @@ def test_deletion_as_a_request_goes_to_the_therapist(runtime: Runtime, web: Test
     set_practice(runtime, client_deletion="request", request_response_days=14)
     client = consenting_client(runtime, signed_in_therapist.user)
     _, session_id, _, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
+    work_off(runtime)
     with TestClient(web.app, base_url="http://testserver") as device:
         page = my_page(device, client.my_token)
         r = device.post(f"{page}/sessions/{session_id}/delete", data={"csrf_token": form_token(device, page)})
         assert "must do so by" in r.text
         again = device.post(f"{page}/sessions/{session_id}/delete", data={"csrf_token": form_token(device, page)})
         assert "Deletion requested" in again.text
-    assert session_row(runtime, session_id).status == "recorded"
+    assert session_row(runtime, session_id).status == "processed"
     with session_scope(runtime.sessions) as session:
         [request] = session.scalars(select(ClientRequest)).all()
         assert request.due_at - request.created_at == timedelta(days=14)
@@ -121,7 +149,8 @@ def test_deletion_as_a_request_goes_to_the_therapist(runtime: Runtime, web: Test
     assert r.status_code == 303
     assert session_row(runtime, session_id).status == "shredded"
     with session_scope(runtime.sessions) as session:
-        [receipt] = session.scalars(select(DeletionReceipt)).all()
+        receipt = session.scalars(select(DeletionReceipt).order_by(DeletionReceipt.audit_seq.desc())).first()
+        assert receipt is not None
         assert receipt.by == f"user:{signed_in_therapist.id}" and receipt.reason == "the client asked for deletion"
     assert "Requests from clients" not in web.get("/").text
 
@@ -184,5 +213,5 @@ def test_abandoned_recording_is_ended_and_checked(runtime: Runtime, web: TestCli
     assert session_row(runtime, session_id).status == "recording"  # could still be going
     clock.advance(timedelta(hours=1))
     run_periodic(runtime)
-    work_off(runtime)
+    work_off(runtime, process=False)
     assert session_row(runtime, session_id).status == "recorded"

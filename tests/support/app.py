@@ -145,10 +145,17 @@ def form_token(web: TestClient, path: str = "/login") -> str:
     return csrf_of(web.get(path).text)
 
 
-def work_off(runtime: Runtime) -> None:
-    """Run due jobs and deliver the outbox, as the workers would."""
+PROCESSING_JOB = "pipeline.process_session"
+
+
+def work_off(runtime: Runtime, *, process: bool = True) -> None:
+    """Run due jobs and deliver the outbox, as the workers would.
+
+    ``process=False`` leaves sessions' processing jobs queued, as when the worker is busy:
+    for tests about what happens before processing (uploads, checks, playback of kept audio).
+    """
     for _ in range(3):
-        run_pending(runtime)
+        run_pending(runtime, exclude=() if process else (PROCESSING_JOB,))
         deliver_due(runtime.sessions, keystore=runtime.keystore, backend=runtime.mailer)
 
 

@@ -1,0 +1,1 @@
+"""What the therapist reviews: a session's redacted transcript, stored encrypted, and its speaker labels."""

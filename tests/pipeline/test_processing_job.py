@@ -1,0 +1,350 @@
+"""The processing job on a real recording: upload → check → pipeline → encrypted, redacted transcript.
+
+The session is spoken by espeak-ng from an invented script with invented identifiers; the
+real Whisper model and the real privacy engine run in the job, as the server runs them.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from spoken_session import build_session, espeak_available, wav_bytes
+from sqlalchemy import select
+
+from sotto import clock
+from sotto.accounts.models import Practice
+from sotto.audit.models import AuditEvent, DeletionReceipt
+from sotto.crypto.models import DataKey
+from sotto.db import session_scope
+from sotto.jobs.models import Job
+from sotto.jobs.service import LEASE, MAX_ATTEMPTS, run_pending
+from sotto.pipeline import tasks as processing
+from sotto.pipeline.decode import decode_recording
+from sotto.pipeline.stages import PipelineError
+from sotto.recording import service as recordings
+from sotto.recording.models import Recording, TherapySession
+from sotto.review import service as review
+from sotto.review.models import SessionTranscript
+from sotto.runtime import Runtime
+from sotto.storage.encrypted import DecryptingReader
+from support.app import Person, form_token, work_off
+from support.consenting import consenting_client
+from support.scan import stored_anywhere
+from support.tus import Tus
+
+pytestmark = pytest.mark.slow
+
+# Invented people and places; common enough words that the tiny model spells them right.
+IDENTIFIERS = ("Eleanor", "Gregory", "Denver")
+SCRIPT = (
+    ("therapist", "Good afternoon Eleanor. How have the last two weeks been?", False),
+    ("client", "Busy. My brother Gregory drove up from Denver to stay with me for a few days.", False),
+    ("therapist", "How was it to have him staying with you?", False),
+    ("client", "Mostly good. We cooked together and talked about our parents a lot.", False),
+    ("therapist", "What came up when you talked about your parents?", False),
+    ("client", "That we both still want their approval, even now that we are adults.", False),
+)
+
+
+@pytest.fixture(scope="module")
+def session_wav() -> bytes:
+    if not espeak_available():
+        pytest.fail("espeak-ng is needed to synthesize the test session (apt-get install espeak-ng)")
+    return wav_bytes([build_session(SCRIPT).mixed()])
+
+
+def set_practice(runtime: Runtime, **values: object) -> None:
+    with session_scope(runtime.sessions) as session:
+        practice = session.scalars(select(Practice)).one()
+        for name, value in values.items():
+            setattr(practice, name, value)
+
+
+def upload(runtime: Runtime, web: TestClient, therapist: Person, data: bytes) -> tuple[str, str]:
+    client = consenting_client(runtime, therapist.user)
+    tus = Tus(web)
+    session_id = tus.start_session(client.client.id).json()["session"]
+    url, _ = tus.upload_file(session_id, data)
+    return session_id, url.rsplit("/", 1)[1]
+
+
+def row(runtime: Runtime, session_id: str) -> TherapySession:
+    with session_scope(runtime.sessions) as session:
+        found = session.get(TherapySession, session_id)
+        assert found is not None
+        return found
+
+
+def stored_text(runtime: Runtime, session_id: str) -> str:
+    with session_scope(runtime.read_sessions) as session:
+        stored = review.transcript_row(session, session_id=session_id)
+        assert stored is not None
+        transcript = review.read_transcript(session, keystore=runtime.keystore, store=runtime.blobs, row=stored)
+    return " ".join(segment.text for segment in transcript.segments)
+
+
+def test_recorded_session_becomes_a_redacted_encrypted_transcript(runtime: Runtime, web: TestClient,
+                                                                  signed_in_therapist: Person,
+                                                                  session_wav: bytes) -> None:
+    session_id, original = upload(runtime, web, signed_in_therapist, session_wav)
+    work_off(runtime)
+
+    done = row(runtime, session_id)
+    assert done.status == "processed" and done.processed_at is not None and done.stage == "finish"
+    assert done.transcript_expires_at == done.processed_at + timedelta(days=365)
+    text = stored_text(runtime, session_id)
+    assert "approval" in text and "[Name" in text
+    for name in IDENTIFIERS:
+        assert name.lower() not in text.lower()
+        # Not in the database, the blobs or the temp directory either, in any form.
+        assert stored_anywhere(runtime, name.encode()) == []
+    assert stored_anywhere(runtime, b"approval") == []  # transcript words only exist encrypted
+
+    # The practice keeps no audio: the original went when processing finished, with a receipt.
+    assert runtime.blobs.names(f"audio/{original}") == []
+    with session_scope(runtime.sessions) as session:
+        assert session.scalars(select(DataKey).where(DataKey.purpose == "recording")).all() == []
+        [receipt] = session.scalars(select(DeletionReceipt)).all()
+        assert receipt.what == "the session's original audio" and receipt.by == "system"
+
+    page = web.get(f"/sessions/{session_id}")
+    assert page.status_code == 200 and "approval" in page.text and "Swap Therapist and Client" in page.text
+    assert not any(name in page.text for name in IDENTIFIERS)
+    progress = web.get(f"/sessions/{session_id}/progress").json()
+    assert progress["done"] and all(stage["state"] == "done" for stage in progress["stages"])
+    with session_scope(runtime.sessions) as session:
+        actions = [e.action for e in session.scalars(select(AuditEvent).where(
+            AuditEvent.subject == f"session:{session_id}"))]
+    assert {"session.transcribed", "session.processed", "transcript.viewed"} <= set(actions)
+
+
+def test_therapist_swaps_and_fixes_speakers(runtime: Runtime, web: TestClient, signed_in_therapist: Person,
+                                            session_wav: bytes) -> None:
+    session_id, _ = upload(runtime, web, signed_in_therapist, session_wav)
+    work_off(runtime)
+    with session_scope(runtime.read_sessions) as session:
+        stored = review.transcript_row(session, session_id=session_id)
+        assert stored is not None
+        before = review.read_transcript(session, keystore=runtime.keystore, store=runtime.blobs, row=stored)
+    labels = [s.speaker for s in before.segments]
+    assert {"therapist", "client"} <= set(labels)
+
+    token = form_token(web, f"/sessions/{session_id}")
+    r = web.post(f"/sessions/{session_id}/speakers/swap", data={"csrf_token": token})
+    assert r.status_code == 303
+    swapped = {"therapist": "client", "client": "therapist"}
+    with session_scope(runtime.read_sessions) as session:
+        stored = review.transcript_row(session, session_id=session_id)
+        assert stored is not None
+        after = review.read_transcript(session, keystore=runtime.keystore, store=runtime.blobs, row=stored)
+    assert [s.speaker for s in after.segments] == [swapped.get(label, label) for label in labels]
+
+    r = web.post(f"/sessions/{session_id}/segments/0/speaker", data={"csrf_token": token, "speaker": labels[0]})
+    assert r.status_code == 303
+    with session_scope(runtime.read_sessions) as session:
+        stored = review.transcript_row(session, session_id=session_id)
+        assert stored is not None
+        fixed = review.read_transcript(session, keystore=runtime.keystore, store=runtime.blobs, row=stored)
+    assert fixed.segments[0].speaker == labels[0]
+    assert [s.speaker for s in fixed.segments[1:]] == [swapped.get(label, label) for label in labels[1:]]
+    # Swapping back restores the pipeline's labels except the one fixed segment, which swaps too.
+    web.post(f"/sessions/{session_id}/speakers/swap", data={"csrf_token": token})
+    with session_scope(runtime.read_sessions) as session:
+        stored = review.transcript_row(session, session_id=session_id)
+        assert stored is not None
+        back = review.read_transcript(session, keystore=runtime.keystore, store=runtime.blobs, row=stored)
+    assert [s.speaker for s in back.segments[1:]] == labels[1:]
+    assert back.segments[0].speaker == swapped.get(labels[0], labels[0])
+
+    r = web.post(f"/sessions/{session_id}/segments/0/speaker", data={"csrf_token": token, "speaker": "nobody"})
+    assert r.status_code == 400 and "Nothing was changed" in r.text
+
+
+def test_kept_audio_is_a_copy_with_the_identifiers_silenced(runtime: Runtime, web: TestClient,
+                                                            signed_in_therapist: Person, session_wav: bytes) -> None:
+    set_practice(runtime, audio_retention_days=30)
+    session_id, original = upload(runtime, web, signed_in_therapist, session_wav)
+    work_off(runtime)
+    assert row(runtime, session_id).status == "processed"
+    assert runtime.blobs.names(f"audio/{original}") == []
+    with session_scope(runtime.sessions) as session:
+        [kept] = [r for r in session.scalars(select(Recording)) if r.data_key_id is not None]
+        assert kept.source == "redacted" and kept.complete
+        key = recordings.load_data_key(session, keystore=runtime.keystore, key_id=kept.data_key_id)
+        stored = review.transcript_row(session, session_id=session_id)
+        assert stored is not None
+        transcript = review.read_stored(session, keystore=runtime.keystore, store=runtime.blobs, row=stored)
+    reader = io.BufferedReader(DecryptingReader(runtime.blobs, key, prefix="audio", object_id=kept.id))
+    [samples] = decode_recording(reader, mono=True, max_seconds=600)
+    names = [s for s in transcript.spans if s.category == "phi" and s.t0 is not None and s.t1 is not None]
+    assert names, "the session's names were found and timed"
+    for span in names:
+        assert span.t0 is not None and span.t1 is not None
+        inside = samples[int(span.t0 * 16000): int(span.t1 * 16000)]
+        assert len(inside) and float(abs(inside).max()) < 0.01, "a removed name is still audible"
+    assert float(abs(samples).max()) > 0.1  # the rest of the session is still there
+    page = web.get(f"/sessions/{session_id}")
+    assert "Kept copy, with removed passages silenced" in page.text
+
+
+def test_a_failed_session_keeps_its_audio_says_why_and_can_be_tried_again(
+        runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    real = processing._transcript
+
+    def broken(runtime: Runtime, plan: object) -> None:
+        raise PipelineError("overlap", "Two recordings for channel 0 overlap by 3.0 s.")
+
+    monkeypatch.setattr(processing, "_transcript", broken)
+    session_id, original = upload(runtime, web, signed_in_therapist, session_wav)
+    work_off(runtime)
+    failed = row(runtime, session_id)
+    assert failed.status == "failed" and failed.problem == "Two recordings for channel 0 overlap by 3.0 s."
+    assert failed.audio_expires_at is not None
+    keep = failed.audio_expires_at - clock.now()
+    days = timedelta(days=processing.FAILED_AUDIO_DAYS)
+    assert days - timedelta(minutes=1) < keep <= days
+    assert runtime.blobs.names(f"audio/{original}") != []  # kept, encrypted, for another try
+    page = web.get(f"/sessions/{session_id}")
+    assert "overlap by 3.0 s" in page.text and "Try processing again" in page.text and "Traceback" not in page.text
+
+    monkeypatch.setattr(processing, "_transcript", real)
+    r = web.post(f"/sessions/{session_id}/process", data={"csrf_token": form_token(web, f"/sessions/{session_id}")})
+    assert r.status_code == 303
+    work_off(runtime)
+    assert row(runtime, session_id).status == "processed"
+    assert runtime.blobs.names(f"audio/{original}") == []
+    again = web.post(f"/sessions/{session_id}/process",
+                      data={"csrf_token": form_token(web, f"/sessions/{session_id}")})
+    assert again.status_code == 409
+
+
+def test_an_internal_error_is_retried_then_reported_plainly(runtime: Runtime, web: TestClient,
+                                                           signed_in_therapist: Person, session_wav: bytes,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    def crash(runtime: Runtime, plan: object) -> None:
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(processing, "_transcript", crash)
+    session_id, original = upload(runtime, web, signed_in_therapist, session_wav)
+    for _ in range(MAX_ATTEMPTS):
+        work_off(runtime)
+        clock.advance(timedelta(hours=2))  # past each retry's back-off
+    failed = row(runtime, session_id)
+    assert failed.status == "failed" and failed.problem == processing.INTERNAL_PROBLEM
+    assert "out of memory" not in (failed.problem or "")
+    assert runtime.blobs.names(f"audio/{original}") != []
+
+
+def test_a_session_deleted_while_processing_is_never_written_again(runtime: Runtime, web: TestClient,
+                                                                   signed_in_therapist: Person, session_wav: bytes,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    session_id, _ = upload(runtime, web, signed_in_therapist, session_wav)
+    real = processing._Progress.__call__
+
+    def delete_during_transcription(self: processing._Progress, stage: str, fraction: float) -> None:
+        if stage == "transcribe":
+            with session_scope(runtime.sessions) as session:
+                therapy_session = session.get(TherapySession, session_id)
+                assert therapy_session is not None
+                if therapy_session.status != "shredded":
+                    recordings.shred_session(session, keystore=runtime.keystore, therapy_session=therapy_session,
+                                             by="client", reason="the client asked for deletion")
+        real(self, stage, fraction)
+
+    monkeypatch.setattr(processing._Progress, "__call__", delete_during_transcription)
+    work_off(runtime)
+    assert row(runtime, session_id).status == "shredded"
+    with session_scope(runtime.sessions) as session:
+        assert session.scalars(select(SessionTranscript)).all() == []
+        assert session.scalars(select(DataKey)).all() == []
+        assert session.scalars(select(Job).where(Job.status != "done")).all() == []
+
+
+class WorkerKilled(BaseException):
+    """Stands for the worker process dying: not an Exception, so nothing in the job catches it."""
+
+
+def test_a_worker_killed_after_the_transcript_was_stored_resumes_without_transcribing_again(
+        runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    set_practice(runtime, audio_retention_days=30)
+    session_id, original = upload(runtime, web, signed_in_therapist, session_wav)
+    real = processing._Progress.__call__
+    seen: list[str] = []
+    deaths: list[str] = []
+
+    def die_in_silencing(self: processing._Progress, stage: str, fraction: float) -> None:
+        seen.append(stage)
+        if stage == "silence" and not deaths:
+            deaths.append(stage)
+            raise WorkerKilled
+        real(self, stage, fraction)
+
+    monkeypatch.setattr(processing._Progress, "__call__", die_in_silencing)
+    with pytest.raises(WorkerKilled):
+        work_off(runtime)
+    stuck = row(runtime, session_id)
+    assert stuck.status == "processing" and stuck.stage == "silence"
+    assert runtime.blobs.names(f"audio/{original}") != []  # the original is not destroyed before the end
+
+    seen.clear()
+    work_off(runtime)
+    assert row(runtime, session_id).status == "processing"  # the dead worker's lease still holds
+    clock.advance(LEASE + timedelta(minutes=1))
+    work_off(runtime)
+    assert row(runtime, session_id).status == "processed"
+    assert "transcribe" not in seen and "silence" in seen
+    with session_scope(runtime.sessions) as session:
+        assert len(session.scalars(select(SessionTranscript)).all()) == 1
+        kept = [r for r in session.scalars(select(Recording)) if r.data_key_id is not None]
+        assert [r.source for r in kept] == ["redacted"] and kept[0].complete
+
+
+def test_a_worker_killed_while_transcribing_starts_again_from_the_encrypted_original(
+        runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    session_id, original = upload(runtime, web, signed_in_therapist, session_wav)
+    real = processing._Progress.__call__
+    deaths: list[str] = []
+
+    def die_once(self: processing._Progress, stage: str, fraction: float) -> None:
+        if stage == "transcribe" and not deaths:
+            deaths.append(stage)
+            raise WorkerKilled
+        real(self, stage, fraction)
+
+    monkeypatch.setattr(processing._Progress, "__call__", die_once)
+    with pytest.raises(WorkerKilled):
+        work_off(runtime)
+    assert row(runtime, session_id).status == "processing"
+    with session_scope(runtime.sessions) as session:
+        assert session.scalars(select(SessionTranscript)).all() == []  # nothing unredacted was kept
+    clock.advance(LEASE + timedelta(minutes=1))
+    work_off(runtime)
+    assert row(runtime, session_id).status == "processed"
+    assert runtime.blobs.names(f"audio/{original}") == []
+    assert "[Name" in stored_text(runtime, session_id)
+
+
+def test_silence_gives_an_empty_transcript_and_says_so(runtime: Runtime, web: TestClient,
+                                                       signed_in_therapist: Person) -> None:
+    import numpy as np
+
+    quiet = np.random.default_rng(3).standard_normal(16000 * 20).astype(np.float32) * 0.001
+    session_id, _ = upload(runtime, web, signed_in_therapist, wav_bytes([quiet], rate=16000))
+    work_off(runtime)
+    assert row(runtime, session_id).status == "processed"
+    assert stored_text(runtime, session_id) == ""
+    assert "No speech was heard" in web.get(f"/sessions/{session_id}").text
+
+
+def test_jobs_left_alone_by_a_dedicated_worker(runtime: Runtime, web: TestClient, signed_in_therapist: Person,
+                                               session_wav: bytes) -> None:
+    session_id, _ = upload(runtime, web, signed_in_therapist, session_wav)
+    run_pending(runtime, exclude=("pipeline.process_session",))
+    assert row(runtime, session_id).status == "recorded"
+    assert web.get(f"/sessions/{session_id}/progress").json()["stage"] == "queued"
