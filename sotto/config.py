@@ -55,6 +55,10 @@ class Settings(BaseSettings):
 
     jobs: Literal["threads"] = "threads"
     worker_threads: int = Field(default=2, ge=1, le=32)
+    worker_processing: bool = Field(
+        default=True,
+        description="Whether this process's workers process recorded sessions; off where other workers do it.",
+    )
 
     invitation_ttl_days: int = Field(default=7, ge=1, le=90)
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)

@@ -38,7 +38,13 @@ class Runtime:
 
     def start_workers(self) -> None:
         if self.workers is None:
-            self.workers = ThreadWorkers(self, threads=self.settings.worker_threads)
+            from sotto.pipeline.tasks import PROCESS_SESSION
+
+            self.workers = ThreadWorkers(
+                self,
+                threads=self.settings.worker_threads,
+                exclude=() if self.settings.worker_processing else (PROCESS_SESSION,),
+            )
             self.workers.start()
 
     def close(self) -> None:

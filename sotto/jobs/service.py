@@ -189,8 +189,11 @@ def run_periodic(runtime: Runtime) -> None:
 class ThreadWorkers:
     """The embedded job runner: worker threads inside the web process."""
 
-    def __init__(self, runtime: Runtime, *, threads: int, poll_seconds: float = 2.0) -> None:
+    def __init__(
+        self, runtime: Runtime, *, threads: int, poll_seconds: float = 2.0, exclude: Collection[str] = ()
+    ) -> None:
         self.runtime = runtime
+        self.exclude = tuple(exclude)
         self.threads = threads
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
@@ -231,7 +234,7 @@ class ThreadWorkers:
         while not self._stop.is_set():
             try:
                 self._due_periodic(index)
-                job_id = _claim(self.runtime)
+                job_id = _claim(self.runtime, exclude=self.exclude)
                 if job_id is not None:
                     _run(self.runtime, job_id)
                     continue

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+PROCESS_SESSION = "pipeline.process_session"
 FAILED_AUDIO_DAYS = 7
 PROGRESS_EVERY_SECONDS = 2.0
 INTERNAL_PROBLEM = (
@@ -77,7 +78,7 @@ class _Plan:
     stored_transcript_id: str | None = None
 
 
-@task("pipeline.process_session")
+@task(PROCESS_SESSION)
 def process_session(runtime: Runtime, *, session_id: str) -> None:
     """Process one recorded session (see the module's description); safe to run again."""
     if current_attempt() > MAX_ATTEMPTS:  # killed mid-job every time: stop trying, keep the original

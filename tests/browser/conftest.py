@@ -44,9 +44,14 @@ def base_url(server_port: int) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path, smtp_server: LoopbackSmtpServer, base_url: str) -> Settings:
-    """SQLite, real SMTP on loopback, and the live server's own address in e-mailed links."""
+    """SQLite, real SMTP on loopback, and the live server's own address in e-mailed links.
+
+    The live server's workers leave recorded sessions unprocessed (as a web node does where
+    separate workers process them): these tests look at the recordings themselves, which
+    processing would destroy; tests/pipeline covers processing.
+    """
     return make_settings(tmp_path, f"sqlite:///{tmp_path / 'data' / 'sotto.db'}", smtp_server.port,
-                         public_url=base_url)
+                         public_url=base_url, worker_processing=False)
 
 
 @pytest.fixture

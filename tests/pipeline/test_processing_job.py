@@ -20,7 +20,7 @@ from sotto.audit.models import AuditEvent, DeletionReceipt
 from sotto.crypto.models import DataKey
 from sotto.db import session_scope
 from sotto.jobs.models import Job
-from sotto.jobs.service import LEASE, MAX_ATTEMPTS, run_pending
+from sotto.jobs.service import LEASE, MAX_ATTEMPTS
 from sotto.pipeline import tasks as processing
 from sotto.pipeline.decode import decode_recording
 from sotto.pipeline.stages import PipelineError
@@ -28,7 +28,7 @@ from sotto.recording import service as recordings
 from sotto.recording.models import Recording, TherapySession
 from sotto.review import service as review
 from sotto.review.models import SessionTranscript
-from sotto.runtime import Runtime
+from sotto.runtime import Runtime, build_runtime
 from sotto.storage.encrypted import DecryptingReader
 from support.app import Person, form_token, work_off
 from support.consenting import consenting_client
@@ -342,9 +342,24 @@ def test_silence_gives_an_empty_transcript_and_says_so(runtime: Runtime, web: Te
     assert "No speech was heard" in web.get(f"/sessions/{session_id}").text
 
 
-def test_jobs_left_alone_by_a_dedicated_worker(runtime: Runtime, web: TestClient, signed_in_therapist: Person,
-                                               session_wav: bytes) -> None:
+def test_a_web_node_that_does_not_process_leaves_sessions_for_other_workers(
+        runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes) -> None:
+    import time
+
     session_id, _ = upload(runtime, web, signed_in_therapist, session_wav)
-    run_pending(runtime, exclude=("pipeline.process_session",))
-    assert row(runtime, session_id).status == "recorded"
+    node = build_runtime(runtime.settings.model_copy(update={"worker_processing": False}))
+    try:
+        node.start_workers()
+        assert node.workers is not None
+        deadline = time.monotonic() + 30
+        while row(runtime, session_id).stage != "queued" and time.monotonic() < deadline:
+            node.workers.wake()
+            time.sleep(0.2)
+        assert row(runtime, session_id).stage == "queued"  # its audio was checked by this node
+        time.sleep(3 * node.workers.poll_seconds)
+        assert row(runtime, session_id).status == "recorded"  # but it was left for a processing worker
+    finally:
+        node.close()
     assert web.get(f"/sessions/{session_id}/progress").json()["stage"] == "queued"
+    work_off(runtime)
+    assert row(runtime, session_id).status == "processed"
