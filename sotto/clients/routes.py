@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
 from sotto.accounts import service as accounts
@@ -21,8 +21,10 @@ from sotto.clients import protections
 from sotto.consent import service as consents
 from sotto.consent.models import USE_LABELS, Consent, Use
 from sotto.crypto.envelope import keyed_hash
+from sotto.pipeline.render import as_text
 from sotto.recording import service as recordings
-from sotto.recording.models import TherapySession
+from sotto.recording.models import SessionStatus, TherapySession
+from sotto.review import service as review
 from sotto.runtime import Runtime
 from sotto.web.deps import CsrfProtected, CurrentUser, DbSession, RuntimeDep, client_ip
 from sotto.web.pages import render
@@ -53,6 +55,8 @@ def _page(
     practice = db.get(Practice, consent.practice_id)
     sessions = recordings.sessions_of_client(db, client_id=consent.client_id)
     requests = recordings.open_requests(db, session_ids=[s.id for s in sessions])
+    granted = recordings.copies_granted(db, session_ids=[s.id for s in sessions])
+    copies = {s.id for s in sessions if s.id in granted and s.status == SessionStatus.PROCESSED}
     return render(
         request,
         "client/my.html",
@@ -64,6 +68,7 @@ def _page(
         use_labels=USE_LABELS,
         sessions=sessions,
         requested={(r.session_id, r.kind): r for r in requests},
+        copies=copies,
         receipts=audit.receipts_for_client(db, client_id=consent.client_id),
         **extra,
     )
@@ -137,6 +142,47 @@ def session_request(
         )
         note = f"Your therapist has been asked for a copy and will answer by {request_row.due_at:%-d %B %Y}."
     return _page(request, db, consent, token, note=note)
+
+
+@router.get("/my/{token}/sessions/{session_id}/copy.txt")
+def my_copy(token: str, session_id: str, request: Request, runtime: RuntimeDep, db: DbSession) -> Response:
+    """The client's copy of a session: the transcript as kept (identifiers and sensitive passages
+    already removed), once the therapist has agreed to the request."""
+    try:
+        consent = _consent(db, runtime, token)
+    except consents.LinkProblem as exc:
+        return _problem(request, exc)
+    row = _client_session(db, consent, session_id)
+    stored = review.transcript_row(db, session_id=session_id) if row is not None else None
+    if (
+        row is None
+        or row.status != SessionStatus.PROCESSED
+        or session_id not in recordings.copies_granted(db, session_ids=[session_id])
+        or stored is None
+        or stored.data_key_id is None
+    ):
+        return render(
+            request,
+            "client/message.html",
+            status_code=404,
+            title="No copy to download",
+            message="There is no copy of this session for you yet: your therapist has not agreed to the request, "
+            "or nothing of the session is kept.",
+        )
+    transcript = review.read_transcript(db, keystore=runtime.keystore, store=runtime.blobs, row=stored)
+    audit.record(
+        db,
+        keystore=runtime.keystore,
+        action="transcript.copy_downloaded",
+        actor="client",
+        practice_id=row.practice_id,
+        subject=f"session:{row.id}",
+    )
+    heading = f"Session of {row.created_at:%-d %B %Y} (identifying details and sensitive passages removed)\n\n"
+    return PlainTextResponse(
+        heading + as_text(transcript) + "\n",
+        headers={"Content-Disposition": f'attachment; filename="session-{row.created_at:%Y-%m-%d}.txt"'},
+    )
 
 
 @router.get("/my/{token}/protections")

@@ -434,6 +434,19 @@ def delete_for_client(
     return None
 
 
+def copies_granted(session: Session, *, session_ids: list[str]) -> set[str]:
+    """The sessions whose copy the client asked for and the therapist has agreed to give."""
+    if not session_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(ClientRequest.session_id).where(
+                ClientRequest.session_id.in_(session_ids), ClientRequest.kind == "copy", ClientRequest.status == "done"
+            )
+        )
+    )
+
+
 def open_requests(session: Session, *, session_ids: list[str]) -> list[ClientRequest]:
     if not session_ids:
         return []

@@ -363,3 +363,16 @@ def test_a_web_node_that_does_not_process_leaves_sessions_for_other_workers(
     assert web.get(f"/sessions/{session_id}/progress").json()["stage"] == "queued"
     work_off(runtime)
     assert row(runtime, session_id).status == "processed"
+
+
+def test_a_missing_speech_model_fails_the_session_plainly(runtime: Runtime, web: TestClient,
+                                                           signed_in_therapist: Person, session_wav: bytes,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    session_id, original = upload(runtime, web, signed_in_therapist, session_wav)
+    elsewhere = runtime.settings.model_copy(update={"whisper_model_dir": str(runtime.settings.data_dir / "no-model")})
+    monkeypatch.setattr(runtime, "settings", elsewhere)  # SOTTO_WHISPER_MODEL_DIR pointing at nothing
+    work_off(runtime)
+    failed = row(runtime, session_id)
+    assert failed.status == "failed" and failed.problem is not None
+    assert failed.problem.startswith("No CTranslate2 Whisper model in") and "Traceback" not in failed.problem
+    assert runtime.blobs.names(f"audio/{original}") != []

@@ -10,7 +10,7 @@ from test_uploads_and_playback import session_row, upload
 
 from sotto import clock
 from sotto.accounts.models import Practice
-from sotto.audit.models import DeletionReceipt
+from sotto.audit.models import AuditEvent, DeletionReceipt
 from sotto.consent.models import Consent
 from sotto.crypto.models import DataKey
 from sotto.db import session_scope
@@ -215,3 +215,31 @@ def test_abandoned_recording_is_ended_and_checked(runtime: Runtime, web: TestCli
     run_periodic(runtime)
     work_off(runtime, process=False)
     assert session_row(runtime, session_id).status == "recorded"
+
+
+def test_client_downloads_a_copy_once_the_therapist_agrees(runtime: Runtime, web: TestClient,
+                                                           signed_in_therapist: Person) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    other = consenting_client(runtime, signed_in_therapist.user, pseudonym="Other Wren")
+    _, session_id, _, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
+    work_off(runtime)
+    with TestClient(web.app, base_url="http://testserver", follow_redirects=False) as device:
+        page = my_page(device, client.my_token)
+        copy = f"{page}/sessions/{session_id}/copy.txt"
+        assert device.get(copy).status_code == 404  # not asked for yet
+        device.post(f"{page}/sessions/{session_id}/copy", data={"csrf_token": form_token(device, page)})
+        not_yet = device.get(copy)
+        assert not_yet.status_code == 404 and "has not agreed" in not_yet.text
+        with session_scope(runtime.sessions) as session:
+            [request] = session.scalars(select(ClientRequest)).all()
+        web.post(f"/requests/{request.id}/done", data={"csrf_token": form_token(web, "/")})
+        assert "Download your copy" in device.get(page).text
+        r = device.get(copy)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+        assert "attachment" in r.headers["content-disposition"] and "no-store" in r.headers["cache-control"]
+        assert "identifying details and sensitive passages removed" in r.text
+        # Another client's link does not reach this session.
+        assert device.get(f"/my/{other.my_token}/sessions/{session_id}/copy.txt").status_code == 404
+    with session_scope(runtime.sessions) as session:
+        actions = [e.action for e in session.scalars(select(AuditEvent))]
+    assert "transcript.copy_downloaded" in actions
