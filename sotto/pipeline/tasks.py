@@ -25,7 +25,8 @@ import io
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -88,7 +89,7 @@ def process_session(runtime: Runtime, *, session_id: str) -> None:
         plan = _prepare(runtime, session_id)
         if plan is None:
             return
-        with _ONE_AT_A_TIME:
+        with _one_at_a_time(runtime):
             transcript = _transcript(runtime, plan)
             if plan.keep_audio:
                 _silence(runtime, plan, transcript)
@@ -101,6 +102,18 @@ def process_session(runtime: Runtime, *, session_id: str) -> None:
         if is_last_attempt():
             _fail(runtime, session_id, INTERNAL_PROBLEM, kind="internal")
         raise  # the job queue tries again later
+
+
+@contextmanager
+def _one_at_a_time(runtime: Runtime) -> Iterator[None]:
+    """Wait for this process's other processing run to end, keeping this job's lease meanwhile
+    (a lease that ran out while waiting would let another worker start the same session)."""
+    while not _ONE_AT_A_TIME.acquire(timeout=60):
+        keep_lease(runtime)
+    try:
+        yield
+    finally:
+        _ONE_AT_A_TIME.release()
 
 
 def _prepare(runtime: Runtime, session_id: str) -> _Plan | None:

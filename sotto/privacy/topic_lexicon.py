@@ -30,6 +30,10 @@ STRONG: dict[str, list[str]] = {
         r"pressed charges", r"restraining order", r"protective order", r"(was|were) (away|inside) for",
         r"when (he|she|they) (was|were) inside", r"got out of (jail|prison)", r"since i got out", r"inmate",
         r"cell ?mate", r"mug ?shot", r"offen[cs]e", r"offender", r"reoffend\w*",
+        # Supervision and re-entry after a sentence, said the way clients say it.
+        r"(my|your|his|her) (p ?o|parole officer|probation officer)", r"ex ?offender",
+        r"lock(ed)? (me|him|her|them|us) up", r"(got|get|was) locked up", r"(my|your|his|her) record",
+        r"(time|years|months) (inside|in prison|in jail)", r"(since|when) (i|he|she) (came home|got released)",
     ],
     "immigration": [
         r"visas?", r"green card", r"asylum", r"deport\w*", r"undocumented", r"overst(ay|ayed|aying)", r"immigra\w+",
@@ -40,6 +44,7 @@ STRONG: dict[str, list[str]] = {
         r"(send|sent) (me|us|him|her|them) back", r"alien number", r"leave the country",
         r"(can'?t|cannot|couldn'?t) come back", r"(my|her|his|our) status here", r"legal status",
         r"(lose|lost|losing) (my|his|her) status", r"the consulate", r"\bi ?(130|485|589|765)\b",
+        r"biometrics?", r"home office", r"u ?s ?c ?i ?s", r"the embassy", r"removal (order|proceedings)",
     ],
     "sogi": [
         r"gay", r"lesbian", r"bi", r"bisexual", r"queer", r"pansexual", r"asexual", r"trans", r"transgender",
@@ -54,6 +59,10 @@ STRONG: dict[str, list[str]] = {
         r"(in|out of) the closet", r"homophob\w*", r"transphob\w*", r"lgbt\w*", r"same sex", r"two spirit",
         r"my (girlfriend|boyfriend|partner) and i", r"attracted to (girls|boys|men|women|guys)",
         r"(she|he|they)'?s my partner",
+        r"(try|trying|practise|practice|practising|practicing|say|saying) (they|them|he|she|him|her)"
+        r" (at|with|for|when)",
+        r"they (them|their)\b",
+        r"(feel|felt) like a (boy|girl|man|woman)", r"(call|calling) me (he|she|they|him|her)",
     ],
     "trauma": [
         r"abus\w+", r"assault(ed)?", r"rape[ds]?", r"raping", r"molest\w*",
@@ -73,6 +82,15 @@ STRONG: dict[str, list[str]] = {
         r"took me (straight )?back to", r"(the|that) (night|day) (he|she|it) happened", r"in the camp",
         r"(women'?s|domestic violence) (shelter|refuge)", r"(came|come|coming|crept|creep) into (my|our) (room|bed)",
         r"(pinned|trapped) (me|down)", r"the assault",
+        # Violent acts told with their object and manner, and the fear they leave.
+        r"(dragged|shoved|slammed|pinned|choked|grabbed|yanked) (me|her|him|us|my \w+)"
+        r" (out|down|up|by|into|against|across|to|onto|off)",
+        r"by (my|her|his|the) (hair|throat|neck|arm|arms|wrists?)", r"kick(ed|s)? (the|my|our) door (in|down)",
+        r"violen(t|ce)", r"(he|she) (wouldn't|would not|didn't|did not) stop when i said",
+        r"(hit|hits|beat|beats|hurt|hurts|threaten\w*) (you|your mom|your mother|the kids|the children)",
+        r"(afraid|scared|terrified) (of|that) (him|her|he'd|she'd|he would|she would)",
+        r"(he|she)'?(d|ll| would| will) find (me|us)", r"walking on eggshells", r"tiptoe\w*",
+        r"(broke|smashed|threw) (things|plates|the)",
     ],
     "substance": [
         r"alcohol\w*", r"sober\w*", r"sobriety", r"relaps\w*", r"cravings?", r"\baa\b", r"\bna\b meetings?",
@@ -91,6 +109,8 @@ STRONG: dict[str, list[str]] = {
         r"recovery (house|residence|home|program)", r"(he'?s|she'?s|i'?m) clean", r"clean (now|for|since)",
         r"(days|weeks|months|years) (sober|clean)", r"(twelve|12) steps?", r"(my|his|her) meetings",
         r"(aa|a a|na|n a) meetings?", r"at the bar (since|every|all)", r"drinking", r"drinker", r"drank",
+        r"(been|stayed|staying|was|were|being|went) dry", r"(on|off) the wagon", r"(my|his|her|the) (old )?dealer",
+        r"(days|weeks|months|years) (today|now|and counting)", r"(didn't|did not|won't) pick up",
     ],
     "health": [
         r"h ?i ?v", r"aids", r"s ?t ?[id]s?", r"herpes", r"chlamydia", r"syphilis", r"gonorrh?o?ea", r"h ?p ?v",
@@ -102,6 +122,7 @@ STRONG: dict[str, list[str]] = {
         r"vasectomy", r"stillbirth", r"stillborn", r"sperm", r"egg donor", r"surroga\w+", r"huntington'?s",
         r"transfers?", r"the shots every", r"terminat(e|ed|ion) (the|a|my) pregnancy", r"(the|an) unborn",
         r"(the|a) pregnancy", r"sexually transmitted", r"(hiv|std|sti) (test|status)",
+        r"viral load", r"undetectable", r"antiretroviral\w*", r"(the|my) (genetic|carrier) (result|status)",
     ],
 }
 
@@ -112,18 +133,23 @@ WEAK: dict[str, list[str]] = {
         r"cops?", r"record", r"officer", r"inside", r"locked", r"charges?", r"(was|were) away",
         r"took (him|her|them)( away)?", r"conditions", r"signing in", r"sign in with", r"curfew", r"released",
         r"got out", r"gap on my (cv|resume|résumé)", r"trial", r"fines?", r"visit(ed|ing)? (him|her|them)",
+        r"came home", r"re ?entry", r"(missed|miss) (a )?curfew", r"check in every", r"in front of the judge",
+        r"(what|things) i did", r"messed up",
     ],
     "immigration": [
         r"papers", r"status", r"lawyer", r"judge", r"hearing", r"(the|my|our) case", r"(the|immigration) court",
         r"passport", r"border", r"(go|going|fly|flew|flying) (home|back)", r"home country", r"on a plane",
         r"back home", r"citizens?", r"renewal", r"allowed (back|in)", r"legal", r"interview", r"paperwork",
         r"the government",
+        r"(more|further) evidence", r"the post", r"expir\w+", r"runs out",
     ],
     "sogi": [
         r"partner", r"girlfriend", r"boyfriend", r"dating", r"tell you something about (me|us)", r"ceremony",
         r"identity", r"(my|her|his|their) (old )?name", r'\"(they|she|he|them)\"', r"surgery", r"who i am",
         r"legally", r"pretend\w*", r"hiding",
         r"(tell|told) (her|him|them|(my|your) (mom|dad|mother|father|parents))", r'(his|her) friend\"',
+        r"introduc(e|es|ed|ing) (me|her|him|us|them) as", r"(our|my|his|her) church", r"(getting|get) it wrong",
+        r"say (him|her|them)",
     ],
     "trauma": [
         r"hit", r"hurt", r"shouting", r"yelling", r"screaming", r"grabbed", r"grabbing", r"shoved", r"pushed",
@@ -131,18 +157,28 @@ WEAK: dict[str, list[str]] = {
         r"unsafe", r"overreact\w*", r"(he|she|they)('?d| would)? (do|did|does) it again", r"pinned", r"powerless",
         r"helpless", r"advocate", r"police", r"triggered", r"(he|she|they) did to", r"touch(ed|ing)?",
         r"wake up (shaking|screaming|sweating)", r"flinch\w*",
+        r"(has|had|have|grabbed|grabbing|holding|held|twisted) my (arm|wrist|hair|neck)", r"(screamed|scream|screams)",
+        r"blocking (the|my) (way|door)", r"(nobody|no one) (would|will) believe", r"(the|a|that) courtroom",
+        r"(can't|cannot|couldn't) breathe", r"(his|her) face", r"the smell of", r"the worst part",
+        r"(my|our) (father|dad|stepdad|mother|mum|mom)'?s house",
+        r"the noise", r"(a|the) cut (over|on|above)",
     ],
     "substance": [
         r"drink(s|ing)?", r"drunk", r"beers?", r"wine", r"vodka", r"whiskey", r"liquor", r"booze", r"bar", r"pills?",
         r"high", r"using", r"clean", r"meetings?", r"sponsor\w*", r"slip(ped|s)?", r"recovery", r"rehab", r"cans",
         r"passed out", r"dose", r"urges?", r"drug testing", r"smok(e|ed|ing)", r"hits", r"grams?",
         r"cut(ting)? (down|back)", r"vap(e|ing)", r"using", r"the last time",
+        r"sherry", r"gin", r"rum", r"lager", r"cider", r"(the|a|another) bottle", r"(one|a|another) glass",
+        r"(my|the) group", r"how many days", r"(get|got|getting|score|scored|buy|bought) (something|some)",
+        r"(my|the) (old )?guy", r"crates?", r"the pub",
     ],
     "health": [
         r"clinic", r"tested", r"testing", r"the test", r"results?", r"positive", r"negative", r"transfer", r"shots",
         r"mammograms?", r"high risk", r"screening", r"surgeons?", r"passed it on", r"(be|get|getting) tested",
         r"the next step", r"specialist", r"diagnosis", r"(the|a|our|my) baby", r"ultrasound", r"due date",
         r"(the|those|these) tests?", r"heartbeat",
+        r"(my|her|the) (meds|medication|pill bottle|pills)", r"(knew|know) and never (said|told)",
+        r"(the|my) (nurse|doctor) said",
     ],
 }
 
@@ -158,6 +194,14 @@ FOLLOW_UPS: list[str] = [
     r"(told|tell|telling) (anyone|anybody|someone|no one|nobody)", r"secret", r"what (was|is) that like for you",
     r"are you (hurt|safe|okay)", r"how (long|old) (were|was) you", r"when did (it|that|this) (start|happen|begin)",
     r"how are things with", r"(that|this) (must|would) have been",
+    r"how (do|did) you feel about", r"how are you (each |both )?(holding|coping|managing)",
+    r"has it been coming back",
+]
+
+#: A question that asks how a disclosure just made sits with someone ("What is that like for you?").
+#: Such a question is not itself a passage, but the answer to it is on the disclosure.
+REFLECTIONS: list[str] = [
+    r"what goes through your (mind|head)", r"what (is|was|'s) (that|it) like (for you|to)",
 ]
 
 LOOKALIKES: list[str] = [
@@ -191,3 +235,4 @@ WEAK_PATTERNS = {cat: [_compile(p) for p in phrases] for cat, phrases in WEAK.it
 # Longest first, so that "drank a glass of water" is blanked whole before "glass of water" is.
 LOOKALIKE_PATTERNS = [_compile(p) for p in sorted(LOOKALIKES, key=len, reverse=True)]
 FOLLOW_UP_PATTERNS = [_compile(p) for p in FOLLOW_UPS]
+REFLECTION_PATTERNS = [_compile(p) for p in REFLECTIONS]

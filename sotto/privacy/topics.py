@@ -18,10 +18,16 @@ favours recall: leaving a disclosure in is worse than taking out a sentence arou
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sotto.privacy.tokens import clauses, is_unpunctuated, sentences
-from sotto.privacy.topic_lexicon import FOLLOW_UP_PATTERNS, LOOKALIKE_PATTERNS, STRONG_PATTERNS, WEAK_PATTERNS
+from sotto.privacy.topic_lexicon import (
+    FOLLOW_UP_PATTERNS,
+    LOOKALIKE_PATTERNS,
+    REFLECTION_PATTERNS,
+    STRONG_PATTERNS,
+    WEAK_PATTERNS,
+)
 
 #: Turns a category stays "being discussed" after its last marked sentence.
 ACTIVE_TURNS = 3
@@ -40,6 +46,8 @@ WHOLE_TURN_SHARE = 0.4
 #: The same for unpunctuated text, whose clauses are cut by guesswork and so run shorter or longer.
 UNPUNCTUATED_WHOLE_TURN_SHARE = 0.25
 SHORT_TURN_WORDS = 25
+#: Words a turn may have for weak cues spread over its sentences to add up.
+PAIRED_TURN_WORDS = 40
 #: Words a comment right after a disclosure may have and still go with it.
 TAIL_WORDS = 7
 _WORD = re.compile(r"[\w']+")
@@ -64,9 +72,12 @@ class _Unit:
     weak: dict[str, int]
     question: bool = False
     follows_up: bool = False
+    reflects: bool = False
     unpunctuated: bool = False
     category: str | None = None
     by_cue: bool = False
+    #: Which weak cue patterns (category, index) matched in the unit, to count distinct ones per turn.
+    weak_cues: set[tuple[str, int]] = field(default_factory=set)
 
 
 def find_passages(texts: list[str], categories: frozenset[str], speakers: list[str] | None = None) -> list[Passage]:
@@ -91,11 +102,14 @@ def find_passages(texts: list[str], categories: frozenset[str], speakers: list[s
                 last_seen[unit.category] = t
                 if unit.strong.get(unit.category):
                     disclosed.add((speaker, unit.category))
+        _pair_weak_cues(units, t, last_seen, turns[t - 1] if t > 0 else [])
         _fill_within_turn(units)
         if t > 0:
             _reach_back(turns[t - 1], units)
             if not speakers or speakers[t] != speakers[t - 1]:
                 _follow_up(turns[t - 1], units)
+                if t > 1:
+                    _answer_to_reaction(turns[t - 2], turns[t - 1], units)
         for unit in units:
             if unit.category:
                 last_seen[unit.category] = t
@@ -115,7 +129,7 @@ def _units(text: str, categories: frozenset[str]) -> list[_Unit]:
     # for the unit where it starts.
     for category in categories:
         for kind, patterns in (("strong", STRONG_PATTERNS[category]), ("weak", WEAK_PATTERNS[category])):
-            for pattern in patterns:
+            for number, pattern in enumerate(patterns):
                 seen: set[int] = set()
                 for match in pattern.finditer(lowered):
                     index = _unit_at(units, match.start())
@@ -123,9 +137,12 @@ def _units(text: str, categories: frozenset[str]) -> list[_Unit]:
                         seen.add(index)
                         counts = units[index].strong if kind == "strong" else units[index].weak
                         counts[category] = counts.get(category, 0) + 1
+                        if kind == "weak":
+                            units[index].weak_cues.add((category, number))
     for unit in units:
         piece = lowered[unit.start : unit.end]
         unit.follows_up = any(p.search(piece) for p in FOLLOW_UP_PATTERNS)
+        unit.reflects = unit.follows_up or any(p.search(piece) for p in REFLECTION_PATTERNS)
     return units
 
 
@@ -183,6 +200,31 @@ def _cue_category(unit: _Unit, turn: int, last_seen: dict[str, int], disclosed: 
     if not scores:
         return None
     return max(scores, key=lambda c: scores[c])
+
+
+def _pair_weak_cues(units: list[_Unit], turn: int, last_seen: dict[str, int], previous: list[_Unit]) -> None:
+    """Two weak cues of one category in a short turn, or one in a question and one in its answer, count as one strong.
+
+    A disclosure told in images ("his face, right up close. The smell of cigarettes.") spreads its
+    cues over several sentences, or over the question and the reply, where no sentence holds two.
+    """
+    if any(u.category for u in units) or sum(u.words for u in units) > PAIRED_TURN_WORDS:
+        return
+    # Guessed question marks in unpunctuated text are too loose to pair a reply with.
+    asked = previous[-1].weak_cues if previous and previous[-1].question and not previous[-1].unpunctuated else set()
+    cues = {cue for unit in units for cue in unit.weak_cues}
+    totals: dict[str, int] = {}
+    for category, _ in cues | {cue for cue in asked if any(c == cue[0] for c, _ in cues)}:
+        totals[category] = totals.get(category, 0) + 1
+    paired = [c for c, n in totals.items() if n >= 2]
+    if not paired:
+        return
+    category = max(paired, key=lambda c: totals[c])
+    for unit in units:
+        if unit.weak.get(category):
+            unit.category = category
+            unit.by_cue = True
+    last_seen[category] = turn
 
 
 def _fill_within_turn(units: list[_Unit]) -> None:
@@ -245,10 +287,31 @@ def _follow_up(previous: list[_Unit], units: list[_Unit]) -> None:
     disclosed = any(u.strong for u in previous)
     reaction = disclosed and words <= FOLLOW_UP_WORDS and any(u.follows_up for u in units)
     asked = previous[-1].question and (bool(previous[-1].strong) or previous[-1].follows_up)
-    answer = asked and words <= ANSWER_WORDS
+    # A question marked only by the conversation around it gets a shorter answer taken with it.
+    answer = (asked and words <= ANSWER_WORDS) or (
+        previous[-1].question and previous[-1].by_cue and not previous[-1].unpunctuated and words <= FOLLOW_UP_WORDS
+    )
     if reaction or answer:
         for unit in units:
             unit.category = unit.category or category
+
+
+def _answer_to_reaction(before: list[_Unit], reaction: list[_Unit], units: list[_Unit]) -> None:
+    """An answer to a short question about a disclosure just made is on the disclosure too.
+
+    "I tested positive." - "What is that like for you?" - "Scared ...": the question may carry no
+    cue of its own, so it is found by its form (a follow-up right after a marked turn).
+    """
+    if not before or not reaction or not units or not before[-1].category or not before[-1].by_cue:
+        return
+    if any(u.category for u in reaction) or any(u.category for u in units):
+        return
+    if not reaction[-1].question or not any(u.reflects for u in reaction):
+        return
+    if sum(u.words for u in reaction) > FOLLOW_UP_WORDS or sum(u.words for u in units) > FOLLOW_UP_WORDS:
+        return
+    for unit in units:
+        unit.category = before[-1].category
 
 
 def _passages(turn: int, text: str, units: list[_Unit]) -> list[Passage]:
