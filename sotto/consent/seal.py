@@ -4,15 +4,20 @@ Everything works on bytes in memory. Sealing is a PAdES baseline B-B certificati
 signature made with pyHanko; there is no timestamp server and no network, so checking
 never fetches revocation data.
 
-pyHanko runs its async core under `asyncio.run`, so `seal_pdf` and `check_seal` must be
-called from synchronous code (a job, a thread), not from inside a running event loop.
+pyHanko runs its async core under `asyncio.run`, which refuses to start inside a running
+event loop; `seal_pdf` and `check_seal` therefore hand pyHanko to a short-lived thread when
+the calling thread has a loop running, and work the same from any caller.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
+from typing import TypeVar
 
 from asn1crypto import pem as asn1_pem
 from asn1crypto import pkcs12 as asn1_pkcs12
@@ -32,6 +37,8 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+
+T = TypeVar("T")
 
 FIELD_NAME = "PracticeSeal"
 # Either usage marks a certificate meant for signing; many CA-issued document-signing
@@ -269,8 +276,18 @@ def seal_pdf(pdf: bytes, pkcs12: bytes, *, reason: str = "Consent completed",
     # pyHanko's reader raises PdfReadError, and lower-level errors on truncated input.
     except Exception as exc:
         raise SealError("The PDF could not be sealed: it is not a readable PDF file.") from exc
-    output = signers.sign_pdf(writer, metadata, signer=signer)
+    output = _outside_event_loop(lambda: signers.sign_pdf(writer, metadata, signer=signer))
     return bytes(output.getvalue())
+
+
+def _outside_event_loop(work: Callable[[], T]) -> T:
+    """Run `work` here, or in a helper thread when this thread has an event loop running."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sotto-seal") as pool:
+        return pool.submit(work).result()
 
 
 # --- checking ------------------------------------------------------------------------------
@@ -303,9 +320,9 @@ def check_seal(pdf: bytes, trusted_certificate_pems: list[str], *,
         moment = validation_time or claimed_at or datetime.now(UTC)
         context = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail",
                                     moment=moment)
-        status = validate_pdf_signature(
+        status = _outside_event_loop(lambda: validate_pdf_signature(
             embedded, context, key_usage_settings=KeyUsageConstraints(key_usage=set(SIGNING_KEY_USAGES)),
-        )
+        ))
     # A malformed signature dictionary or CMS blob surfaces as many exception types.
     except Exception:
         return SealCheck(sealed=True, intact=False, valid=False, trusted=False, signer=None,

@@ -20,6 +20,7 @@ from pypdf import PdfReader
 
 from sotto.consent.pdf import ConsentDocument, render_consent_pdf
 from sotto.consent.seal import (
+    SealCheck,
     SealError,
     SealMaterial,
     check_seal,
@@ -303,3 +304,16 @@ def test_rendering_and_sealing_write_no_files(practice: SealMaterial, tmp_path: 
     assert check.trusted
     assert list(temp_dir.iterdir()) == []
     assert list(work_dir.iterdir()) == []
+
+
+def test_sealing_and_checking_work_inside_a_running_event_loop(practice: SealMaterial) -> None:
+    """pyHanko's asyncio.run refuses a thread with a loop running (Playwright's sync API, an
+    async job runner); the seal functions must not care who calls them."""
+    import asyncio
+
+    async def inside_a_loop() -> SealCheck:
+        sealed = seal_pdf(consent_pdf(), practice.pkcs12)
+        return check_seal(sealed, [practice.certificate_pem])
+
+    check = asyncio.run(inside_a_loop())
+    assert check.sealed and check.intact and check.valid and check.trusted
