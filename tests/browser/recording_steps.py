@@ -9,8 +9,10 @@ as they are read. The stored recording must be exactly those chunks, in order.
 from __future__ import annotations
 
 import base64
+import collections
 import io
 import itertools
+import math
 import subprocess
 import time
 import wave
@@ -163,6 +165,108 @@ def stored_chunks(page: Page) -> int:
     return int(page.evaluate("window.sottoRecorder.storedChunks()"))
 
 
+_READ_INDEXEDDB = """
+async () => {
+  // Read straight from IndexedDB, not through the page's code: every object store, every value.
+  const known = (await indexedDB.databases()).map((d) => d.name);
+  const found = { counts: {}, bytes: [], keys: [] };
+  if (!known.includes("sotto-recorder")) return found;
+  const db = await new Promise((resolve, reject) => {
+    const req = indexedDB.open("sotto-recorder");
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  const names = [...db.objectStoreNames], records = {};
+  if (names.length) {
+    const tx = db.transaction(names, "readonly");
+    await Promise.all(names.map((name) => new Promise((resolve, reject) => {
+      const req = tx.objectStore(name).getAll();
+      req.onsuccess = () => { records[name] = req.result; resolve(); };
+      req.onerror = () => reject(req.error);
+    })));
+  }
+  db.close();
+  const base64 = (buffer) => {
+    const bytes = new Uint8Array(buffer);
+    let text = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(text);
+  };
+  const walk = async (value, where) => {
+    if (value instanceof CryptoKey) {
+      const refused = [];
+      for (const format of ["raw", "jwk", "pkcs8"]) {
+        try { await crypto.subtle.exportKey(format, value); } catch (e) { refused.push(format); }
+      }
+      found.keys.push({ where, type: value.type, extractable: value.extractable, algorithm: value.algorithm.name,
+                        length: value.algorithm.length, usages: [...value.usages], refused });
+    } else if (value instanceof Blob) {
+      found.bytes.push({ where, data: base64(await value.arrayBuffer()) });
+    } else if (value instanceof ArrayBuffer) {
+      found.bytes.push({ where, data: base64(value) });
+    } else if (ArrayBuffer.isView(value)) {
+      found.bytes.push({ where, data: base64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) });
+    } else if (typeof value === "string" && value.length > 200) {
+      found.bytes.push({ where, data: base64(new TextEncoder().encode(value)) });  // audio hidden in text
+    } else if (value && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) await walk(v, where + "." + k);
+    }
+  };
+  for (const name of names) {
+    found.counts[name] = records[name].length;
+    for (let i = 0; i < records[name].length; i++) await walk(records[name][i], `${name}[${i}]`);
+  }
+  return found;
+}
+"""
+
+
+@dataclass
+class StoredKey:
+    """A CryptoKey found in the page's IndexedDB, and which export formats the browser refused."""
+
+    where: str
+    type: str
+    extractable: bool
+    algorithm: str
+    length: int | None
+    usages: list[str]
+    refused: list[str]
+
+
+@dataclass
+class BrowserStorage:
+    """What the recorder's IndexedDB database holds, read directly by the test."""
+
+    counts: dict[str, int]  # records per object store
+    bytes: list[tuple[str, bytes]]  # every binary value (and long string), with where it was found
+    keys: list[StoredKey]
+
+
+def indexeddb_contents(page: Page) -> BrowserStorage:
+    found = page.evaluate(_READ_INDEXEDDB)
+    return BrowserStorage(
+        counts=dict(found["counts"]),
+        bytes=[(b["where"], base64.b64decode(b["data"])) for b in found["bytes"]],
+        keys=[StoredKey(**k) for k in found["keys"]],
+    )
+
+
+def shannon_entropy(data: bytes) -> float:
+    """Bits per byte: 8 for uniformly random bytes."""
+    counts = collections.Counter(data)
+    return -sum(n / len(data) * math.log2(n / len(data)) for n in counts.values())
+
+
+def byte_chi_square(data: bytes) -> float:
+    """How far the bytes' histogram is from uniform: about 255 ± 23 for random bytes of any
+    length (255 degrees of freedom), and in the thousands for compressed audio in WebM, whose
+    entropy (about 7.97 bits per byte) is close to random but not close enough."""
+    expected = len(data) / 256
+    counts = collections.Counter(data)
+    return sum((counts.get(value, 0) - expected) ** 2 / expected for value in range(256))
+
+
 def recordings_of(runtime: Runtime, session_id: str) -> list[Recording]:
     with session_scope(runtime.sessions) as session:
         rows = list(session.scalars(select(Recording).where(Recording.session_id == session_id)
@@ -277,7 +381,6 @@ def speech_wav(path: Path) -> Path:
 
 
 def tone_wav(path: Path, *, seconds: float, rate: int = 48_000) -> Path:
-    import math
     import struct
 
     frames = b"".join(struct.pack("<h", int(9000 * math.sin(2 * math.pi * 330 * i / rate)))

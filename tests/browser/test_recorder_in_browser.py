@@ -20,9 +20,12 @@ from browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from browser.recording_steps import (
     ChunkLog,
     assert_stored_as_produced,
+    byte_chi_square,
     decode_webm,
+    indexeddb_contents,
     last_whole_element_end,
     recordings_of,
+    shannon_entropy,
     speech_wav,
     stats,
     stored_audio,
@@ -34,15 +37,17 @@ from browser.steps import DESKTOP, PHONE, fits_width, screenshot, sign_in_throug
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, expect
 from sqlalchemy import select
 
+from sotto.config import Settings
 from sotto.consent.models import Consent
 from sotto.crypto.models import DataKey
 from sotto.db import session_scope
 from sotto.recording.models import TherapySession
 from sotto.recording.service import AUDIO_PREFIX
 from sotto.runtime import Runtime
-from support.app import Person
+from support.app import Person, make_settings
 from support.audio import recording
 from support.consenting import ConsentingClient, consenting_client
+from support.smtp import LoopbackSmtpServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -51,6 +56,15 @@ MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-str
               "--autoplay-policy=no-user-gesture-required"]
 DURATION_TOLERANCE_S = 1.5
 SHRED_DEADLINE_S = 20.0
+
+
+@pytest.fixture
+def settings(tmp_path: Path, smtp_server: LoopbackSmtpServer, base_url: str) -> Settings:
+    """As for every browser test, except that this server's workers leave recorded sessions to
+    other workers (there are none): a session stays "recorded", its original audio kept for the
+    test to compare with what the browser produced. Processing has tests of its own."""
+    return make_settings(tmp_path, f"sqlite:///{tmp_path / 'data' / 'sotto.db'}", smtp_server.port,
+                         public_url=base_url, worker_processing=False)
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +214,72 @@ def test_recording_survives_a_lost_connection_without_gap_or_duplicate(
     assert abs(audio.seconds - seconds) <= DURATION_TOLERANCE_S, (audio, seconds)
     session_recorded(runtime, page, session_id)
     screenshot(page, "session-after-recording")
+    assert rec.script_problems() == [], "\n".join(rec.script_problems())
+
+
+WEBM_MARKS = (b"\x1a\x45\xdf\xa3", b"OpusHead", b"OpusTags", b"webm", b"\x1f\x43\xb6\x75")  # EBML, Opus, Cluster
+RANDOM_CHI_SQUARE = 400  # random bytes: 255 ± 23, and above 400 about twice in 10⁸ tries
+
+
+def test_unsent_audio_is_kept_encrypted_under_a_key_no_script_can_read(
+        runtime: Runtime, therapist: Person, client: ConsentingClient,
+        open_context: Callable[..., BrowserContext]) -> None:
+    """What a shared or stolen device holds of audio not yet sent is ciphertext, under a key that
+    no script can export; and the key goes with the chunks once the server has them."""
+    context = open_context(**TABLET)
+    rec = Recorder(context, therapist, client)
+    page = rec.page
+    rec.start()
+    rec.wait_saved()
+
+    context.set_offline(True)
+    expect(rec.state).to_have_text("Offline — will resend when the connection is back")
+    [produced] = rec.chunks.microphone()
+    before = len(produced.sizes)
+    wait_until("two chunks recorded offline, read and kept on the device",
+               lambda: len(produced.sizes) >= before + 2 and produced.complete() and stored_chunks(page) >= 2, page)
+    [upload] = stats(page)["uploads"]
+    unsent = upload["produced"] - upload["acked"]
+    assert unsent >= sum(produced.sizes[before:before + 2]) > 0
+    held = indexeddb_contents(page)
+
+    # The recording's key is a CryptoKey that the browser uses but will not hand out.
+    assert held.counts["chunks"] >= 2
+    [key] = held.keys
+    assert (key.type, key.algorithm, key.length, key.extractable) == ("secret", "AES-GCM", 256, False), key
+    assert sorted(key.usages) == ["decrypt", "encrypt"]
+    assert key.refused == ["raw", "jwk", "pkcs8"], "crypto.subtle.exportKey gave the key out"
+    # What is stored of the audio is all ciphertext: at least the unsent bytes, none of them WebM,
+    # every large value with the byte histogram of random bytes.
+    sealed = [(where, data) for where, data in held.bytes if len(data) >= 2048]
+    assert sum(len(data) for _, data in sealed) >= unsent
+    for where, data in held.bytes:
+        assert not any(mark in data or mark.upper() in data for mark in WEBM_MARKS), f"WebM in {where}"
+    for where, data in sealed:
+        assert byte_chi_square(data) < RANDOM_CHI_SQUARE, (where, len(data), shannon_entropy(data))
+    # Not one run of the audio the browser produced is there in the clear.
+    runs = [chunk[at : at + 24] for chunk in produced.contents.values()
+            for at in range(0, max(len(chunk) - 24, 1), max(len(chunk) // 8, 24))]
+    assert not any(run in data for run in runs for _, data in held.bytes), "plain audio is stored"
+    # The histogram test does tell them apart: the plain audio of those same chunks fails it.
+    assert byte_chi_square(produced.data()[-unsent:]) > 2 * RANDOM_CHI_SQUARE
+
+    context.set_offline(False)
+    rec.wait_saved()
+    assert len(indexeddb_contents(page).keys) == 1, "the key went while the recording goes on"
+    rec.record_until(stats(page)["elapsedMs"] / 1000 + 3)
+    session_id, seconds = rec.stop()
+
+    [mic] = recordings_of(runtime, session_id)
+    wait_until("every chunk's bytes", produced.complete, page)
+    data = stored_audio(runtime, mic.id)
+    assert_stored_as_produced(data, produced)
+    assert abs(decode_webm(data).seconds - seconds) <= DURATION_TOLERANCE_S
+    # Everything is on the server: the chunks and their key are gone from the device.
+    left = indexeddb_contents(page)
+    assert (left.keys, left.bytes) == ([], []), left
+    assert all(count == 0 for count in left.counts.values()), left.counts
+    session_recorded(runtime, page, session_id)
     assert rec.script_problems() == [], "\n".join(rec.script_problems())
 
 

@@ -2,9 +2,10 @@
 // the file uploader. No libraries: the Content-Security-Policy allows only our own scripts.
 //
 // What it promises, and how:
-// * Nothing is lost. Live audio is written to IndexedDB before it is sent, and deleted only
-//   once the server has confirmed it (Upload-Offset). A dropped connection, a reload or a
-//   crashed tab leaves the unconfirmed bytes there, and the next page sends them first.
+// * Nothing is lost. Live audio is written, encrypted, to IndexedDB (recorder-store.js) before
+//   it is sent, and deleted only once the server has confirmed it (Upload-Offset). A dropped
+//   connection, a reload or a crashed tab leaves the unconfirmed bytes there, and the next
+//   page sends them first.
 // * Nothing is duplicated. Every PATCH starts at the offset the server last confirmed;
 //   after any doubt (a network error, a 5xx, a 409) we ask the server (HEAD) where it
 //   stands and continue from there. The server also skips bytes it already holds, so a
@@ -12,458 +13,378 @@
 // * A refusal is final. 403/404/413/415 mean the server will never take these bytes
 //   (consent withdrawn or expired, session ended, too large, not audio): we stop at once,
 //   report the server's own words, and never retry.
-(function () {
-  "use strict";
+//
+// An ES module, as are the recorder's: nothing here is a global.
 
-  var TUS_VERSION = "1.0.0";
-  var LIVE_BATCH_BYTES = 1024 * 1024;      // joins chunks queued while offline into fewer requests
-  var FILE_PIECE_BYTES = 5 * 1024 * 1024;  // well under the server's per-request limit
-  var BACKOFF_MS = [1000, 2000, 4000, 8000];
-  var REQUEST_TIMEOUT_MS = 120000;         // a request that hangs (half-open connection) counts as failed
+var TUS_VERSION = "1.0.0";
+var LIVE_BATCH_BYTES = 1024 * 1024;      // joins chunks queued while offline into fewer requests
+export var FILE_PIECE_BYTES = 5 * 1024 * 1024;  // well under the server's per-request limit
+var BACKOFF_MS = [1000, 2000, 4000, 8000];
+var REQUEST_TIMEOUT_MS = 120000;         // a request that hangs (half-open connection) counts as failed
 
-  // ---- requests -----------------------------------------------------------------------
+// ---- requests -----------------------------------------------------------------------
 
-  // The server's refusal in plain words: JSON {"error"} from the upload routes; plain text
-  // from the body-size guard; HTML pages (sign-in, CSRF) get a message written here.
-  async function messageOf(response) {
-    var type = response.headers.get("content-type") || "";
-    try {
-      if (type.indexOf("json") >= 0) {
-        var body = await response.json();
-        if (body && typeof body.error === "string") return { text: body.error, fromApi: true };
-      } else if (type.indexOf("text/plain") === 0) {
-        return { text: (await response.text()).slice(0, 300), fromApi: false };
+// The server's refusal in plain words: JSON {"error"} from the upload routes; plain text
+// from the body-size guard; HTML pages (sign-in, CSRF) get a message written here.
+export async function messageOf(response) {
+  var type = response.headers.get("content-type") || "";
+  try {
+    if (type.indexOf("json") >= 0) {
+      var body = await response.json();
+      if (body && typeof body.error === "string") return { text: body.error, fromApi: true };
+    } else if (type.indexOf("text/plain") === 0) {
+      return { text: (await response.text()).slice(0, 300), fromApi: false };
+    }
+  } catch (e) { /* an unreadable body: fall through to the generic words */ }
+  if (response.status === 401) return { text: "You were signed out. Sign in again in another tab; the audio is kept and will be sent.", fromApi: false };
+  if (response.status === 403) return { text: "This page is out of date. Reload it; unsent audio is kept and will be sent.", fromApi: false };
+  return { text: "The server answered " + response.status + ".", fromApi: false };
+}
+
+// fetch with the tus and CSRF headers; resolves to null on a network error or timeout
+// (the caller retries), never rejects.
+export async function request(method, url, csrf, headers, body) {
+  var all = { "Tus-Resumable": TUS_VERSION, "X-CSRF-Token": csrf };
+  Object.keys(headers || {}).forEach(function (k) { all[k] = headers[k]; });
+  var controller = new AbortController();
+  var timer = setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS);
+  try {
+    return await fetch(url, { method: method, headers: all, body: body, credentials: "same-origin",
+                              cache: "no-store", signal: controller.signal });
+  } catch (e) {
+    return null;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// POSTs a JSON action (end a session, note a withdrawal) until the server answers: the network
+// may be down. Resolves to {status, body}; `onWaiting(offline)` is told while we wait.
+export async function postUntilAnswered(url, csrf, onWaiting) {
+  for (var attempt = 0; ; attempt++) {
+    var response = await request("POST", url, csrf, {}, null);
+    if (response && response.status < 500) {
+      var body = null;
+      try { body = await response.json(); } catch (e) { /* not JSON: an HTML error page */ }
+      return { status: response.status, body: body };
+    }
+    if (onWaiting) onWaiting(!response);
+    await new Promise(function (resolve) { setTimeout(resolve, BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]); });
+  }
+}
+
+function b64(text) { return btoa(unescape(encodeURIComponent(text))); }
+
+// Creates an upload; resolves to its URL. Rejects with an Error carrying .status (0 when the
+// server could not be reached). Not retried on its own: if the answer were lost, a retry
+// would leave an empty upload behind, so the person simply presses Start again.
+export async function create(endpoint, options) {
+  var meta = options.metadata || {};
+  var headers = {
+    "Upload-Metadata": Object.keys(meta).map(function (k) { return k + " " + b64(meta[k] || ""); }).join(",")
+  };
+  if (options.length == null) headers["Upload-Defer-Length"] = "1";
+  else headers["Upload-Length"] = String(options.length);
+  var response = await request("POST", endpoint, options.csrf, headers, null);
+  if (response && response.status === 201 && response.headers.get("Location")) {
+    return new URL(response.headers.get("Location"), location.href).pathname;
+  }
+  var error = new Error(response ? (await messageOf(response)).text
+                                 : "The server could not be reached. Check the connection and try again.");
+  error.status = response ? response.status : 0;
+  throw error;
+}
+
+// ---- one upload ------------------------------------------------------------------------
+
+var active = [];  // uploads that may be waiting out a backoff; woken when the network returns
+window.addEventListener("online", function () { active.forEach(function (u) { u.wake(); }); });
+
+// options: csrf; store (recorder-store.js) and record (live uploads: persist chunks); length
+// (known total, as for a file, already declared at creation); batch (bytes per PATCH);
+// checkFirst (ask the server for its offset before sending anything: a resumed upload).
+export function Upload(url, options) {
+  this.url = url;
+  this.csrf = options.csrf;
+  this.store = options.store || null;
+  this.record = options.record || null;
+  this.batch = options.batch || LIVE_BATCH_BYTES;
+  this.queue = [];           // {offset, size, time, blob}, oldest first, not yet confirmed
+  this.produced = 0;         // bytes handed to this upload: the offset of the next chunk
+  this.sendable = null;      // while the stream goes on, send only this far (null: all of it)
+  this.acked = 0;            // bytes the server confirmed holding
+  this.length = options.length == null ? null : options.length;
+  this.lengthDeclared = options.length != null;  // whether the server knows the total
+  this.savedTime = null;     // `time` of the newest chunk the server holds entirely
+  this.complete = false;
+  this.failure = null;       // {message, fromApi, keep}: why this upload stopped for good
+  this.state = "idle";       // idle | sending | offline | retrying | signed-out | complete | failed
+  this.stopped = false;
+  this.needsCheck = !!options.checkFirst;
+  this.adoptServerOffset = false;
+  this.mismatches = 0;
+  this.attempt = 0;
+  this.running = false;
+  this.wakeUp = null;
+  this.persisting = Promise.resolve();
+  this.listeners = [];
+  this.settled = new Promise(function (resolve) { this.settle = resolve; }.bind(this));
+  active.push(this);
+}
+
+// listener(upload) is called on every change of state or progress.
+Upload.prototype.onChange = function (listener) { this.listeners.push(listener); };
+Upload.prototype.emit = function () {
+  var self = this;
+  this.listeners.forEach(function (l) { l(self); });
+};
+Upload.prototype.setState = function (state) {
+  if (this.state !== state) { this.state = state; this.emit(); }
+};
+
+// Hands bytes to the upload. Live chunks are stored before they can be sent; `time` is the
+// recording time they end at (for "Saved up to …"). `sendable` is how far the stream may be
+// sent before it is finished: a live recording whose next chunk never comes (a reload, a
+// crash) must end on a whole element, not on the first bytes of the next one.
+Upload.prototype.append = function (blob, time, sendable) {
+  if (this.stopped || this.length !== null && this.lengthDeclared && this.produced >= this.length) return;
+  if (!blob.size) return;
+  this.sendable = sendable == null ? null : sendable;
+  var chunk = { url: this.url, offset: this.produced, size: blob.size, time: time == null ? null : time,
+                sendable: this.sendable, blob: blob };
+  this.produced += blob.size;
+  this.queue.push(chunk);
+  if (this.store && this.record) {
+    this.record.produced = this.produced;
+    var store = this.store, record = Object.assign({}, this.record);
+    // A failed write (storage full) still leaves the chunk in memory: only a reload could lose it.
+    this.persisting = store.saveChunk(record, chunk).catch(function (e) { console.warn("audio not stored locally", e); });
+  }
+  this.kick();
+};
+
+// No more bytes will come: the total is what was produced (or, `atCut`, only as far as a
+// cut is allowed: the recorder broke off mid-stream). Resolves when the server holds it all
+// and has marked the upload complete; rejects with the failure if it stopped for good.
+Upload.prototype.finish = function (atCut) {
+  if (this.length === null) this.length = atCut && this.sendable !== null ? Math.max(this.acked, this.limit()) : this.produced;
+  this.kick();
+  return this.whenDone();
+};
+
+Upload.prototype.whenDone = function () {
+  var self = this;
+  return this.settled.then(function () {
+    if (self.failure) { var e = new Error(self.failure.message); e.failure = self.failure; throw e; }
+  });
+};
+
+// Stops sending. With discard, the stored chunks are deleted too (consent withdrawn: the
+// audio must not survive on this device either).
+Upload.prototype.stop = function (discard) {
+  this.stopped = true;
+  this.queue = [];
+  this.wake();
+  active = active.filter(function (u) { return u !== this; }, this);
+  var forgotten = discard && this.store ? this.persisting.then(this.store.forget.bind(this.store, this.url)) : Promise.resolve();
+  this.settle();
+  return forgotten.catch(function () {});
+};
+
+Upload.prototype.wake = function () { if (this.wakeUp) this.wakeUp(); };
+Upload.prototype.pending = function () { return this.produced - this.acked; };
+// Where sending stops for now: the total once it is known, else the last allowed cut.
+Upload.prototype.limit = function () {
+  if (this.length !== null) return Math.min(this.length, this.produced);
+  return this.sendable === null ? this.produced : Math.min(this.sendable, this.produced);
+};
+Upload.prototype.kick = function () { if (!this.running && !this.stopped) this.run(); };
+
+// The one loop that talks to the server for this upload, so requests never overlap.
+Upload.prototype.run = async function () {
+  this.running = true;
+  try {
+    while (!this.stopped && !this.complete) {
+      if (this.needsCheck) {
+        if (!await this.check()) continue;
       }
-    } catch (e) { /* an unreadable body: fall through to the generic words */ }
-    if (response.status === 401) return { text: "You were signed out. Sign in again in another tab; the audio is kept and will be sent.", fromApi: false };
-    if (response.status === 403) return { text: "This page is out of date. Reload it; unsent audio is kept and will be sent.", fromApi: false };
-    return { text: "The server answered " + response.status + ".", fromApi: false };
-  }
-
-  // fetch with the tus and CSRF headers; resolves to null on a network error or timeout
-  // (the caller retries), never rejects.
-  async function request(method, url, csrf, headers, body) {
-    var all = { "Tus-Resumable": TUS_VERSION, "X-CSRF-Token": csrf };
-    Object.keys(headers || {}).forEach(function (k) { all[k] = headers[k]; });
-    var controller = new AbortController();
-    var timer = setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS);
-    try {
-      return await fetch(url, { method: method, headers: all, body: body, credentials: "same-origin",
-                                cache: "no-store", signal: controller.signal });
-    } catch (e) {
-      return null;
-    } finally {
-      clearTimeout(timer);
+      var finishing = this.length !== null && !this.lengthDeclared && this.acked >= this.limit();
+      if (this.acked >= this.limit() && !finishing) break;  // idle until more audio arrives
+      await this.sendNext();
     }
-  }
-
-  function b64(text) { return btoa(unescape(encodeURIComponent(text))); }
-
-  // Creates an upload; resolves to its URL. Rejects with an Error carrying .status (0 when the
-  // server could not be reached). Not retried on its own: if the answer were lost, a retry
-  // would leave an empty upload behind, so the person simply presses Start again.
-  async function create(endpoint, options) {
-    var meta = options.metadata || {};
-    var headers = {
-      "Upload-Metadata": Object.keys(meta).map(function (k) { return k + " " + b64(meta[k] || ""); }).join(",")
-    };
-    if (options.length == null) headers["Upload-Defer-Length"] = "1";
-    else headers["Upload-Length"] = String(options.length);
-    var response = await request("POST", endpoint, options.csrf, headers, null);
-    if (response && response.status === 201 && response.headers.get("Location")) {
-      return new URL(response.headers.get("Location"), location.href).pathname;
-    }
-    var error = new Error(response ? (await messageOf(response)).text
-                                   : "The server could not be reached. Check the connection and try again.");
-    error.status = response ? response.status : 0;
-    throw error;
-  }
-
-  // ---- IndexedDB: the bytes the server has not confirmed yet ---------------------------
-  //
-  // "uploads": one record per live upload {url, client, session, source, filetype, produced}.
-  // "chunks":  the recorder's blobs, keyed [url, offset], each {url, offset, size, time,
-  //            sendable, blob} (`sendable`: see Upload.append).
-  // A chunk and its upload's new "produced" total are written in one transaction, so after a
-  // crash the record never claims bytes that are not stored.
-
-  function promised(req) {
-    return new Promise(function (resolve, reject) {
-      req.onsuccess = function () { resolve(req.result); };
-      req.onerror = function () { reject(req.error); };
-    });
-  }
-  function committed(tx) {
-    return new Promise(function (resolve, reject) {
-      tx.oncomplete = function () { resolve(); };
-      tx.onerror = tx.onabort = function () { reject(tx.error || new Error("IndexedDB transaction aborted")); };
-    });
-  }
-  function chunksOf(url) { return IDBKeyRange.bound([url, 0], [url, Infinity]); }
-
-  function Store(db) { this.db = db; }
-
-  // Resolves to a Store, or to null where IndexedDB is unavailable (some private windows):
-  // uploads then still work, but a reload cannot recover unsent audio.
-  Store.open = function () {
-    return new Promise(function (resolve) {
-      var req;
-      try { req = indexedDB.open("sotto-recorder", 1); } catch (e) { resolve(null); return; }
-      req.onupgradeneeded = function () {
-        var db = req.result;
-        db.createObjectStore("uploads", { keyPath: "url" });
-        db.createObjectStore("chunks", { keyPath: ["url", "offset"] });
-      };
-      req.onsuccess = function () { resolve(new Store(req.result)); };
-      req.onerror = req.onblocked = function () { resolve(null); };
-    });
-  };
-
-  Store.prototype.saveChunk = function (record, chunk) {
-    var tx = this.db.transaction(["uploads", "chunks"], "readwrite");
-    tx.objectStore("uploads").put(record);
-    tx.objectStore("chunks").put(chunk);
-    return committed(tx);
-  };
-
-  // Deletes the chunks that end at or before `offset` (the server holds them).
-  Store.prototype.dropThrough = function (url, offset) {
-    var tx = this.db.transaction("chunks", "readwrite");
-    var cursor = tx.objectStore("chunks").openCursor(IDBKeyRange.bound([url, 0], [url, offset]));
-    cursor.onsuccess = function () {
-      var c = cursor.result;
-      if (!c) return;
-      if (c.value.offset + c.value.size <= offset) c.delete();
-      c.continue();
-    };
-    return committed(tx);
-  };
-
-  Store.prototype.forget = function (url) {
-    var tx = this.db.transaction(["uploads", "chunks"], "readwrite");
-    tx.objectStore("uploads").delete(url);
-    tx.objectStore("chunks").delete(chunksOf(url));
-    return committed(tx);
-  };
-
-  // Every stored upload with its chunks (in offset order), optionally only those matching `filter`.
-  Store.prototype.leftovers = async function (filter) {
-    var tx = this.db.transaction(["uploads", "chunks"], "readonly");
-    var records = await promised(tx.objectStore("uploads").getAll());
-    var out = [];
-    for (var i = 0; i < records.length; i++) {
-      if (filter && !filter(records[i])) continue;
-      out.push({ record: records[i], chunks: await promised(tx.objectStore("chunks").getAll(chunksOf(records[i].url))) });
-    }
-    return out;
-  };
-
-  Store.prototype.countChunks = function () {
-    return promised(this.db.transaction("chunks", "readonly").objectStore("chunks").count());
-  };
-
-  // ---- one upload ------------------------------------------------------------------------
-
-  var active = [];  // uploads that may be waiting out a backoff; woken when the network returns
-  window.addEventListener("online", function () { active.forEach(function (u) { u.wake(); }); });
-
-  // options: csrf; store and record (live uploads: persist chunks); length (known total, as
-  // for a file, already declared at creation); batch (bytes per PATCH); checkFirst (ask the
-  // server for its offset before sending anything: a resumed upload).
-  function Upload(url, options) {
-    this.url = url;
-    this.csrf = options.csrf;
-    this.store = options.store || null;
-    this.record = options.record || null;
-    this.batch = options.batch || LIVE_BATCH_BYTES;
-    this.queue = [];           // {offset, size, time, blob}, oldest first, not yet confirmed
-    this.produced = 0;         // bytes handed to this upload: the offset of the next chunk
-    this.sendable = null;      // while the stream goes on, send only this far (null: all of it)
-    this.acked = 0;            // bytes the server confirmed holding
-    this.length = options.length == null ? null : options.length;
-    this.lengthDeclared = options.length != null;  // whether the server knows the total
-    this.savedTime = null;     // `time` of the newest chunk the server holds entirely
-    this.complete = false;
-    this.failure = null;       // {message, fromApi, keep}: why this upload stopped for good
-    this.state = "idle";       // idle | sending | offline | retrying | signed-out | complete | failed
-    this.stopped = false;
-    this.needsCheck = !!options.checkFirst;
-    this.adoptServerOffset = false;
-    this.mismatches = 0;
-    this.attempt = 0;
+  } finally {
     this.running = false;
-    this.wakeUp = null;
-    this.persisting = Promise.resolve();
-    this.listeners = [];
-    this.settled = new Promise(function (resolve) { this.settle = resolve; }.bind(this));
-    active.push(this);
   }
+  if (!this.stopped && !this.complete && this.acked < this.limit()) this.kick();  // appended while leaving
+};
 
-  // listener(upload) is called on every change of state or progress.
-  Upload.prototype.onChange = function (listener) { this.listeners.push(listener); };
-  Upload.prototype.emit = function () {
-    var self = this;
-    this.listeners.forEach(function (l) { l(self); });
-  };
-  Upload.prototype.setState = function (state) {
-    if (this.state !== state) { this.state = state; this.emit(); }
-  };
+// The next piece: queued bytes from the confirmed offset, up to `batch` bytes.
+Upload.prototype.nextPiece = function () {
+  var parts = [], room = Math.min(this.batch, this.limit() - this.acked), at = this.acked;
+  for (var i = 0; i < this.queue.length && room > 0; i++) {
+    var c = this.queue[i];
+    if (c.offset + c.size <= at) continue;
+    var from = at - c.offset, to = Math.min(c.size, from + room);
+    parts.push(from === 0 && to === c.size ? c.blob : c.blob.slice(from, to));
+    room -= to - from;
+    at += to - from;
+  }
+  return new Blob(parts);
+};
 
-  // Hands bytes to the upload. Live chunks are stored before they can be sent; `time` is the
-  // recording time they end at (for "Saved up to …"). `sendable` is how far the stream may be
-  // sent before it is finished: a live recording whose next chunk never comes (a reload, a
-  // crash) must end on a whole element, not on the first bytes of the next one.
-  Upload.prototype.append = function (blob, time, sendable) {
-    if (this.stopped || this.length !== null && this.lengthDeclared && this.produced >= this.length) return;
-    if (!blob.size) return;
-    this.sendable = sendable == null ? null : sendable;
-    var chunk = { url: this.url, offset: this.produced, size: blob.size, time: time == null ? null : time,
-                  sendable: this.sendable, blob: blob };
-    this.produced += blob.size;
-    this.queue.push(chunk);
-    if (this.store && this.record) {
-      this.record.produced = this.produced;
-      var store = this.store, record = Object.assign({}, this.record);
-      // A failed write (storage full) still leaves the chunk in memory: only a reload could lose it.
-      this.persisting = store.saveChunk(record, chunk).catch(function (e) { console.warn("audio not stored locally", e); });
-    }
-    this.kick();
-  };
-
-  // No more bytes will come: the total is what was produced (or, `atCut`, only as far as a
-  // cut is allowed: the recorder broke off mid-stream). Resolves when the server holds it all
-  // and has marked the upload complete; rejects with the failure if it stopped for good.
-  Upload.prototype.finish = function (atCut) {
-    if (this.length === null) this.length = atCut && this.sendable !== null ? Math.max(this.acked, this.limit()) : this.produced;
-    this.kick();
-    return this.whenDone();
-  };
-
-  Upload.prototype.whenDone = function () {
-    var self = this;
-    return this.settled.then(function () {
-      if (self.failure) { var e = new Error(self.failure.message); e.failure = self.failure; throw e; }
-    });
-  };
-
-  // Stops sending. With discard, the stored chunks are deleted too (consent withdrawn: the
-  // audio must not survive on this device either).
-  Upload.prototype.stop = function (discard) {
-    this.stopped = true;
-    this.queue = [];
-    this.wake();
-    active = active.filter(function (u) { return u !== this; }, this);
-    var forgotten = discard && this.store ? this.persisting.then(this.store.forget.bind(this.store, this.url)) : Promise.resolve();
-    this.settle();
-    return forgotten.catch(function () {});
-  };
-
-  Upload.prototype.wake = function () { if (this.wakeUp) this.wakeUp(); };
-  Upload.prototype.pending = function () { return this.produced - this.acked; };
-  // Where sending stops for now: the total once it is known, else the last allowed cut.
-  Upload.prototype.limit = function () {
-    if (this.length !== null) return Math.min(this.length, this.produced);
-    return this.sendable === null ? this.produced : Math.min(this.sendable, this.produced);
-  };
-  Upload.prototype.kick = function () { if (!this.running && !this.stopped) this.run(); };
-
-  // The one loop that talks to the server for this upload, so requests never overlap.
-  Upload.prototype.run = async function () {
-    this.running = true;
-    try {
-      while (!this.stopped && !this.complete) {
-        if (this.needsCheck) {
-          if (!await this.check()) continue;
-        }
-        var finishing = this.length !== null && !this.lengthDeclared && this.acked >= this.limit();
-        if (this.acked >= this.limit() && !finishing) break;  // idle until more audio arrives
-        await this.sendNext();
-      }
-    } finally {
-      this.running = false;
-    }
-    if (!this.stopped && !this.complete && this.acked < this.limit()) this.kick();  // appended while leaving
-  };
-
-  // The next piece: queued bytes from the confirmed offset, up to `batch` bytes.
-  Upload.prototype.nextPiece = function () {
-    var parts = [], room = Math.min(this.batch, this.limit() - this.acked), at = this.acked;
-    for (var i = 0; i < this.queue.length && room > 0; i++) {
-      var c = this.queue[i];
-      if (c.offset + c.size <= at) continue;
-      var from = at - c.offset, to = Math.min(c.size, from + room);
-      parts.push(from === 0 && to === c.size ? c.blob : c.blob.slice(from, to));
-      room -= to - from;
-      at += to - from;
-    }
-    return new Blob(parts);
-  };
-
-  Upload.prototype.sendNext = async function () {
-    var piece = this.nextPiece();
-    var headers = { "Upload-Offset": String(this.acked), "Content-Type": "application/offset+octet-stream" };
-    var closing = this.length !== null && !this.lengthDeclared && this.acked + piece.size === this.length;
-    if (closing) headers["Upload-Length"] = String(this.length);
-    this.setState("sending");
-    var response = await request("PATCH", this.url, this.csrf, headers, piece);
-    if (this.stopped) return;
-    if (response && response.status === 204) {
-      if (closing) this.lengthDeclared = true;
-      this.attempt = 0;
-      this.confirmed(response.headers.get("Upload-Offset"));
-      return;
-    }
-    if (response && response.status === 409 && response.headers.get("Upload-Offset") !== null) {
-      this.confirmed(response.headers.get("Upload-Offset"));  // we were ahead: continue from the server
-      return;
-    }
-    await this.trouble(response);
-  };
-
-  // HEAD: where the server stands. Returns false after a problem (the loop goes round again).
-  Upload.prototype.check = async function () {
-    if (this.mismatches) await this.pause(BACKOFF_MS[Math.min(this.mismatches - 1, BACKOFF_MS.length - 1)]);
-    if (this.stopped) return false;
-    var response = await request("HEAD", this.url, this.csrf, {}, null);
-    if (this.stopped) return false;
-    if (!response || response.status !== 200) { await this.trouble(response); return false; }
-    this.needsCheck = false;
+Upload.prototype.sendNext = async function () {
+  var piece = this.nextPiece();
+  var headers = { "Upload-Offset": String(this.acked), "Content-Type": "application/offset+octet-stream" };
+  var closing = this.length !== null && !this.lengthDeclared && this.acked + piece.size === this.length;
+  if (closing) headers["Upload-Length"] = String(this.length);
+  this.setState("sending");
+  var response = await request("PATCH", this.url, this.csrf, headers, piece);
+  if (this.stopped) return;
+  if (response && response.status === 204) {
+    if (closing) this.lengthDeclared = true;
     this.attempt = 0;
-    var declared = response.headers.get("Upload-Length");
-    if (declared !== null) {
-      // Closed on the server (the session was ended elsewhere): what it lacks can never be sent.
-      var total = parseInt(declared, 10);
-      if (total < this.produced || this.length !== null && total !== this.length) {
-        this.fail({ text: "This recording was closed before all of its audio arrived.", fromApi: false }, true);
-        return false;
-      }
-      this.length = total;
-      this.lengthDeclared = true;
-    }
     this.confirmed(response.headers.get("Upload-Offset"));
-    return true;
-  };
-
-  // The server holds `header` bytes: forget what it confirmed, or stop if its answer makes
-  // no sense (it lacks bytes we no longer have, or holds more than we ever sent).
-  Upload.prototype.confirmed = function (header) {
-    var offset = parseInt(header, 10);
-    if (!(offset >= 0)) { this.needsCheck = true; return; }
-    if (this.adoptServerOffset && !this.queue.length && offset > this.produced) {
-      this.produced = offset;  // a resumed upload with nothing left to send: the server holds it all
-    }
-    this.adoptServerOffset = false;
-    var oldest = this.queue.length ? this.queue[0].offset : this.produced;
-    if (offset < Math.min(oldest, this.acked) || offset > this.produced) {
-      // Possibly a stale answer (a read that began before our last write was committed): ask
-      // again a few times before giving up on an upload whose copy on the server is wrong.
-      if (++this.mismatches < 4) { this.needsCheck = true; this.setState("retrying"); return; }
-      this.fail({ text: "The server's copy of this recording does not match what was sent (it holds " + offset +
-                  " bytes, this page sent " + this.produced + ").", fromApi: false }, true);
-      return;
-    }
-    this.mismatches = 0;
-    this.acked = offset;
-    var store = this.store, url = this.url;
-    // A chunk's sound is saved once the server holds it up to its cut (its stray last bytes
-    // may wait for the next chunk); it is forgotten here once the server holds all of it.
-    for (var i = 0; i < this.queue.length; i++) {
-      var c = this.queue[i], saved = c.sendable != null ? c.sendable : c.offset + c.size;
-      if (saved > offset) break;
-      if (c.time != null) this.savedTime = c.time;
-    }
-    while (this.queue.length && this.queue[0].offset + this.queue[0].size <= offset) this.queue.shift();
-    if (store) this.persisting = this.persisting.then(function () { return store.dropThrough(url, offset); }).catch(function () {});
-    if (this.length !== null && this.lengthDeclared && offset === this.length) {
-      this.complete = true;
-      active = active.filter(function (u) { return u !== this; }, this);
-      if (store) this.persisting = this.persisting.then(function () { return store.forget(url); }).catch(function () {});
-      this.setState("complete");
-      this.settle();
-      return;
-    }
-    this.state = this.acked < this.limit() ? "sending" : "idle";
-    this.emit();  // progress, even when the state stays the same
-  };
-
-  // A failed request: wait and ask again, or stop for good.
-  Upload.prototype.trouble = async function (response) {
-    var status = response ? response.status : 0;
-    if (status === 0 || status >= 500 || status === 408 || status === 429 || status === 401 || status === 409) {
-      this.setState(status === 0 ? "offline" : status === 401 ? "signed-out" : "retrying");
-      var delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
-      this.attempt++;
-      await this.pause(status === 401 ? Math.max(delay, 5000) : delay);
-      this.needsCheck = true;
-      return;
-    }
-    var message = await messageOf(response);
-    // An HTML 403 is the CSRF check (a stale page), not a refusal of the audio: keep it for a reload.
-    var keep = status === 403 && !message.fromApi;
-    this.fail(message, !keep);
-  };
-
-  Upload.prototype.pause = function (ms) {
-    var self = this;
-    return new Promise(function (resolve) {
-      var timer = setTimeout(done, ms);
-      function done() { clearTimeout(timer); self.wakeUp = null; resolve(); }
-      self.wakeUp = done;
-    });
-  };
-
-  Upload.prototype.fail = function (message, discard) {
-    this.failure = { message: message.text, fromApi: message.fromApi, keep: !discard };
-    this.setState("failed");
-    this.stop(discard);
-  };
-
-  // ---- resuming what an earlier page left behind ----------------------------------------
-
-  // An Upload for a stored leftover: its chunks queued from the first one still stored, as far
-  // as they run without a hole (a chunk that failed to be stored ends what can be sent), and
-  // ending where the last of them allowed a cut. Its recorder is gone: finish() closes it there.
-  function resume(store, leftover, csrf) {
-    var upload = new Upload(leftover.record.url, { csrf: csrf, store: store, record: leftover.record, checkFirst: true });
-    var chunks = leftover.chunks.slice().sort(function (a, b) { return a.offset - b.offset; });
-    upload.adoptServerOffset = !chunks.length;
-    if (chunks.length) {
-      upload.produced = upload.acked = chunks[0].offset;
-      for (var i = 0; i < chunks.length && chunks[i].offset === upload.produced; i++) {
-        upload.queue.push(chunks[i]);
-        upload.produced += chunks[i].size;
-        upload.sendable = chunks[i].sendable == null ? null : chunks[i].sendable;
-      }
-      if (upload.sendable !== null) upload.produced = Math.max(upload.acked, Math.min(upload.produced, upload.sendable));
-    }
-    return upload;
+    return;
   }
-
-  // Holds the named Web Lock for the life of this page; resolves to whether it was obtained
-  // within `waitMs`. Two tabs must never drive the same session: the second one leaves it be.
-  // Without Web Locks (old browsers) every page assumes it is alone.
-  function claim(name, waitMs) {
-    if (!navigator.locks) return Promise.resolve(true);
-    var controller = new AbortController();
-    var timer = waitMs ? setTimeout(function () { controller.abort(); }, waitMs) : null;
-    var options = waitMs ? { signal: controller.signal } : { ifAvailable: true };
-    return new Promise(function (resolve) {
-      navigator.locks.request(name, options, function (lock) {
-        clearTimeout(timer);
-        resolve(!!lock);
-        return lock ? new Promise(function () {}) : null;  // held until the page goes away
-      }).catch(function () { resolve(false); });
-    });
+  if (response && response.status === 409 && response.headers.get("Upload-Offset") !== null) {
+    this.confirmed(response.headers.get("Upload-Offset"));  // we were ahead: continue from the server
+    return;
   }
+  await this.trouble(response);
+};
 
-  window.SottoTus = {
-    FILE_PIECE_BYTES: FILE_PIECE_BYTES,
-    Store: Store,
-    Upload: Upload,
-    create: create,
-    resume: resume,
-    claim: claim,
-    request: request,
-    messageOf: messageOf
-  };
-})();
+// HEAD: where the server stands. Returns false after a problem (the loop goes round again).
+Upload.prototype.check = async function () {
+  if (this.mismatches) await this.pause(BACKOFF_MS[Math.min(this.mismatches - 1, BACKOFF_MS.length - 1)]);
+  if (this.stopped) return false;
+  var response = await request("HEAD", this.url, this.csrf, {}, null);
+  if (this.stopped) return false;
+  if (!response || response.status !== 200) { await this.trouble(response); return false; }
+  this.needsCheck = false;
+  this.attempt = 0;
+  var declared = response.headers.get("Upload-Length");
+  if (declared !== null) {
+    // Closed on the server (the session was ended elsewhere): what it lacks can never be sent.
+    var total = parseInt(declared, 10);
+    if (total < this.produced || this.length !== null && total !== this.length) {
+      this.fail({ text: "This recording was closed before all of its audio arrived.", fromApi: false }, true);
+      return false;
+    }
+    this.length = total;
+    this.lengthDeclared = true;
+  }
+  this.confirmed(response.headers.get("Upload-Offset"));
+  return true;
+};
+
+// The server holds `header` bytes: forget what it confirmed, or stop if its answer makes
+// no sense (it lacks bytes we no longer have, or holds more than we ever sent).
+Upload.prototype.confirmed = function (header) {
+  var offset = parseInt(header, 10);
+  if (!(offset >= 0)) { this.needsCheck = true; return; }
+  if (this.adoptServerOffset && !this.queue.length && offset > this.produced) {
+    this.produced = offset;  // a resumed upload with nothing left to send: the server holds it all
+  }
+  this.adoptServerOffset = false;
+  var oldest = this.queue.length ? this.queue[0].offset : this.produced;
+  if (offset < Math.min(oldest, this.acked) || offset > this.produced) {
+    // Possibly a stale answer (a read that began before our last write was committed): ask
+    // again a few times before giving up on an upload whose copy on the server is wrong.
+    if (++this.mismatches < 4) { this.needsCheck = true; this.setState("retrying"); return; }
+    this.fail({ text: "The server's copy of this recording does not match what was sent (it holds " + offset +
+                " bytes, this page sent " + this.produced + ").", fromApi: false }, true);
+    return;
+  }
+  this.mismatches = 0;
+  this.acked = offset;
+  var store = this.store, url = this.url;
+  // A chunk's sound is saved once the server holds it up to its cut (its stray last bytes
+  // may wait for the next chunk); it is forgotten here once the server holds all of it.
+  for (var i = 0; i < this.queue.length; i++) {
+    var c = this.queue[i], saved = c.sendable != null ? c.sendable : c.offset + c.size;
+    if (saved > offset) break;
+    if (c.time != null) this.savedTime = c.time;
+  }
+  while (this.queue.length && this.queue[0].offset + this.queue[0].size <= offset) this.queue.shift();
+  if (store) this.persisting = this.persisting.then(function () { return store.dropThrough(url, offset); }).catch(function () {});
+  if (this.length !== null && this.lengthDeclared && offset === this.length) {
+    this.complete = true;
+    active = active.filter(function (u) { return u !== this; }, this);
+    if (store) this.persisting = this.persisting.then(function () { return store.forget(url); }).catch(function () {});
+    this.setState("complete");
+    this.settle();
+    return;
+  }
+  this.state = this.acked < this.limit() ? "sending" : "idle";
+  this.emit();  // progress, even when the state stays the same
+};
+
+// A failed request: wait and ask again, or stop for good.
+Upload.prototype.trouble = async function (response) {
+  var status = response ? response.status : 0;
+  if (status === 0 || status >= 500 || status === 408 || status === 429 || status === 401 || status === 409) {
+    this.setState(status === 0 ? "offline" : status === 401 ? "signed-out" : "retrying");
+    var delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    this.attempt++;
+    await this.pause(status === 401 ? Math.max(delay, 5000) : delay);
+    this.needsCheck = true;
+    return;
+  }
+  var message = await messageOf(response);
+  // An HTML 403 is the CSRF check (a stale page), not a refusal of the audio: keep it for a reload.
+  var keep = status === 403 && !message.fromApi;
+  this.fail(message, !keep);
+};
+
+Upload.prototype.pause = function (ms) {
+  var self = this;
+  return new Promise(function (resolve) {
+    var timer = setTimeout(done, ms);
+    function done() { clearTimeout(timer); self.wakeUp = null; resolve(); }
+    self.wakeUp = done;
+  });
+};
+
+Upload.prototype.fail = function (message, discard) {
+  this.failure = { message: message.text, fromApi: message.fromApi, keep: !discard };
+  this.setState("failed");
+  this.stop(discard);
+};
+
+// ---- resuming what an earlier page left behind ----------------------------------------
+
+// An Upload for a stored leftover: its chunks queued from the first one still stored, as far
+// as they run without a hole (a chunk that failed to be stored ends what can be sent), and
+// ending where the last of them allowed a cut. Its recorder is gone: finish() closes it there.
+export function resume(store, leftover, csrf) {
+  var upload = new Upload(leftover.record.url, { csrf: csrf, store: store, record: leftover.record, checkFirst: true });
+  var chunks = leftover.chunks.slice().sort(function (a, b) { return a.offset - b.offset; });
+  upload.adoptServerOffset = !chunks.length;
+  if (chunks.length) {
+    upload.produced = upload.acked = chunks[0].offset;
+    for (var i = 0; i < chunks.length && chunks[i].offset === upload.produced; i++) {
+      upload.queue.push(chunks[i]);
+      upload.produced += chunks[i].size;
+      upload.sendable = chunks[i].sendable == null ? null : chunks[i].sendable;
+    }
+    if (upload.sendable !== null) upload.produced = Math.max(upload.acked, Math.min(upload.produced, upload.sendable));
+  }
+  return upload;
+}
+
+// Holds the named Web Lock for the life of this page; resolves to whether it was obtained
+// within `waitMs`. Two tabs must never drive the same session: the second one leaves it be.
+// Without Web Locks (old browsers) every page assumes it is alone.
+export function claim(name, waitMs) {
+  if (!navigator.locks) return Promise.resolve(true);
+  var controller = new AbortController();
+  var timer = waitMs ? setTimeout(function () { controller.abort(); }, waitMs) : null;
+  var options = waitMs ? { signal: controller.signal } : { ifAvailable: true };
+  return new Promise(function (resolve) {
+    navigator.locks.request(name, options, function (lock) {
+      clearTimeout(timer);
+      resolve(!!lock);
+      return lock ? new Promise(function () {}) : null;  // held until the page goes away
+    }).catch(function () { resolve(false); });
+  });
+}
