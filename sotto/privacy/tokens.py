@@ -51,6 +51,11 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+def lower_words(tokens: list[Token]) -> list[str]:
+    """The lower-cased text of each token, for matching word lists."""
+    return [t.lower for t in tokens]
+
+
 def is_unpunctuated(text: str) -> bool:
     """True for speech-recognition text without capitals or sentence marks (then truecase, chunk by turn)."""
     return not any(ch.isupper() for ch in text) and not any(ch in ".?!" for ch in text)

@@ -221,6 +221,9 @@ LOOKALIKES: list[str] = [
     r"(pass|passed|passing) out in front", r"pass out\b(?! (drunk|cold|on the couch))",
     r"(that|it) (would|will) kill me", r"panic (attack|attacks)", r"heart attack", r"(visa|master) ?card",
     r"alcohol (wipes?|swabs?|free)",
+    # "inside" and "officer" hint at prison and probation only on their own ("when he was inside").
+    r"(from|to|on) the inside of", r"(from|to) the inside", r"inside (the|a|an|my|your|his|her|our|their|of|out)",
+    r"(housing|loans?|benefits?|welfare|finance|compliance|admissions|attendance|hr|wellbeing|press|medical) officers?",
 ]
 # fmt: on
 

@@ -134,6 +134,9 @@ class Vocabulary:
         return not (len(bare) < 2 or not bare.isalpha() or self.is_common(bare) or bare in self.not_identifying)
 
 
+_FUNCTION_WORD_NAMES = frozenset(["in", "so", "an", "my", "on", "at", "to", "of", "by", "or", "as", "if", "is"])
+
+
 def _bare(word: str) -> str:
     word = word.lower().strip("'")
     for suffix in ("'s", "’s"):
@@ -153,7 +156,9 @@ def vocabulary() -> Vocabulary:
     return Vocabulary(
         common=_read("common_words.txt"),
         proper=_read("proper_nouns.txt"),
-        first_names=_read("first_names.txt"),
+        # Census first names include a few function words ("In", "So", "An", "My") that would
+        # otherwise be taken for a name after "met" or "call".
+        first_names=_read("first_names.txt") - _FUNCTION_WORD_NAMES,
         not_identifying=_read("not_identifying.txt"),
         places=_read("places.txt"),
     )

@@ -6,7 +6,8 @@ import pytest
 
 from sotto.privacy.engine import default_redactor
 from sotto.privacy.found import Found
-from sotto.privacy.phi_patterns import find_contacts, find_dates
+from sotto.privacy.phi_contacts import find_contacts
+from sotto.privacy.phi_dates import find_dates
 from sotto.privacy.propagation import propagate_names
 from sotto.privacy.tokens import tokenize
 

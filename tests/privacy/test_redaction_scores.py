@@ -35,8 +35,8 @@ def score(directory: Path, min_phi_recall: float = 0.98, min_topic_recall: float
 @pytest.mark.xfail(
     strict=True,
     reason="inv-008..011 and inv-015..016 were written after tuning, as held-out checks; inv-012..016 add "
-    "implicit disclosures and follow-up turns: on the whole set identifier recall is 0.963 and passage recall "
-    "0.916 (over-removal 0.048), short of 0.98 / 0.95",
+    "implicit disclosures and follow-up turns: on the whole set identifier recall is 0.979 and passage recall "
+    "0.916 (over-removal 0.047), short of 0.98 / 0.95",
 )
 def test_invented_transcripts_meet_the_targets() -> None:
     # The real targets, unchanged: this test starts to pass (and so, being strict, to fail as an
@@ -50,10 +50,10 @@ def test_invented_transcripts_in_speech_recognition_style_meet_the_targets(tmp_p
     for source in sorted((HERE / "data").glob("*.txt")):
         (tmp_path / source.name).write_text(convert_file(source), encoding="utf-8")
     # Not the targets: what the redactor holds to today on speech-recognition text (measured
-    # 0.948 / 0.916 / 0.049 with inv-012..016). Names that are everyday words used once ("dawn", "rich"),
-    # organisations and places named only in lower-case everyday words ("the riverside rockets",
-    # "east linden"), codes spelled out letter by letter, and passages with no cue phrase ("i check the
-    # portal ten times a day") are what keep it under 0.98 / 0.95.
+    # 0.974 / 0.916 / 0.048 with inv-012..016). Names that are everyday words used once ("rich will be
+    # there"), organisations and places named only in lower-case everyday words with no head ("the
+    # riverside rockets", "east linden"), and passages with no cue phrase ("i check the portal ten times
+    # a day") are what keep it under 0.98 / 0.95.
     assert score(tmp_path, min_phi_recall=0.94, min_topic_recall=0.91).endswith(" ok")
 
 

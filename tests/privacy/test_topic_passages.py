@@ -110,3 +110,14 @@ def test_a_weak_cue_in_unpunctuated_text_keeps_to_its_clause() -> None:
     assert [(t, c, p) for t, c, p in removed(texts) if t == 2] == [
         (2, "substance", "honestly a slip is information my counselor keeps saying that over and over to me")
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the gate locks from the inside and the housing officer has a spare key",
+        "it's warm inside the flat now and my benefits officer rang back",
+    ],
+)
+def test_inside_and_officer_in_their_everyday_sense_are_not_prison(text: str) -> None:
+    assert removed([text]) == []

@@ -1,0 +1,238 @@
+"""Contacts and codes, written or said aloud: phone numbers, e-mail and web addresses, handles, and
+identifying numbers ("508-555-0163", "j o h n at gmail dot com", "j t four eight two one nine seven c").
+
+Each ``find_*`` function reads one turn (its text and its tokens) and returns what it found.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sotto.privacy.found import Found
+from sotto.privacy.tokens import TEENS, TENS, UNITS, Token, lower_words, read_digits
+from sotto.privacy.vocabulary import vocabulary
+
+_CONTACT_CONTEXT = {
+    "phone", "number", "cell", "mobile", "call", "text", "reach", "landline", "fax", "line", "dial",
+    "ring", "contact", "whatsapp", "numbers", "texting", "cellphone",
+}  # fmt: skip
+
+
+_ID_CONTEXT = {
+    "id", "case", "record", "member", "reference", "account", "licence", "license", "plate", "ssn",
+    "social", "security", "student", "docket", "file", "policy", "patient", "mrn", "confirmation", "claim",
+    "badge", "passport", "alien", "registration", "number", "code", "pin", "insurance", "medicaid", "medicare",
+}  # fmt: skip
+
+
+_TLDS = {"com", "org", "net", "edu", "gov", "io", "co", "uk", "us", "ca", "me", "info", "biz", "au", "ie", "de"}
+
+
+_SPOKEN_SYMBOLS = {"dot", "underscore", "dash", "hyphen", "period"}
+
+
+_EMAIL_STOP = {
+    "is", "it's", "its", "was", "that", "the", "my", "her", "his", "their", "your", "at", "to", "email", "e",
+    "mail", "address", "me", "send", "it", "as", "and", "or", "called", "on", "i", "you", "use", "it'",
+}  # fmt: skip
+
+
+_HANDLE_CONTEXT = {
+    "account",
+    "handle",
+    "username",
+    "instagram",
+    "insta",
+    "tiktok",
+    "snapchat",
+    "snap",
+    "twitter",
+    "gamertag",
+}
+
+
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+
+
+_URL = re.compile(r"\b(?:https?://\S+|www\.\S+|[\w\-]+\.(?:com|org|net|edu|io|co\.uk|gov)(?:/\S*)?)", re.I)
+
+
+_HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_.]{2,}|\b[A-Za-z0-9]+(?:_[A-Za-z0-9]+)+\b")
+
+
+_PHONE = re.compile(
+    r"(?<![\w\-])(?:\+?\d{1,3}[\s.\-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.\-])\d{3}[\s.\-]\d{4}(?![\w\-])"
+    r"|(?<![\w\-])\d{3}[\-.]\d{4}(?![\w\-])"
+    r"|(?<![\w\-])0\d{2,4}[\s\-]?\d{3}[\s\-]?\d{3,4}(?![\w\-])"
+)
+
+
+_CODE = re.compile(
+    r"(?<![\w\-])(?:[A-Z]{1,4}[\- ]?)?\d[\dA-Za-z]*(?:[\- ](?:\d[\dA-Z]*|[A-Z]{1,4}(?=[\- ]\d)))*(?![\w\-])"
+)
+
+
+def find_contacts(text: str, tokens: list[Token]) -> list[Found]:
+    """Phone numbers, e-mail addresses, web addresses and handles, written or said aloud."""
+    found = [Found(m.start(), m.end(), "CONTACT", 0.95) for m in _EMAIL.finditer(text)]
+    found += [Found(m.start(), m.end(), "CONTACT", 0.8) for m in _URL.finditer(text)]
+    found += [Found(m.start(), m.end(), "CONTACT", 0.8) for m in _HANDLE.finditer(text)]
+    found += [Found(m.start(), m.end(), "CONTACT", 0.8) for m in _PHONE.finditer(text) if _digit_count(m.group()) >= 7]
+    found += _spoken_emails(tokens)
+    found += _spoken_handles(tokens)
+    return found
+
+
+def _digit_count(s: str) -> int:
+    return sum(ch.isdigit() for ch in s)
+
+
+def _spoken_emails(tokens: list[Token]) -> list[Found]:
+    """ "j o h n at gmail dot com": a local part, "at", a domain and a known ending after "dot"."""
+    words = lower_words(tokens)
+    vocab = vocabulary()
+    found = []
+    for i, word in enumerate(words):
+        if word != "at" or i == 0:
+            continue
+        # The domain: up to three words, then one or more "dot <ending>".
+        j = i + 1
+        end = None
+        while j < len(words) and j <= i + 4:
+            if words[j] == "dot" and j + 1 < len(words) and words[j + 1] in _TLDS:
+                end = j + 1
+                j += 2
+                while j + 1 < len(words) and words[j] == "dot" and words[j + 1] in _TLDS:
+                    end = j + 1
+                    j += 2
+                break
+            j += 1
+        if end is None or end == i + 2:
+            continue
+        # The local part: letters said one by one, digits, symbols and names, back from "at".
+        k = i - 1
+        while k >= 0 and i - k <= 16:
+            w = words[k]
+            # "a" and "i" are letters of a spelled-out name only among other single letters.
+            beside = (k > 0 and len(words[k - 1]) == 1) or (k + 1 < i and len(words[k + 1]) == 1)
+            spelled = len(w) == 1 and (w not in ("a", "i") or beside)
+            # Any word joined to the address by "dot" or "underscore" is part of it ("desmond dot quill").
+            joined = (k + 1 < i and words[k + 1] in _SPOKEN_SYMBOLS) or (k > 0 and words[k - 1] in _SPOKEN_SYMBOLS)
+            if (
+                spelled
+                or (joined and w not in _EMAIL_STOP)
+                or w in _SPOKEN_SYMBOLS
+                or w in UNITS
+                or w in TEENS
+                or w in TENS
+                or w.isdigit()
+                or (w not in _EMAIL_STOP and (not vocab.is_common(w) or w in vocab.first_names))
+            ):
+                k -= 1
+            else:
+                break
+        if k == i - 1:
+            continue
+        found.append(Found(tokens[k + 1].start, tokens[end].end, "CONTACT", 0.9))
+    return found
+
+
+def _spoken_handles(tokens: list[Token]) -> list[Found]:
+    """ "eli underscore builds underscore things", or a word spelled out after "handle"/"account"."""
+    words = lower_words(tokens)
+    found = []
+    for i, word in enumerate(words):
+        if word != "underscore" or i == 0 or i + 1 >= len(words):
+            continue
+        start, end = i - 1, i + 1
+        while start > 0 and len(words[start - 1]) == 1 and words[start - 1] not in ("a", "i"):
+            start -= 1
+        while end + 2 < len(words) and words[end + 1] in ("underscore", "dot"):
+            end += 2
+        found.append(Found(tokens[start].start, tokens[end].end, "CONTACT", 0.85))
+    return found
+
+
+def find_ids(text: str, tokens: list[Token]) -> list[Found]:
+    """Codes and identifying numbers: written ("XKB 447 199 203", "N00482217") or read out.
+
+    A phone-like run of digits said aloud goes to CONTACT when a phone word is near, else ID.
+    """
+    found = []
+    for m in _CODE.finditer(text):
+        code = m.group()
+        digits = _digit_count(code)
+        letters = sum(ch.isalpha() for ch in code)
+        has_upper_code = bool(re.match(r"[A-Z]{1,4}\b|[A-Z]{1,4}-|[A-Z]\d", code))
+        if digits >= 5 or (digits >= 4 and letters and has_upper_code) or (digits >= 3 and code.count(" ") >= 2):
+            if re.fullmatch(r"\d{1,2}(st|nd|rd|th)", code) or re.fullmatch(r"(1[89]|20)\d\d", code):
+                continue
+            if re.fullmatch(r"\d{1,3}(,\d{3})+", code):
+                continue
+            found.append(Found(m.start(), m.end(), "ID", 0.8))
+    found += _spoken_codes(tokens)
+    return found
+
+
+def _spoken_codes(tokens: list[Token]) -> list[Found]:
+    words = lower_words(tokens)
+    found = []
+    i = 0
+    while i < len(words):
+        start = i
+        digits = ""
+        letters = 0
+        j = i
+        while j < len(words):
+            run, length = read_digits(words, j)
+            if length:
+                digits += run
+                j += length
+                continue
+            w = words[j]
+            if len(w) == 1 and w.isalpha() and (w not in ("a", "i") or _next_is_digit(words, j)):
+                letters += 1
+                j += 1
+                continue
+            if w in ("dash", "hyphen") and digits:
+                j += 1
+                continue
+            break
+        if j == start:
+            i += 1
+            continue
+        # Trailing spelled letters are part of a code only between digits.
+        end = j
+        while end > start and len(words[end - 1]) == 1 and words[end - 1].isalpha():
+            end -= 1
+            letters -= 1
+        # One closing letter belongs to a code that opened with letters ("j t four eight ... c").
+        opened_with_letter = len(words[start]) == 1 and words[start].isalpha()
+        if end < j and opened_with_letter and words[end] not in ("a", "i") and end > start:
+            end += 1
+            letters += 1
+        context = set(words[max(0, start - 10) : start])
+        is_code = (
+            len(digits) >= 6 or (len(digits) >= 4 and letters >= 1) or (len(digits) >= 4 and context & _ID_CONTEXT)
+        )
+        if is_code and end > start and not _is_plain_number(words[start:end]):
+            kind = "CONTACT" if (context & _CONTACT_CONTEXT) and not letters and 7 <= len(digits) <= 12 else "ID"
+            if kind == "ID" and not letters and len(digits) in (7, 10, 11) and not context & _ID_CONTEXT:
+                kind = "CONTACT"
+            found.append(Found(tokens[start].start, tokens[end - 1].end, kind, 0.8))
+        i = max(j, i + 1)
+    return found
+
+
+def _next_is_digit(words: list[str], j: int) -> bool:
+    return j + 1 < len(words) and (words[j + 1] in UNITS or words[j + 1].isdigit()) and words[j + 1] != "o"
+
+
+def _is_plain_number(words: list[str]) -> bool:
+    """ "twenty twenty four", "nineteen seventy two", "one hundred": a year or an amount, not a code."""
+    if any(len(w) == 1 for w in words):
+        return False
+    if all(w in TENS or w in TEENS or w in UNITS or w in ("hundred", "thousand", "and") for w in words):
+        spoken_digits = sum(1 for w in words if w in UNITS)
+        return spoken_digits < 4 and len(words) <= 4
+    return False

@@ -1,0 +1,181 @@
+"""Names found by where they stand rather than how they look: after a title ("doctor rahimi"), a
+greeting ("hi hope"), a relation ("my sister dawn"), a caller ("calls him min jun"), or said alone.
+"""
+
+from __future__ import annotations
+
+from sotto.privacy.found import Found
+from sotto.privacy.phi_dates import MONTHS
+from sotto.privacy.phi_name_words import FUNCTION_WORDS, GREETINGS, RELATIONS, TITLES, end_without_possessive
+from sotto.privacy.tokens import Token
+from sotto.privacy.vocabulary import Vocabulary
+
+_NAME_VERBS = {
+    "said", "says", "told", "tells", "asked", "asks", "called", "calls", "texted", "texts", "thinks",
+    "wants", "wanted", "knows", "came", "comes", "went", "goes", "was", "is", "has", "had", "does", "did",
+    "and", "laughed", "cried", "left", "died", "got", "gets", "would", "will", "can", "could",
+}  # fmt: skip
+
+
+_NOT_A_VOCATIVE_NEXT = {
+    "you", "you're", "youre", "that", "it", "so", "to", "we", "this", "everything", "all", "be", "have",
+    "is", "are", "was", "i", "for", "the", "a", "your", "my", "not", "do", "go", "of", "in", "on", "with",
+}  # fmt: skip
+
+
+def _after_subject(tokens: list[Token], i: int) -> bool:
+    return i > 0 and tokens[i - 1].lower in SUBJECTS
+
+
+SUBJECTS = {"i", "you", "we", "they", "he", "she", "it", "will", "would", "can", "could", "to", "i'll", "we'll"}
+
+
+def names_in_context(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
+    """Everyday words standing where only a name can: after a title, a greeting, "my sister", alone."""
+    found = []
+    for i, token in enumerate(tokens):
+        word = token.bare
+        if (
+            not word.isalpha()
+            or word in MONTHS
+            or word in TITLES
+            or (vocab.is_not_identifying(word) and (word not in vocab.first_names and word not in vocab.proper))
+        ):
+            continue
+        is_first_name = word in vocab.first_names
+        prev = tokens[i - 1] if i > 0 else None
+        if _named_by_caller(tokens, i, vocab):
+            # "she still calls him min jun": what someone calls a person is their name.
+            last = i + 1 if i + 1 < len(tokens) and _name_like(tokens[i + 1], vocab) else i
+            found.append(Found(token.start, end_without_possessive(tokens[last]), "NAME", 0.75))
+            continue
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        after_comma = "," in token.before
+        titled = prev is not None and prev.lower in TITLES and prev.lower not in ("sister", "brother", "lady", "sir")
+        kin_titled = prev is not None and prev.lower in _KIN_TITLES and word not in FUNCTION_WORDS
+        if kin_titled or (titled and (token.is_capitalised or not vocab.is_common(word) or is_first_name)):
+            # "Dr. Pham", "doctor rahimi", "father ramos": the next word is a surname.
+            found.append(Found(token.start, end_without_possessive(token), "NAME", 0.8))
+            continue
+        if not is_first_name:
+            continue
+        # A name said on its own ("Kayleigh.", "Will?"); an everyday word alone only as a question.
+        alone = token.starts_sentence and (
+            (nxt is None or any(m in nxt.before for m in ".?!"))
+            if not vocab.is_common(word)
+            else (nxt is not None and "?" in nxt.before)
+        )
+        # "Jordan, you'll get ...", "Drew and I ...": a first name addressed or paired with "I".
+        addressed = nxt is not None and (
+            ("," in nxt.before and nxt.lower in _ADDRESSED_NEXT and token.starts_sentence)
+            or (
+                nxt.lower == "and"
+                and i + 2 < len(tokens)
+                and tokens[i + 2].lower in ("i", "me")
+                and not _after_subject(tokens, i)
+            )
+            or (not vocab.is_common(word) and nxt.lower in _ADDRESSED_NEXT and token.starts_sentence)
+        )
+        # "Georgia's birthday": a possessive before something only people have.
+        owning = token.is_capitalised and token.lower.endswith("'s") and nxt is not None and nxt.lower in _PERSONAL
+        if addressed or owning:
+            found.append(Found(token.start, end_without_possessive(token), "NAME", 0.8))
+            continue
+        if vocab.is_not_identifying(word):
+            continue
+        greeted = (
+            prev is not None
+            and prev.lower in GREETINGS | {"you", "thank"}
+            and (nxt is None or nxt.lower not in _NOT_A_VOCATIVE_NEXT or any(m in nxt.before for m in ",.?!"))
+        )
+        # A turn that opens with a greeting greets someone: "afternoon clement you found the room".
+        greeted = greeted or (i == 1 and prev is not None and prev.lower in GREETINGS - {"thanks", "sorry"})
+        related = prev is not None and prev.lower in RELATIONS and i >= 2 and tokens[i - 2].lower in _POSSESSIVES
+        closing = nxt is None and prev is not None and prev.lower in _CLOSERS
+        introduced = prev is not None and (
+            prev.lower in ("i'm", "im", "named", "called")
+            or (prev.lower in ("be", "is") and i >= 2 and tokens[i - 2].lower in ("must", "this", "name"))
+            or (prev.lower == "me" and i >= 2 and tokens[i - 2].lower in ("call", "calls", "called"))
+        )
+        asked_to_call = prev is not None and prev.lower == "me" and i >= 2 and tokens[i - 2].lower in ("call", "calls")
+        if introduced and (
+            asked_to_call
+            or nxt is None
+            or not vocab.is_common(nxt.bare)
+            or any(m in nxt.before for m in ",.?!")
+            or nxt.lower in _NAME_FOLLOWERS
+        ):
+            found.append(Found(token.start, end_without_possessive(token), "NAME", 0.8))
+            continue
+        speaking = nxt is not None and nxt.lower in _NAME_VERBS and not token.starts_sentence and token.is_capitalised
+        contacted = prev is not None and prev.lower in _CONTACT_VERBS and word not in _EVERYDAY_FIRST_NAMES
+        if alone and not token.is_capitalised:
+            alone = False
+        if alone or greeted or (related and (after_comma or nxt is None or nxt.lower in _NAME_VERBS)) or closing:
+            found.append(Found(token.start, end_without_possessive(token), "NAME", 0.75))
+        elif (related and token.is_capitalised) or speaking or contacted:
+            found.append(Found(token.start, end_without_possessive(token), "NAME", 0.7))
+    return found
+
+
+_POSSESSIVES = {"my", "our", "his", "her", "their", "your"}
+
+
+#: Kin titles that come before a name only ("tita Baby", "tio Nando"), whatever the word.
+_KIN_TITLES = {"tita", "tito", "tia", "tio", "lola", "lolo", "kuya"}
+
+
+_CALLERS = {"calls", "call", "called", "calling", "named", "name", "names"}
+
+
+def _name_like(token: Token, vocab: Vocabulary) -> bool:
+    word = token.bare
+    if not word.isalpha() or word in FUNCTION_WORDS or any(m in token.before for m in ",.?!;:"):
+        return False
+    return word in vocab.first_names or word in vocab.proper or not vocab.is_common(word)
+
+
+def _named_by_caller(tokens: list[Token], i: int, vocab: Vocabulary) -> bool:
+    """Is ``tokens[i]`` what someone calls a person ("calls him Min-jun", "named her Rosalind")?"""
+    if i < 2 or tokens[i - 1].lower not in ("him", "her", "me", "them") or tokens[i - 2].lower not in _CALLERS:
+        return False
+    return _name_like(tokens[i], vocab)
+
+
+_CONTACT_VERBS = {
+    "calling", "call", "called", "texted", "text", "texting", "told", "tell", "asked", "ask", "visit",
+    "visiting", "met", "meet", "phoned", "phone",
+}  # fmt: skip
+
+
+#: First names that are everyday words too often to be taken as a name after "call" or "tell".
+_EVERYDAY_FIRST_NAMES = {
+    "will", "may", "june", "april", "august", "hope", "grace", "joy", "faith", "rose", "mark", "bill", "drew",
+    "dawn", "summer", "sky", "art", "max", "pat", "sue", "rich", "frank", "ray", "jack", "guy", "don", "ben",
+    "chase", "hunter", "page", "penny", "rob", "sandy", "skip", "royal", "lane", "holly", "ivy", "pearl",
+    "ruby", "amber", "crystal", "daisy", "lily", "iris", "destiny", "honey", "star", "angel", "baby",
+    "christian", "justice", "trinity", "mercy", "bob", "gene", "jean", "carol", "son", "buddy", "major",
+}  # fmt: skip
+
+
+#: Words that may follow a name just given ("I'm Mark Halloran", "i'm dana one of the therapists").
+_NAME_FOLLOWERS = {"one", "sorry", "and", "from", "i", "i'm", "nice", "hi", "hello", "your", "the", "it's", "that's"}
+
+
+_ADDRESSED_NEXT = {
+    "you", "you'll", "you're", "you've", "you'd", "your", "would", "could", "can", "do", "did", "what", "how",
+    "i", "i'm", "i've", "we", "let's",
+}  # fmt: skip
+
+
+_PERSONAL = {
+    "birthday", "mom", "mum", "dad", "mother", "father", "friend", "friends", "family", "wife", "husband",
+    "partner", "sister", "brother", "son", "daughter", "kids", "parents", "boyfriend", "girlfriend", "funeral",
+    "wedding", "phone", "number", "place", "room", "car", "pain", "side",
+}  # fmt: skip
+
+
+_CLOSERS = {
+    "you", "week", "today", "thanks", "thank", "bye", "goodbye", "morning", "afternoon", "evening",
+    "night", "hi", "hello", "hey", "okay", "yes", "time", "luck", "care", "soon", "there", "back", "again",
+}  # fmt: skip

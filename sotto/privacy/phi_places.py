@@ -1,0 +1,152 @@
+"""Places and organisations named in everyday words, which need no capitals: a town from the places
+list after "in" or "moving to" ("in baton rouge"), a business before its head ("at golden crust
+bakery"), and the heads that carry a name over ("kessler hall", "duffy's tavern").
+"""
+
+from __future__ import annotations
+
+from sotto.privacy.found import Found
+from sotto.privacy.phi_dates import MONTHS
+from sotto.privacy.phi_name_words import (
+    FUNCTION_WORDS,
+    GENERIC_MODIFIERS,
+    ORG_HEADS,
+    ORG_LEADS,
+    ORG_PLACE_LEADS,
+    PLACE_HEADS,
+    WEAK_HEADS,
+    end_without_possessive,
+)
+from sotto.privacy.tokens import Token
+from sotto.privacy.vocabulary import Vocabulary
+
+#: Words before "to" that make it "to a place" rather than "to do something" ("moving back to billings").
+_MOTION_WORDS = {
+    "back", "move", "moved", "moving", "go", "goes", "went", "going", "gone", "come", "came", "coming", "drive",
+    "drove", "driving", "fly", "flew", "flying", "trip", "bus", "train", "relocated", "transferred", "way",
+    "road", "ride", "sent", "home",
+}  # fmt: skip
+
+
+#: Words before "in" that make what follows an activity or a state, not a town ("good in mobile ...").
+_NOT_A_PLACE_BEFORE = {
+    "interested", "good", "bad", "better", "worse", "involved", "believe", "believed", "engaged", "lost",
+    "caught", "stuck", "help", "helps", "helped", "pleasure", "joy", "comfort", "skilled", "trained", "expert",
+}  # fmt: skip
+
+
+_PLACE_WORD_LEADS = {"in", "from", "near", "outside", "around", "past", "toward", "towards"}
+
+
+def gazetteer_places(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
+    """Towns from the places list after "in", "from", "near" or "moving to", capitals or not ("in baton rouge")."""
+    found = []
+    for i in range(1, len(tokens)):
+        lead = tokens[i - 1].lower
+        if not (lead in _PLACE_WORD_LEADS or (lead == "to" and i >= 2 and tokens[i - 2].lower in _MOTION_WORDS)):
+            continue
+        if any(m in tokens[i].before for m in ",.?!;:"):
+            continue
+        for size in (3, 2, 1):
+            run = tokens[i : i + size]
+            if len(run) < size or any(any(m in t.before for m in ',.?!;:"') for t in run[1:]):
+                continue
+            name = " ".join(t.bare for t in run)
+            if size == 1 and vocab.is_common(name) and i >= 2 and tokens[i - 2].lower in _NOT_A_PLACE_BEFORE:
+                continue  # "interested in reading"
+            if name in vocab.places and name not in MONTHS and not vocab.is_not_identifying(name):
+                found.append(Found(run[0].start, end_without_possessive(run[-1]), "LOCATION", 0.75))
+                break
+    return found
+
+
+def headed_organisations(tokens: list[Token]) -> list[Found]:
+    """Organisations named in everyday words before a head: "at golden crust bakery", "for mercy west cancer center"."""
+    heads = (ORG_HEADS | PLACE_HEADS) - WEAK_HEADS
+    found = []
+    for i, token in enumerate(tokens):
+        if token.lower not in heads or i == 0:
+            continue
+        start = i
+        while start > 0 and i - start < 4:
+            prev = tokens[start - 1]
+            partners = prev.lower == "and" and start >= 2 and _name_word(tokens[start - 2]) and i - start < 3
+            if not partners and (
+                prev.lower in FUNCTION_WORDS or prev.lower in ORG_PLACE_LEADS or not prev.text.isalpha()
+            ):
+                break
+            if any(m in tokens[start].before for m in ",.?!;:"):
+                break
+            start -= 1
+        led_by_the = start >= 2 and tokens[start - 1].lower == "the" and tokens[start - 2].lower in ORG_PLACE_LEADS
+        if start == i or start == 0 or (tokens[start - 1].lower not in ORG_PLACE_LEADS and not led_by_the):
+            continue
+        if any(m in tokens[start].before for m in ".?!;:"):
+            continue
+        if all(t.lower in GENERIC_MODIFIERS or t.lower in heads for t in tokens[start:i]):
+            continue
+        kind = "ORG" if token.lower in ORG_HEADS else "LOCATION"
+        found.append(Found(tokens[start].start, token.end, kind, 0.85))
+    return found
+
+
+def _name_word(token: Token) -> bool:
+    """Could this word be part of a business name ("marlow" in "marlow and finch accounting")?"""
+    return token.text.isalpha() and token.lower not in FUNCTION_WORDS | ORG_PLACE_LEADS
+
+
+#: Words that open the name of a place or a business ("camp Tamarack", "at studio Lumen").
+_PLACE_OPENERS = {"camp", "mount", "mt", "lake", "fort", "port"}
+
+
+_ORG_OPENERS = {"studio", "club", "cafe", "café", "salon", "hotel", "casa", "bistro", "gym"}
+
+
+def head_before(tokens: list[Token], start: int) -> str | None:
+    """The kind of name a lower-case opener right before a run makes it, if there is one."""
+    if start == 0 or any(m in tokens[start].before for m in ",.?!;:"):
+        return None
+    opener = tokens[start - 1]
+    if opener.is_capitalised:
+        return None
+    if opener.lower in _PLACE_OPENERS:
+        return "LOCATION"
+    if opener.lower in _ORG_OPENERS and start >= 2 and tokens[start - 2].lower in ORG_LEADS | {"to", "in"}:
+        return "ORG"
+    return None
+
+
+def extend_over_heads(tokens: list[Token], start: int, end: int) -> int:
+    """Carry a name over the lower-case words that make it an organisation or a place ("kessler hall").
+
+    Up to two other words may come before the head ("judith basin feed and supply").
+    """
+    lead = tokens[start - 1].lower if start > 0 else ""
+    for gap in (1, 2):
+        ahead = end + gap + 1
+        heads = ORG_HEADS | PLACE_HEADS if lead in ORG_LEADS else (ORG_HEADS | PLACE_HEADS) - WEAK_HEADS
+        if ahead < len(tokens) and tokens[ahead].lower in heads:
+            between = tokens[end + 1 : ahead + 1]
+            if all(t.lower not in FUNCTION_WORDS and not any(m in t.before for m in ",.?!;:") for t in between):
+                end = ahead
+                break
+    while end + 1 < len(tokens) and end - start < 6:
+        if tokens[end].lower.endswith("'s") and tokens[end + 1].lower in (ORG_HEADS | PLACE_HEADS) - WEAK_HEADS:
+            end += 1  # "Dupuy's Market", "duffy's tavern"
+            continue
+        if tokens[end].lower.endswith("'s"):
+            break
+        if tokens[end + 1].lower == "and" and end + 2 < len(tokens) and tokens[end + 2].lower in ORG_HEADS:
+            end += 2
+            continue
+        nxt = tokens[end + 1]
+        if any(mark in nxt.before for mark in ',.?!;:"()') or nxt.lower not in ORG_HEADS | PLACE_HEADS:
+            break
+        if nxt.lower in WEAK_HEADS and lead not in ORG_LEADS and not _head_follows(tokens, end + 1):
+            break
+        end += 1
+    return end
+
+
+def _head_follows(tokens: list[Token], i: int) -> bool:
+    return i + 1 < len(tokens) and tokens[i + 1].lower in (ORG_HEADS | PLACE_HEADS) - WEAK_HEADS
