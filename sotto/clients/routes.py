@@ -22,6 +22,7 @@ from sotto.consent import service as consents
 from sotto.consent.models import USE_LABELS, Consent, Use
 from sotto.crypto.envelope import keyed_hash
 from sotto.pipeline.render import as_text
+from sotto.recording import requests as client_requests
 from sotto.recording import service as recordings
 from sotto.recording.models import SessionStatus, TherapySession
 from sotto.review import service as review
@@ -54,8 +55,8 @@ def _page(
 ) -> Response:
     practice = db.get(Practice, consent.practice_id)
     sessions = recordings.sessions_of_client(db, client_id=consent.client_id)
-    requests = recordings.open_requests(db, session_ids=[s.id for s in sessions])
-    granted = recordings.copies_granted(db, session_ids=[s.id for s in sessions])
+    requests = client_requests.open_requests(db, session_ids=[s.id for s in sessions])
+    granted = client_requests.copies_granted(db, session_ids=[s.id for s in sessions])
     copies = {s.id for s in sessions if s.id in granted and s.status == SessionStatus.PROCESSED}
     return render(
         request,
@@ -128,7 +129,7 @@ def session_request(
             message="There is no such session on your page.",
         )
     if action == "delete":
-        pending = recordings.delete_for_client(
+        pending = client_requests.delete_for_client(
             db, keystore=runtime.keystore, settings=runtime.settings, therapy_session=row
         )
         note = (
@@ -137,7 +138,7 @@ def session_request(
             else "The session is deleted. A receipt is below."
         )
     else:
-        request_row = recordings.request_from_client(
+        request_row = client_requests.request_from_client(
             db, keystore=runtime.keystore, settings=runtime.settings, therapy_session=row, kind="copy"
         )
         note = f"Your therapist has been asked for a copy and will answer by {request_row.due_at:%-d %B %Y}."
@@ -157,7 +158,7 @@ def my_copy(token: str, session_id: str, request: Request, runtime: RuntimeDep, 
     if (
         row is None
         or row.status != SessionStatus.PROCESSED
-        or session_id not in recordings.copies_granted(db, session_ids=[session_id])
+        or session_id not in client_requests.copies_granted(db, session_ids=[session_id])
         or stored is None
         or stored.data_key_id is None
     ):

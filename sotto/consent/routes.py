@@ -19,7 +19,7 @@ from sotto.clients.models import Client
 from sotto.consent import certificates, fhir, seal
 from sotto.consent import service as consents
 from sotto.consent.models import USE_LABELS, USE_SHORT_LABELS, Consent, ConsentStatus, Use
-from sotto.recording import service as recordings
+from sotto.recording import requests as client_requests
 from sotto.runtime import Runtime
 from sotto.web.deps import CsrfProtected, CurrentTherapist, CurrentUser, DbSession, RuntimeDep
 from sotto.web.pages import not_found, render
@@ -54,7 +54,7 @@ def _home(
         all_party=all_party_consent(practice),
         short_labels=USE_SHORT_LABELS,
         ttl_days=runtime.settings.invitation_ttl_days,
-        requests=recordings.requests_for_therapist(db, therapist=user),
+        requests=client_requests.requests_for_therapist(db, therapist=user),
         **extra,
     )
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sotto import clock
@@ -51,6 +51,10 @@ class TherapySession(Base):
     # Where processing is (a name from sotto.review.progress.STAGES) and how far that stage is.
     stage: Mapped[str | None] = mapped_column(String(16), nullable=True)
     stage_fraction: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    # The key under which the recorder page keeps unsent audio on the therapist's device,
+    # sealed; None once the session stops recording, which leaves what a device still holds
+    # undecryptable (see browser_key in service.py).
+    browser_key_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class Recording(Base):

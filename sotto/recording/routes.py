@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from typing import Annotated
@@ -15,6 +16,7 @@ from sotto.clients import service as clients
 from sotto.consent import service as consents
 from sotto.crypto.chunks import ChunkError
 from sotto.crypto.datakeys import load_data_key
+from sotto.recording import requests as client_requests
 from sotto.recording import service as recordings
 from sotto.recording.models import SessionStatus, Source
 from sotto.review import progress
@@ -106,6 +108,27 @@ def client_withdrew(session_id: str, runtime: RuntimeDep, db: DbSession, therapi
     return JSONResponse({"status": row.status, "page": f"/clients/{row.client_id}"})
 
 
+@router.post("/sessions/{session_id}/browser-key")
+def browser_key(session_id: str, runtime: RuntimeDep, db: DbSession, therapist: CurrentTherapist) -> Response:
+    """JSON for the recorder script: the key for this session's unsent audio, while it records.
+
+    A POST, so the CSRF check guards it like the recorder's other calls. 410 once the session
+    has ended ("ended") or been destroyed ("destroyed"): the page then deletes what it still
+    holds, which nothing can decrypt any more, and says which it was.
+    """
+    row = recordings.session_of(db, therapist=therapist.user, session_id=session_id)
+    if row is None:
+        return JSONResponse({"error": "There is no such session."}, status_code=404)
+    key = recordings.browser_key(db, keystore=runtime.keystore, therapy_session=row, therapist=therapist.user)
+    if key is None:
+        gone = "destroyed" if row.status == SessionStatus.SHREDDED else "ended"
+        return JSONResponse(
+            {"error": f"This session has {gone}: it no longer takes audio.", "gone": gone},
+            status_code=410,
+        )
+    return JSONResponse({"key": base64.urlsafe_b64encode(key).rstrip(b"=").decode()})
+
+
 @router.get("/sessions/{session_id}")
 def session_page(
     session_id: str, request: Request, runtime: RuntimeDep, db: DbSession, therapist: CurrentTherapist
@@ -139,6 +162,7 @@ def session_page(
         and any(r.data_key_id and r.duration_seconds is not None and r.source != Source.REDACTED for r in recs),
         transcript=transcript,
         speakers=review.speaker_choices(transcript, speakers=row.speakers) if transcript else [],
+        labels_version=review.labels_version(stored) if transcript and stored else "",
         channels=len({r.channel for r in recs}),
         label=speaker_name,
         clock=minutes_seconds,
@@ -283,7 +307,9 @@ def resolve_request(
     request_id: str, request: Request, runtime: RuntimeDep, db: DbSession, therapist: CurrentTherapist
 ) -> Response:
     """The therapist has given the copy, or agrees to delete: the request is closed (deleting first)."""
-    done = recordings.resolve_request(db, keystore=runtime.keystore, therapist=therapist.user, request_id=request_id)
+    done = client_requests.resolve_request(
+        db, keystore=runtime.keystore, therapist=therapist.user, request_id=request_id
+    )
     if done is None:
         return not_found(request)
     return RedirectResponse("/", status_code=303)

@@ -8,6 +8,7 @@ Services never commit.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,15 +19,14 @@ from sotto import clock
 from sotto.accounts.models import Practice, User
 from sotto.audit import service as audit
 from sotto.clients.models import Client
-from sotto.config import Settings
 from sotto.consent import service as consents
 from sotto.consent.models import Consent, ConsentStatus
 from sotto.crypto.datakeys import create_data_key, destroy_data_key, load_data_key
+from sotto.crypto.envelope import open_sealed, seal
 from sotto.crypto.keystore import KeyStore
 from sotto.db import lock_row
 from sotto.jobs.service import enqueue
-from sotto.mail import service as mail
-from sotto.recording.models import ClientRequest, Recording, SessionStatus, Source, TherapySession
+from sotto.recording.models import Recording, SessionStatus, Source, TherapySession
 from sotto.review import service as review
 from sotto.storage.blobs import BlobStore
 from sotto.storage.encrypted import ObjectWriter
@@ -93,6 +93,7 @@ def start_session(session: Session, *, keystore: KeyStore, therapist: User, clie
     )
     session.add(row)
     session.flush()
+    row.browser_key_sealed = seal(keystore, secrets.token_bytes(32), context=_browser_key_context(row.id))
     audit.record(
         session,
         keystore=keystore,
@@ -235,6 +236,7 @@ def end_session(
 
 def _recorded(session: Session, therapy_session: TherapySession) -> None:
     therapy_session.status = SessionStatus.RECORDED
+    therapy_session.browser_key_sealed = None
     therapy_session.ended_at = clock.now()
     practice = session.get(Practice, therapy_session.practice_id)
     assert practice is not None
@@ -329,6 +331,7 @@ def shred_session(
     if transcript_ids:
         enqueue(session, "review.delete_blobs", transcript_ids=transcript_ids)
     therapy_session.status = SessionStatus.SHREDDED
+    therapy_session.browser_key_sealed = None
     therapy_session.shredded_at = clock.now()
     therapy_session.transcript_expires_at = None
     therapy_session.stage = None
@@ -362,136 +365,30 @@ def sessions_of_client(session: Session, *, client_id: str) -> list[TherapySessi
     )
 
 
-def request_from_client(
-    session: Session, *, keystore: KeyStore, settings: Settings, therapy_session: TherapySession, kind: str
-) -> ClientRequest:
-    """Record a client's request (a copy, or a deletion the practice reviews) and tell the therapist."""
-    practice = session.get(Practice, therapy_session.practice_id)
-    therapist = session.get(User, therapy_session.therapist_id)
-    client = session.get(Client, therapy_session.client_id)
-    assert practice is not None and therapist is not None and client is not None
-    existing = session.scalar(
-        select(ClientRequest).where(
-            ClientRequest.session_id == therapy_session.id, ClientRequest.kind == kind, ClientRequest.status == "open"
-        )
-    )
-    if existing is not None:
-        return existing
-    row = ClientRequest(
-        practice_id=practice.id,
-        therapist_id=therapist.id,
-        client_id=client.id,
-        session_id=therapy_session.id,
-        kind=kind,
-        created_at=(now := clock.now()),
-        due_at=now + timedelta(days=practice.request_response_days),
-    )
-    session.add(row)
-    session.flush()
-    wanted = "a copy of" if kind == "copy" else "deletion of"
-    mail.queue_message(
-        session,
-        keystore=keystore,
-        message=mail.compose(
-            sender=settings.mail_from,
-            to=therapist.email,
-            subject=f"Client request: {client.pseudonym}",
-            text=f"{client.pseudonym} asked for {wanted} the session of "
-            f"{therapy_session.created_at:%Y-%m-%d}. Please act on it by {row.due_at:%Y-%m-%d}:\n"
-            f"{settings.public_url}/sessions/{therapy_session.id}\n",
-        ),
-    )
-    audit.record(
-        session,
-        keystore=keystore,
-        action=f"session.{kind}_requested",
-        actor="client",
-        practice_id=practice.id,
-        subject=f"session:{therapy_session.id}",
-        details={"due": row.due_at.date().isoformat()},
-    )
-    return row
+def _browser_key_context(session_id: str) -> str:
+    return f"browser-key:{session_id}"
 
 
-def delete_for_client(
-    session: Session, *, keystore: KeyStore, settings: Settings, therapy_session: TherapySession
-) -> ClientRequest | None:
-    """The client's delete button: at once, or a request, as the practice decided."""
-    practice = session.get(Practice, therapy_session.practice_id)
-    assert practice is not None
-    if practice.client_deletion == "request":
-        return request_from_client(
-            session, keystore=keystore, settings=settings, therapy_session=therapy_session, kind="delete"
-        )
-    if therapy_session.status != SessionStatus.SHREDDED:
-        shred_session(
-            session,
-            keystore=keystore,
-            therapy_session=therapy_session,
-            by="client",
-            reason="the client asked for deletion",
-        )
-    return None
+def browser_key(
+    session: Session, *, keystore: KeyStore, therapy_session: TherapySession, therapist: User
+) -> bytes | None:
+    """The AES-256 key the recorder page seals this session's unsent audio with, or None once gone.
 
-
-def copies_granted(session: Session, *, session_ids: list[str]) -> set[str]:
-    """The sessions whose copy the client asked for and the therapist has agreed to give."""
-    if not session_ids:
-        return set()
-    return set(
-        session.scalars(
-            select(ClientRequest.session_id).where(
-                ClientRequest.session_id.in_(session_ids), ClientRequest.kind == "copy", ClientRequest.status == "done"
-            )
-        )
-    )
-
-
-def open_requests(session: Session, *, session_ids: list[str]) -> list[ClientRequest]:
-    if not session_ids:
-        return []
-    return list(
-        session.scalars(
-            select(ClientRequest)
-            .where(ClientRequest.session_id.in_(session_ids), ClientRequest.status == "open")
-            .order_by(ClientRequest.due_at)
-        )
-    )
-
-
-def resolve_request(session: Session, *, keystore: KeyStore, therapist: User, request_id: str) -> ClientRequest | None:
-    """The therapist marks a request done (for deletion, the session is destroyed first)."""
-    row = session.get(ClientRequest, request_id)
-    if row is None or row.therapist_id != therapist.id or row.status != "open":
+    It exists only while the session records: ending, withdrawal and deletion destroy it, and
+    with it whatever a device still holds of the session. Kept here, not in the browser, a
+    device's files alone (a stolen laptop, a copied profile) never hold both the sealed audio
+    and its key. Each hand-out is audited: a page asks once when it starts or resumes a session,
+    so the log shows every page load that could read unsent audio, and by whom.
+    """
+    if therapy_session.status != SessionStatus.RECORDING or therapy_session.browser_key_sealed is None:
         return None
-    therapy_session = session.get(TherapySession, row.session_id)
-    assert therapy_session is not None
-    if row.kind == "delete" and therapy_session.status != SessionStatus.SHREDDED:
-        shred_session(
-            session,
-            keystore=keystore,
-            therapy_session=therapy_session,
-            by=f"user:{therapist.id}",
-            reason="the client asked for deletion",
-        )
-    row.status, row.resolved_at = "done", clock.now()
+    key = open_sealed(keystore, therapy_session.browser_key_sealed, context=_browser_key_context(therapy_session.id))
     audit.record(
         session,
         keystore=keystore,
-        action=f"session.{row.kind}_request_done",
+        action="session.browser_key_issued",
         actor=f"user:{therapist.id}",
-        practice_id=row.practice_id,
-        subject=f"session:{row.session_id}",
+        practice_id=therapy_session.practice_id,
+        subject=f"session:{therapy_session.id}",
     )
-    return row
-
-
-def requests_for_therapist(session: Session, *, therapist: User) -> list[tuple[ClientRequest, Client]]:
-    """Open client requests this therapist must act on, soonest due first, with their clients."""
-    rows = session.execute(
-        select(ClientRequest, Client)
-        .join(Client, Client.id == ClientRequest.client_id)
-        .where(ClientRequest.therapist_id == therapist.id, ClientRequest.status == "open")
-        .order_by(ClientRequest.due_at)
-    ).all()
-    return [(request, client) for request, client in rows]
+    return key

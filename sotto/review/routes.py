@@ -29,7 +29,7 @@ def session_progress(session_id: str, request: Request, db: DbSession, therapist
     row = recordings.session_of(db, therapist=therapist.user, session_id=session_id)
     if row is None:
         return JSONResponse({"error": "not found"}, status_code=404)
-    return JSONResponse(progress.of(row), headers={"Cache-Control": "no-store"})
+    return JSONResponse(progress.of(row))
 
 
 @router.post("/sessions/{session_id}/speakers/swap")
@@ -40,6 +40,7 @@ def swap_speakers(
     therapist: CurrentTherapist,
     first: Annotated[str, Form()] = "therapist",
     second: Annotated[str, Form()] = "client",
+    version: Annotated[str | None, Form()] = None,
 ) -> Response:
     row = recordings.session_of(db, therapist=therapist.user, session_id=session_id)
     stored = review.transcript_row(db, session_id=session_id) if row is not None else None
@@ -47,7 +48,8 @@ def swap_speakers(
         return not_found(request)
     if not (review.is_label(first) and review.is_label(second)) or first == second:
         return _bad_label(request, session_id)
-    review.swap_speakers(db, row=stored, first=first, second=second)
+    # A repeated submission of the same form (a double click) changes nothing more.
+    review.swap_speakers(db, row=stored, first=first, second=second, version=version)
     return RedirectResponse(f"/sessions/{session_id}#transcript", status_code=303)
 
 

@@ -7,6 +7,8 @@ are kept beside the encrypted blob as labels, so fixing a label never rewrites c
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import replace
 
 from sqlalchemy import select
@@ -90,10 +92,24 @@ def speaker_choices(transcript: Transcript, *, speakers: int) -> list[str]:
     return labels
 
 
-def swap_speakers(session: Session, *, row: SessionTranscript, first: str, second: str) -> None:
-    """Exchange two speakers' labels throughout the transcript (single-segment fixes included)."""
+def labels_version(row: SessionTranscript) -> str:
+    """A short fingerprint of the current speaker corrections, carried by the swap form so that
+    a second submission of the same form (a double click) does not swap the speakers back."""
+    state = json.dumps([row.relabel or {}, row.segment_labels or {}], sort_keys=True)
+    return hashlib.sha256(state.encode()).hexdigest()[:16]
+
+
+def swap_speakers(
+    session: Session, *, row: SessionTranscript, first: str, second: str, version: str | None = None
+) -> bool:
+    """Exchange two speakers' labels throughout the transcript (single-segment fixes included).
+
+    With ``version``, only if the labels are still as the form showed them; False when not.
+    """
     lock_row(session, SessionTranscript, row.id)
     session.refresh(row)
+    if version is not None and version != labels_version(row):
+        return False
 
     def swapped(label: str) -> str:
         return second if label == first else first if label == second else label
@@ -103,6 +119,7 @@ def swap_speakers(session: Session, *, row: SessionTranscript, first: str, secon
         relabel[original] = swapped(relabel.get(original, original))
     row.relabel = {k: v for k, v in relabel.items() if k != v}
     row.segment_labels = {k: swapped(v) for k, v in (row.segment_labels or {}).items()}
+    return True
 
 
 def set_segment_speaker(session: Session, *, row: SessionTranscript, index: int, speaker: str) -> None:

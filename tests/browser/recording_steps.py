@@ -26,6 +26,7 @@ from playwright.sync_api import BrowserContext, Page
 from sqlalchemy import select
 
 from sotto.crypto.datakeys import load_data_key
+from sotto.crypto.envelope import open_sealed
 from sotto.db import session_scope
 from sotto.recording.models import Recording, TherapySession
 from sotto.recording.service import AUDIO_PREFIX
@@ -169,7 +170,7 @@ _READ_INDEXEDDB = """
 async () => {
   // Read straight from IndexedDB, not through the page's code: every object store, every value.
   const known = (await indexedDB.databases()).map((d) => d.name);
-  const found = { counts: {}, bytes: [], keys: [] };
+  const found = { counts: {}, bytes: [], keys: [], strings: [] };
   if (!known.includes("sotto-recorder")) return found;
   const db = await new Promise((resolve, reject) => {
     const req = indexedDB.open("sotto-recorder");
@@ -206,8 +207,10 @@ async () => {
       found.bytes.push({ where, data: base64(value) });
     } else if (ArrayBuffer.isView(value)) {
       found.bytes.push({ where, data: base64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) });
-    } else if (typeof value === "string" && value.length > 200) {
-      found.bytes.push({ where, data: base64(new TextEncoder().encode(value)) });  // audio hidden in text
+    } else if (typeof value === "string") {
+      found.strings.push({ where, value });
+      // audio hidden in text
+      if (value.length > 200) found.bytes.push({ where, data: base64(new TextEncoder().encode(value)) });
     } else if (value && typeof value === "object") {
       for (const [k, v] of Object.entries(value)) await walk(v, where + "." + k);
     }
@@ -241,6 +244,16 @@ class BrowserStorage:
     counts: dict[str, int]  # records per object store
     bytes: list[tuple[str, bytes]]  # every binary value (and long string), with where it was found
     keys: list[StoredKey]
+    strings: list[tuple[str, str]]  # every text value, with where it was found
+
+    def holds(self, secret: bytes) -> list[str]:
+        """Where ``secret`` is found, as bytes or written as hex or base64 (either alphabet)."""
+        texts = {secret.hex(), base64.b64encode(secret).decode().rstrip("="),
+                 base64.urlsafe_b64encode(secret).decode().rstrip("=")}
+        found = [where for where, data in self.bytes
+                 if secret in data or any(text.encode() in data for text in texts)]
+        return found + [where for where, value in self.strings
+                        if any(text in value or text.upper() in value for text in texts)]
 
 
 def indexeddb_contents(page: Page) -> BrowserStorage:
@@ -249,7 +262,67 @@ def indexeddb_contents(page: Page) -> BrowserStorage:
         counts=dict(found["counts"]),
         bytes=[(b["where"], base64.b64decode(b["data"])) for b in found["bytes"]],
         keys=[StoredKey(**k) for k in found["keys"]],
+        strings=[(s["where"], s["value"]) for s in found["strings"]],
     )
+
+
+_READ_SEALED_CHUNKS = """
+async () => {
+  const db = await new Promise((resolve, reject) => {
+    const req = indexedDB.open("sotto-recorder");
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  const rows = await new Promise((resolve, reject) => {
+    const req = db.transaction("chunks", "readonly").objectStore("chunks").getAll();
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  db.close();
+  const base64 = (value) => {
+    const bytes = ArrayBuffer.isView(value) ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+                                            : new Uint8Array(value);
+    let text = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(text);
+  };
+  return rows.map((r) => ({ url: r.url, offset: r.offset, iv: base64(r.iv), sealed: base64(r.sealed) }));
+}
+"""
+
+
+@dataclass(frozen=True)
+class SealedChunk:
+    url: str
+    offset: int
+    iv: bytes
+    sealed: bytes
+
+
+def sealed_chunks(page: Page) -> list[SealedChunk]:
+    """The chunks the page keeps, as stored: where each belongs, its IV and its ciphertext."""
+    return [SealedChunk(c["url"], c["offset"], base64.b64decode(c["iv"]), base64.b64decode(c["sealed"]))
+            for c in page.evaluate(_READ_SEALED_CHUNKS)]
+
+
+def browser_key(runtime: Runtime, session_id: str) -> bytes | None:
+    """The session's key for unsent audio, as the server keeps it (unsealed here), or None once destroyed."""
+    with session_scope(runtime.sessions) as session:
+        row = session.get(TherapySession, session_id)
+        assert row is not None
+        sealed = row.browser_key_sealed
+    return None if sealed is None else open_sealed(runtime.keystore, sealed, context=f"browser-key:{session_id}")
+
+
+def ask_for_browser_key(page: Page, session_id: str) -> int:
+    """The status the server answers the page's own request for the session's key with (CSRF token
+    from the page's forms or recorder)."""
+    return int(page.evaluate("""async (session) => {
+      const field = document.querySelector("input[name=csrf_token]"), recorder = document.getElementById("recorder");
+      const token = field ? field.value : recorder.dataset.csrf;
+      const r = await fetch(`/sessions/${session}/browser-key`, { method: "POST", headers: { "X-CSRF-Token": token } });
+      return r.status;
+    }""", session_id))
 
 
 def shannon_entropy(data: bytes) -> float:

@@ -9,6 +9,7 @@ window; screenshots land in test-artifacts/screenshots/.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -19,12 +20,15 @@ import pytest
 from browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from browser.recording_steps import (
     ChunkLog,
+    ask_for_browser_key,
     assert_stored_as_produced,
+    browser_key,
     byte_chi_square,
     decode_webm,
     indexeddb_contents,
     last_whole_element_end,
     recordings_of,
+    sealed_chunks,
     shannon_entropy,
     speech_wav,
     stats,
@@ -34,6 +38,7 @@ from browser.recording_steps import (
     wait_until,
 )
 from browser.steps import DESKTOP, PHONE, fits_width, screenshot, sign_in_through_pages, watch_for_errors
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, expect
 from sqlalchemy import select
 
@@ -221,16 +226,20 @@ WEBM_MARKS = (b"\x1a\x45\xdf\xa3", b"OpusHead", b"OpusTags", b"webm", b"\x1f\x43
 RANDOM_CHI_SQUARE = 400  # random bytes: 255 ± 23, and above 400 about twice in 10⁸ tries
 
 
-def test_unsent_audio_is_kept_encrypted_under_a_key_no_script_can_read(
+def test_unsent_audio_is_kept_encrypted_under_a_key_the_device_does_not_keep(
         runtime: Runtime, therapist: Person, client: ConsentingClient,
         open_context: Callable[..., BrowserContext]) -> None:
-    """What a shared or stolen device holds of audio not yet sent is ciphertext, under a key that
-    no script can export; and the key goes with the chunks once the server has them."""
+    """What a shared or stolen device holds of audio not yet sent is ciphertext, under the session's
+    key, which only the server keeps: no key of any kind is stored on the device, and once the
+    session has ended the server gives the key to nobody."""
     context = open_context(**TABLET)
     rec = Recorder(context, therapist, client)
     page = rec.page
     rec.start()
     rec.wait_saved()
+    session_id = stats(page)["session"]
+    key = browser_key(runtime, session_id)
+    assert key is not None and len(key) == 32
 
     context.set_offline(True)
     expect(rec.state).to_have_text("Offline — will resend when the connection is back")
@@ -243,12 +252,20 @@ def test_unsent_audio_is_kept_encrypted_under_a_key_no_script_can_read(
     assert unsent >= sum(produced.sizes[before:before + 2]) > 0
     held = indexeddb_contents(page)
 
-    # The recording's key is a CryptoKey that the browser uses but will not hand out.
+    # No key is stored on the device: no CryptoKey, and not the key's bytes, hex or base64.
     assert held.counts["chunks"] >= 2
-    [key] = held.keys
-    assert (key.type, key.algorithm, key.length, key.extractable) == ("secret", "AES-GCM", 256, False), key
-    assert sorted(key.usages) == ["decrypt", "encrypt"]
-    assert key.refused == ["raw", "jwk", "pkcs8"], "crypto.subtle.exportKey gave the key out"
+    assert held.keys == [], held.keys
+    assert held.counts.get("keys", 0) == 0, held.counts
+    assert held.holds(key) == [], "the session's key is stored on the device"
+    # The chunks are sealed under the server's key, each with its own IV, bound to its place.
+    chunks = sealed_chunks(page)
+    assert len(chunks) == held.counts["chunks"] and len({c.iv for c in chunks}) == len(chunks)
+    wait_until("every chunk's bytes", produced.complete, page)
+    stream = produced.data()
+    for c in chunks:
+        bound = json.dumps(["sotto-recorder-chunk", session_id, c.url, c.offset], separators=(",", ":"))
+        audio = AESGCM(key).decrypt(c.iv, c.sealed, bound.encode())
+        assert audio == stream[c.offset : c.offset + len(audio)], f"chunk at {c.offset} is not the audio recorded there"
     # What is stored of the audio is all ciphertext: at least the unsent bytes, none of them WebM,
     # every large value with the byte histogram of random bytes.
     sealed = [(where, data) for where, data in held.bytes if len(data) >= 2048]
@@ -266,19 +283,22 @@ def test_unsent_audio_is_kept_encrypted_under_a_key_no_script_can_read(
 
     context.set_offline(False)
     rec.wait_saved()
-    assert len(indexeddb_contents(page).keys) == 1, "the key went while the recording goes on"
+    assert indexeddb_contents(page).keys == []
     rec.record_until(stats(page)["elapsedMs"] / 1000 + 3)
-    session_id, seconds = rec.stop()
+    stopped, seconds = rec.stop()
+    assert stopped == session_id
 
     [mic] = recordings_of(runtime, session_id)
     wait_until("every chunk's bytes", produced.complete, page)
     data = stored_audio(runtime, mic.id)
     assert_stored_as_produced(data, produced)
     assert abs(decode_webm(data).seconds - seconds) <= DURATION_TOLERANCE_S
-    # Everything is on the server: the chunks and their key are gone from the device.
+    # Everything is on the server: the chunks are gone from the device, and the key from the server.
     left = indexeddb_contents(page)
     assert (left.keys, left.bytes) == ([], []), left
     assert all(count == 0 for count in left.counts.values()), left.counts
+    assert browser_key(runtime, session_id) is None
+    assert ask_for_browser_key(page, session_id) == 410
     session_recorded(runtime, page, session_id)
     assert rec.script_problems() == [], "\n".join(rec.script_problems())
 
@@ -378,6 +398,101 @@ def test_reload_mid_recording_sends_the_unsent_audio_and_continues_the_session(
         assert_stored_as_produced(data, made, cut_off=cut_off)
         assert decode_webm(data).seconds > 3
     session_recorded(runtime, page, session_id)
+    assert rec.script_problems() == [], "\n".join(rec.script_problems())
+
+
+def interrupt_with_unsent_audio(rec: Recorder, *blocked: re.Pattern[str]) -> tuple[str, int]:
+    """Records until two chunks could not be sent and are kept on the device, with ``blocked``
+    addresses unreachable from now on; returns the session and how many chunks were produced."""
+    page = rec.page
+    rec.start()
+    rec.wait_saved()
+    for pattern in blocked:
+        rec.context.route(pattern, lambda route: route.abort("internetdisconnected"))
+    first = rec.chunks.microphone()[0]
+    before = len(first.sizes)
+    wait_until("two chunks that cannot be sent", lambda: len(first.sizes) >= before + 2 and first.complete(), page)
+    wait_until("the unsent chunks kept on the device", lambda: stored_chunks(page) >= 2, page)
+    return stats(page)["session"], len(first.sizes)
+
+
+UPLOADS = re.compile(r"/recordings/[0-9a-zA-Z_-]+$")
+BROWSER_KEYS = re.compile(r"/sessions/[0-9a-zA-Z_-]+/browser-key$")
+WAITING = re.compile(r"^Reconnect to resume: \d+ seconds of audio are waiting, encrypted, in this browser\.$")
+
+
+def test_a_reload_while_offline_says_what_waits_and_sends_it_when_the_network_returns(
+        runtime: Runtime, therapist: Person, client: ConsentingClient,
+        open_context: Callable[..., BrowserContext]) -> None:
+    """After a reload the stored audio can be read only with the key from the server: while the
+    server cannot be reached the page says so, keeps the audio sealed, and then sends all of it."""
+    context = open_context(**TABLET)
+    rec = Recorder(context, therapist, client)
+    page = rec.page
+    session_id, produced_before_reload = interrupt_with_unsent_audio(rec, UPLOADS, BROWSER_KEYS)
+
+    page.reload()
+    notice = page.locator("#recorder-notice")
+    expect(notice).to_have_text(WAITING)
+    assert stats(page)["session"] == session_id and stats(page)["uploads"] == []
+    assert stored_chunks(page) >= 2
+    held = indexeddb_contents(page)
+    key = browser_key(runtime, session_id)
+    assert key is not None and held.keys == [] and held.holds(key) == []
+    screenshot(page, "record-tablet-waiting-for-the-key")
+
+    context.unroute(UPLOADS)
+    context.unroute(BROWSER_KEYS)
+    context.set_offline(True)  # the connection comes back: the browser says "online"
+    context.set_offline(False)
+    expect(notice).to_contain_text("The audio from before the interruption is saved")
+    wait_until("the leftover upload to finish", lambda: stats(page)["uploads"][0]["complete"], page)
+    assert stored_chunks(page) == 0
+
+    [segment] = recordings_of(runtime, session_id)
+    first = rec.chunks.microphone()[0]
+    before_reload = first.first(produced_before_reload)
+    unload_chunk_kept = segment.received_bytes > before_reload.total
+    kept = first if unload_chunk_kept else before_reload
+    assert_stored_as_produced(stored_audio(runtime, segment.id), kept, cut_off=not unload_chunk_kept)
+    assert rec.stop()[0] == session_id
+    session_recorded(runtime, page, session_id)
+    assert rec.script_problems() == [], "\n".join(rec.script_problems())
+
+
+@pytest.mark.parametrize("elsewhere", ["ended", "deleted"])
+def test_audio_left_for_a_session_whose_key_is_destroyed_is_deleted_and_the_page_says_why(
+        runtime: Runtime, therapist: Person, client: ConsentingClient,
+        open_context: Callable[..., BrowserContext], elsewhere: str) -> None:
+    context = open_context(**TABLET)
+    rec = Recorder(context, therapist, client)
+    page = rec.page
+    session_id, _ = interrupt_with_unsent_audio(rec, UPLOADS)
+    # Meanwhile, in another tab, the session is ended (or deleted): its key is destroyed.
+    other = context.new_page()
+    other.goto(f"/sessions/{session_id}")
+    token = other.locator("input[name=csrf_token]").first.input_value()
+    if elsewhere == "ended":
+        answer = other.request.post(f"/sessions/{session_id}/end", headers={"X-CSRF-Token": token})
+    else:
+        answer = other.request.post(f"/sessions/{session_id}/delete", form={"csrf_token": token, "confirm": "yes"},
+                                    max_redirects=0)
+    assert answer.status in (200, 303), answer.status
+    assert browser_key(runtime, session_id) is None
+    other.close()
+
+    page.reload()
+    notice = page.locator("#recorder-notice")
+    if elsewhere == "ended":
+        expect(notice).to_have_text(re.compile(r"^That session had already ended, so \d+ seconds of audio this browser "
+                                               r"still held could not be uploaded"))
+    else:
+        expect(notice).to_contain_text("Nothing was lost that was not meant to be destroyed.")
+    wait_until("the undecryptable audio deleted", lambda: stored_chunks(page) == 0, page)
+    assert indexeddb_contents(page).bytes == []
+    expect(page.get_by_role("button", name="Start recording")).to_be_enabled()
+    assert stats(page)["session"] is None
+    assert therapy_session(runtime, session_id).status == ("recorded" if elsewhere == "ended" else "shredded")
     assert rec.script_problems() == [], "\n".join(rec.script_problems())
 
 

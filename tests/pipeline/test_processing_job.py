@@ -7,6 +7,7 @@ real Whisper model and the real privacy engine run in the job, as the server run
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -161,6 +162,17 @@ def test_therapist_swaps_and_fixes_speakers(runtime: Runtime, web: TestClient, s
 
     r = web.post(f"/sessions/{session_id}/segments/0/speaker", data={"csrf_token": token, "speaker": "nobody"})
     assert r.status_code == 400 and "Nothing was changed" in r.text
+
+    # The page's swap form, submitted twice (a double click), swaps once.
+    html = web.get(f"/sessions/{session_id}").text
+    [version] = re.findall(r'name="version" value="([0-9a-f]+)"', html)
+    for _ in range(2):
+        web.post(f"/sessions/{session_id}/speakers/swap", data={"csrf_token": token, "version": version})
+    with session_scope(runtime.read_sessions) as session:
+        stored = review.transcript_row(session, session_id=session_id)
+        assert stored is not None
+        once = review.read_transcript(session, keystore=runtime.keystore, store=runtime.blobs, row=stored)
+    assert [s.speaker for s in once.segments[1:]] == [swapped.get(label, label) for label in labels[1:]]
 
 
 def test_kept_audio_is_a_copy_with_the_identifiers_silenced(runtime: Runtime, web: TestClient,

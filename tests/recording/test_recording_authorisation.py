@@ -97,6 +97,7 @@ ROUTES = {
     ("POST", "/clients/{client_id}/sessions"): "/clients/{client}/sessions",
     ("POST", "/sessions/{session_id}/end"): "/sessions/{live}/end",
     ("POST", "/sessions/{session_id}/client-withdrew"): "/sessions/{live}/client-withdrew",
+    ("POST", "/sessions/{session_id}/browser-key"): "/sessions/{live}/browser-key",
     ("GET", "/sessions/{session_id}"): "/sessions/{kept}",
     ("POST", "/sessions/{session_id}/delete"): "/sessions/{kept}/delete",
     ("GET", "/recordings/{recording_id}/audio"): "/recordings/{kept_rec}/audio",

@@ -493,6 +493,16 @@ STATE_CHANGING: dict[tuple[str, str], Change] = {
     ("POST", "/sessions/{session_id}/recordings"): Change(
         "therapist", lambda v: f"/sessions/{v['session']}/recordings",
         raw=lambda w: (b"", {"tus-resumable": "1.0.0", "upload-length": "4096"})),
+    ("POST", "/sessions/{session_id}/process"): Change("therapist", lambda v: f"/sessions/{v['session']}/process"),
+    ("POST", "/sessions/{session_id}/speakers/swap"): Change(
+        "therapist", lambda v: f"/sessions/{v['session']}/speakers/swap"),
+    ("POST", "/sessions/{session_id}/segments/{index}/speaker"): Change(
+        "therapist", lambda v: f"/sessions/{v['session']}/segments/0/speaker", lambda w: {"speaker": "client"}),
+    ("POST", "/sessions/{session_id}/browser-key"): Change(
+        "therapist", lambda v: f"/sessions/{v['session']}/browser-key", raw=lambda w: (b"", {})),
+    ("POST", "/account/voice"): Change("therapist", lambda v: "/account/voice",
+                                       files=lambda w: {"sample": ("me.wav", b"RIFF" + b"\0" * 4000, "audio/wav")}),
+    ("POST", "/account/voice/forget"): Change("therapist", lambda v: "/account/voice/forget"),
     ("PATCH", "/recordings/{recording_id}"): Change(
         "therapist", lambda v: f"/recordings/{v['recording']}",
         raw=lambda w: (b"\0" * 1024, {"tus-resumable": "1.0.0", "upload-offset": "0",

@@ -6,11 +6,12 @@
 // The open session's id lives in sessionStorage: a reload in the same tab continues the same
 // session ("Continue recording") instead of leaving it open and starting another, after the
 // audio the old page had not sent (kept, encrypted, in IndexedDB by recorder-store.js) has
-// been sent; recorder-resume.js does that, and sends what a tab that is gone left too.
+// been sent; recorder-resume.js does that, and sends what a tab that is gone left too. The key
+// that audio is sealed under comes from the server, for each session, before any upload opens.
 //
 // Consent comes first. When the server refuses audio (403: consent withdrawn or expired, the
 // session destroyed), or the therapist notes a verbal withdrawal, capture stops at once and
-// the audio still on this device is deleted, with its key, not merely left unsent.
+// the audio still on this device is deleted, not merely left unsent.
 
 import { LevelMeters, ScreenAwake, captureCall, captureMicrophone, recordingType } from "./recorder-capture.js";
 import { recover } from "./recorder-resume.js";
@@ -39,6 +40,7 @@ export function Recorder(root) {
   this.uploads = [];     // every upload this page drives for the open session (live and leftover)
   this.streams = [];
   this.store = null;
+  this.taking = Promise.resolve();  // the open session's leftovers being taken up (recorder-resume.js)
   this.meters = null;
   this.timers = [];
   this.awake = new ScreenAwake();
@@ -94,6 +96,7 @@ Recorder.prototype.start = async function () {
     if (!this.session) await this.openSession();
     var channels;
     try {
+      await this.holdKey();
       channels = await this.openChannels(sources);
     } catch (e) {
       if (!(continuing && e.status === 403)) throw e;
@@ -101,6 +104,7 @@ Recorder.prototype.start = async function () {
       this.session = null;
       this.forget();
       await this.openSession();
+      await this.holdKey();
       channels = await this.openChannels(sources);
     }
     this.streams = streams;
@@ -125,6 +129,18 @@ Recorder.prototype.openSession = async function () {
   this.session = (await response.json()).session;
   await claim("sotto-session:" + this.session, 0);
   this.remember();
+};
+
+// The open session's key, held in this page's memory before any chunk is made: without it
+// nothing could be stored on this device. Throws as openSession does (status 403: the session
+// has ended or was destroyed, its key with it).
+Recorder.prototype.holdKey = async function () {
+  if (!this.store) return;
+  var answer = await this.store.askForKey(this.session, this.csrf);
+  if (answer.held) return;
+  var error = new Error(answer.gone ? "This session has " + answer.gone + "; start a new one to record again." : answer.message);
+  error.status = answer.gone ? 403 : 0;
+  throw error;
 };
 
 // One upload per source, all made before any recorder starts: no chunk is ever produced
@@ -241,6 +257,7 @@ Recorder.prototype.stop = async function () {
   this.setPhase("stopping");
   var channels = this.channels;
   await this.stopCapture(false);
+  await this.taking;  // the interrupted recording's audio is sent before the session ends
   var broken = channels.filter(function (ch) { return ch.broken; }).map(function (ch) { return ch.upload; });
   this.showElapsed();
   this.remember({ stopping: true });
@@ -249,7 +266,7 @@ Recorder.prototype.stop = async function () {
   } catch (e) {
     return;  // refused or halted: drive() has already stopped everything and said why
   }
-  // The server holds it all: the stored chunks and their keys are deleted before the page goes.
+  // The server holds it all: the stored chunks are deleted before the page goes.
   await Promise.all(this.uploads.map(function (u) { return u.persisting; }));
   var answer = await postUntilAnswered("/sessions/" + session + "/end", this.csrf, function () { self.showUploadState(); });
   if (this.phase !== "stopping") return;
@@ -288,6 +305,7 @@ Recorder.prototype.discardAll = function (session) {
   this.uploads = [];
   this.forget();
   this.session = null;
+  if (store && session) store.dropKey(session);
   if (store && session) store.discard(function (r) { return r.session === session; }).catch(function () {});
 };
 

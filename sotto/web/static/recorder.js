@@ -3,7 +3,7 @@
 //
 //   recorder-session.js  the recorder: a session's capture, its uploads, Stop, withdrawal
 //   recorder-resume.js   after a reload: what the previous page left, sent and taken up again
-//   recorder-store.js    unsent audio kept in IndexedDB, encrypted, until the server has it
+//   recorder-store.js    unsent audio kept in IndexedDB, sealed under a key only the server keeps
 //   recorder-capture.js  microphone, the call's audio, level meters, the screen kept awake
 //   recorder-webm.js     where a live WebM stream may be cut
 //   recorder-view.js     what the page shows
