@@ -131,13 +131,14 @@ def set_segment_speaker(session: Session, *, row: SessionTranscript, index: int,
 
 
 def shred_transcript(session: Session, *, session_id: str) -> list[str]:
-    """Destroy the transcript's data key (the crypto-shred); returns the ids whose blobs to delete."""
+    """Destroy the transcript's data key (the crypto-shred) and its row, speaker corrections
+    included; returns the ids whose blobs a job must still delete."""
     gone: list[str] = []
     for row in session.scalars(select(SessionTranscript).where(SessionTranscript.session_id == session_id)):
         if row.data_key_id is not None:
             destroy_data_key(session, key_id=row.data_key_id)
-            row.data_key_id = None
-            gone.append(row.id)
+        gone.append(row.id)
+        session.delete(row)
     return gone
 
 

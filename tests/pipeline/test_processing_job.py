@@ -121,6 +121,18 @@ def test_recorded_session_becomes_a_redacted_encrypted_transcript(runtime: Runti
             AuditEvent.subject == f"session:{session_id}"))]
     assert {"session.transcribed", "session.processed", "transcript.viewed"} <= set(actions)
 
+    # Deleting the session destroys the transcript too: its key, its row, then its blob.
+    assert runtime.blobs.names("transcripts/") != []
+    r = web.post(f"/sessions/{session_id}/delete",
+                 data={"csrf_token": form_token(web, f"/sessions/{session_id}"), "confirm": "yes"})
+    assert r.status_code == 303
+    with session_scope(runtime.sessions) as session:
+        assert session.scalars(select(SessionTranscript)).all() == []
+        assert session.scalars(select(DataKey)).all() == []
+    work_off(runtime)
+    assert runtime.blobs.names("transcripts/") == []
+    assert "approval" not in web.get(f"/sessions/{session_id}").text
+
 
 def test_therapist_swaps_and_fixes_speakers(runtime: Runtime, web: TestClient, signed_in_therapist: Person,
                                             session_wav: bytes) -> None:
