@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sotto import clock
@@ -139,7 +139,7 @@ def _prepare(runtime: Runtime, session_id: str) -> _Plan | None:
         ]
         if not usable:
             raise PipelineError("empty", "Nothing of this session's audio is left to process.")
-        first = min(r.created_at for r in usable)
+        starts = _timeline(usable)
         return _Plan(
             session_id=session_id,
             keep_audio=practice.audio_retention_days > 0,
@@ -154,7 +154,7 @@ def _prepare(runtime: Runtime, session_id: str) -> _Plan | None:
                 (
                     r.id,
                     None if r.source == Source.UPLOAD else r.channel,
-                    _offset(r.created_at, first),
+                    starts[r.id],
                     load_data_key(session, keystore=runtime.keystore, key_id=r.data_key_id or ""),
                 )
                 for r in usable
@@ -163,10 +163,22 @@ def _prepare(runtime: Runtime, session_id: str) -> _Plan | None:
         )
 
 
-def _offset(at: datetime, first: datetime) -> float:
-    # Streams of one session start when their uploads were opened; that places a second
-    # channel, or a segment after a reload, on the session's timeline.
-    return max(0.0, (at - first).total_seconds())
+def _timeline(recs: list[Recording]) -> dict[str, float]:
+    """Where each recording starts in the session, in seconds.
+
+    A stream starts about when its upload was opened, which places a second channel, or a
+    segment after a reload, on the session's timeline. An upload opened late (the network
+    was down when recording began) would seem to overlap the segment before it, so each
+    segment starts no earlier than the previous one on its channel ends.
+    """
+    first = min(r.created_at for r in recs)
+    ends: dict[int, float] = {}
+    starts: dict[str, float] = {}
+    for rec in sorted(recs, key=lambda r: (r.channel, r.segment)):
+        at = max((rec.created_at - first).total_seconds(), ends.get(rec.channel, 0.0))
+        starts[rec.id] = at
+        ends[rec.channel] = at + (rec.duration_seconds or 0.0)
+    return starts
 
 
 def _sources(runtime: Runtime, plan: _Plan) -> list[AudioSource]:

@@ -400,3 +400,20 @@ def test_a_missing_speech_model_fails_the_session_plainly(runtime: Runtime, web:
     assert failed.status == "failed" and failed.problem is not None
     assert failed.problem.startswith("No CTranslate2 Whisper model in") and "Traceback" not in failed.problem
     assert runtime.blobs.names(f"audio/{original}") != []
+
+
+def test_segments_after_a_late_upload_never_overlap_and_channels_stay_aligned() -> None:
+    from sotto.pipeline.tasks import _timeline
+
+    began = clock.now()
+
+    def rec(rid: str, channel: int, segment: int, opened: float, seconds: float) -> Recording:
+        return Recording(id=rid, channel=channel, segment=segment, source="microphone",
+                         created_at=began + timedelta(seconds=opened), duration_seconds=seconds)
+
+    # The first microphone upload holds 120 s of audio, but the next one (after a reload) was
+    # opened only 61 s after it: the first had been opened late, once the network came back.
+    # The call channel's upload opened half a second after the first.
+    starts = _timeline([rec("mic0", 0, 0, 0.0, 120.0), rec("mic1", 0, 1, 61.0, 30.0),
+                        rec("call", 1, 0, 0.5, 150.0)])
+    assert starts == {"mic0": 0.0, "mic1": 120.0, "call": 0.5}
