@@ -29,7 +29,7 @@ from presidio_analyzer.predefined_recognizers import (
 from sotto.privacy.found import PHI_KINDS, Found, merge
 from sotto.privacy.phi_addresses import find_addresses
 from sotto.privacy.phi_contacts import find_contacts, find_ids
-from sotto.privacy.phi_dates import find_ages, find_dates
+from sotto.privacy.phi_dates import find_ages, find_answered_ages, find_dates
 from sotto.privacy.phi_names import find_names, truecase
 from sotto.privacy.tokens import Token, is_unpunctuated, tokenize
 
@@ -163,5 +163,7 @@ class PhiFinder:
             text, artifacts = output[0], output[1]
             raw = self._analyzer.analyze(text=text, language="en", entities=self._entities, nlp_artifacts=artifacts)
             found = [Found(r.start, r.end, _PRESIDIO_KINDS.get(r.entity_type, r.entity_type), r.score) for r in raw]
+            if i > 0:
+                found += find_answered_ages(texts[i - 1], texts[i])
             results[i] = merge([f for f in found if f.kind in PHI_KINDS])
         return results

@@ -9,6 +9,7 @@ import re
 
 from sotto.privacy.found import Found
 from sotto.privacy.tokens import UNITS, Token, lower_words, read_number
+from sotto.privacy.tokens import tokenize as _tokens
 from sotto.privacy.vocabulary import vocabulary
 
 MONTHS = {
@@ -251,3 +252,29 @@ _KIN = {
     "grandmother", "grandfather", "grandma", "grandpa", "granddaughter", "grandson", "nephew", "niece",
     "kid", "child", "baby", "boy", "girl", "partner", "boyfriend", "girlfriend", "cousin", "aunt", "uncle",
 }  # fmt: skip
+
+
+_HOW_OLD = re.compile(r"\bhow old\b")
+#: Words that may come before an age given as an answer ("oh about seven", "she's almost two").
+_ANSWER_LEADS = {"um", "uh", "oh", "well", "yeah", "about", "almost", "nearly", "just", "only", "around", "she's",
+                 "he's", "i'm", "they're", "she", "he", "is", "was", "turned", "turning"}  # fmt: skip
+
+
+def find_answered_ages(question: str, text: str) -> list[Found]:
+    """An age given as the answer to "how old ...?" in the turn before: "Seven months. She's got two teeth"."""
+    if not _HOW_OLD.search(question.lower()):
+        return []
+    tokens = _tokens(text)
+    words = lower_words(tokens)
+    i = 0
+    while i < len(words) and words[i] in _ANSWER_LEADS:
+        i += 1
+    number = read_number(words, i)
+    if not number or number.ordinal or not 1 <= number.value <= 120:
+        return []
+    end = i + number.length - 1
+    if end + 1 < len(words) and words[end + 1] in ("months", "month", "weeks", "week", "years", "year"):
+        end += 1
+        if end + 1 < len(words) and words[end + 1] == "old":
+            end += 1
+    return [Found(tokens[i].start, tokens[end].end, "AGE", 0.85)]

@@ -166,7 +166,10 @@ def _first_name_before(tokens: list[Token], start: int, vocab: Vocabulary) -> bo
 
 
 def _is_saint(tokens: list[Token], i: int) -> bool:
-    return tokens[i].lower in _SAINTS and i + 1 < len(tokens) and tokens[i + 1].is_capitalised
+    if tokens[i].lower not in _SAINTS or i + 1 >= len(tokens) or (i > 0 and tokens[i - 1].lower == "a"):
+        return False
+    # Said aloud, a church, school or hospital named for a saint keeps its possessive: "saint bride's".
+    return tokens[i + 1].is_capitalised or tokens[i + 1].lower.endswith("'s")
 
 
 def _joins(tokens: list[Token], end: int, vocab: Vocabulary) -> bool:

@@ -34,6 +34,11 @@ STRONG: dict[str, list[str]] = {
         r"(my|your|his|her) (p ?o|parole officer|probation officer)", r"ex ?offender",
         r"lock(ed)? (me|him|her|them|us) up", r"(got|get|was) locked up", r"(my|your|his|her) record",
         r"(time|years|months) (inside|in prison|in jail)", r"(since|when) (i|he|she) (came home|got released)",
+        # Cover stories and the imagery of confinement, said instead of the word "prison".
+        r"(said|told (everyone|everybody|people|us|them|the school|the neighbou?rs)) (that )?(he|she|they|dad|mum|mom)"
+        r" (was|were) (on a trip|away|working (away|abroad|overseas|in \w+)|travell?ing)",
+        r"(when|while|since) (i|he|she|they) (was|were) inside", r"(somebody|someone) else decid\w+ when",
+        r"(lights out|head ?counts?|lock ?downs?|visiting (room|hours)|the (prison|jail) yard|cell (door|block))",
     ],
     "immigration": [
         r"visas?", r"green card", r"asylum", r"deport\w*", r"undocumented", r"overst(ay|ayed|aying)", r"immigra\w+",
@@ -89,7 +94,7 @@ STRONG: dict[str, list[str]] = {
         r"violen(t|ce)", r"(he|she) (wouldn't|would not|didn't|did not) stop when i said",
         r"(hit|hits|beat|beats|hurt|hurts|threaten\w*) (you|your mom|your mother|the kids|the children)",
         r"(afraid|scared|terrified) (of|that) (him|her|he'd|she'd|he would|she would)",
-        r"(he|she)'?(d|ll| would| will) find (me|us)", r"walking on eggshells", r"tiptoe\w*",
+        r"(he|she)'?(d|ll| would| will) find (me|us|you)", r"walking on eggshells", r"tiptoe\w*",
         r"(broke|smashed|threw) (things|plates|the)",
     ],
     "substance": [

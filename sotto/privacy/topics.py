@@ -9,7 +9,11 @@ no sentence marks). The unit of decision is the sentence; the conversation decid
 3. Inside a turn, short lead-ins to a marked sentence and the sentences between two marked
    ones go with them ("Honestly? ... I was drinking a bottle a night").
 4. A short turn right after a turn that ended on a disclosure is a follow-up on it and goes
-   too ("Thank you for telling me. How does that sit with you now?").
+   too ("Thank you for telling me. How does that sit with you now?"), and so does a question
+   between two parts of a disclosure that names it (``topic_threads``).
+5. A turn takes a disclosure whole when it carries one on from the turn before; a turn that
+   opens one takes it whole only when it is mostly about it. In a long unpunctuated turn that
+   opens one, the passage is a window of words around each cue (``topic_windows``).
 
 Look-alikes ("a crime show", "a glass of water") are blanked before matching. Removal
 favours recall: leaving a disclosure in is worse than taking out a sentence around it.
@@ -28,13 +32,18 @@ from sotto.privacy.topic_lexicon import (
     STRONG_PATTERNS,
     WEAK_PATTERNS,
 )
+from sotto.privacy.topic_threads import TurnShape, bridging_questions, content_words, refers_back
+from sotto.privacy.topic_windows import Cue, cue_windows
 
 #: Turns a category stays "being discussed" after its last marked sentence.
 ACTIVE_TURNS = 3
 #: Whether a weak cue counts anywhere after its topic was disclosed earlier in the session: not at
 #: all, only in turns of the speaker who disclosed it ("speaker"), or in anyone's turns ("all").
-#: "speaker" lifts recall on some sessions but costs more over-removal than it gains on held-out ones.
-SESSION_MEMORY = "off"
+#: "speaker", held to short sentences ("Skipping the meeting.") that it marks alone, lifts recall for
+#: little over-removal; over whole sentences it cost more than it gained.
+SESSION_MEMORY = "speaker"
+#: Words a sentence may have for a remembered topic's weak cue to mark it.
+MEMORY_WORDS = 8
 #: Words a lead-in to a disclosure, or a follow-up turn, may have.
 LEAD_IN_WORDS = 14
 FOLLOW_UP_WORDS = 35
@@ -43,6 +52,10 @@ ANSWER_WORDS = 120
 #: A turn whose marked sentences hold this share of its words is removed whole, and so is a
 #: short turn with a disclosure in it.
 WHOLE_TURN_SHARE = 0.4
+#: The same for a turn that opens a disclosure rather than carrying on one from the turn before.
+NEW_DISCLOSURE_SHARE = 0.6
+#: Turns back a marked passage keeps a disclosure open.
+OPEN_TURNS = 1
 #: The same for unpunctuated text, whose clauses are cut by guesswork and so run shorter or longer.
 UNPUNCTUATED_WHOLE_TURN_SHARE = 0.25
 SHORT_TURN_WORDS = 25
@@ -51,6 +64,13 @@ PAIRED_TURN_WORDS = 40
 #: Words a comment right after a disclosure may have and still go with it.
 TAIL_WORDS = 7
 _WORD = re.compile(r"[\w']+")
+#: How a therapist moves the session on ("Before we finish, ..."): the topic so far stops being active,
+#: and the turn is not taken into a disclosure that follows it by the hints it holds.
+TRANSITION = re.compile(
+    r"(before we (finish|stop|end|wrap)|let'?s (talk about|move|switch|turn to|leave|look at|update|practi[cs]e"
+    r"|go back to|spend)|for (this|next) week|(i'?d|i would) like to (suggest|move|switch|turn|ask about|go back)"
+    r"|(on|to) (a|another) (different )?(note|topic|subject)|chang(e|ing) (the )?subject|moving on)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -73,11 +93,19 @@ class _Unit:
     question: bool = False
     follows_up: bool = False
     reflects: bool = False
+    #: Opens with a move to something else ("Let's talk about", "Before we finish").
+    moves_on: bool = False
     unpunctuated: bool = False
     category: str | None = None
     by_cue: bool = False
     #: Which weak cue patterns (category, index) matched in the unit, to count distinct ones per turn.
     weak_cues: set[tuple[str, int]] = field(default_factory=set)
+    #: Every cue matched in the unit, as (category, start, end) in the turn.
+    cues: list[tuple[str, int, int]] = field(default_factory=list)
+    #: Marked because the turn continues a disclosure (a follow-up or an answer), not by its own cues.
+    carried: bool = False
+    #: Marked only by a weak cue of a topic the speaker disclosed earlier in the session.
+    remembered: bool = False
 
 
 def find_passages(texts: list[str], categories: frozenset[str], speakers: list[str] | None = None) -> list[Passage]:
@@ -95,15 +123,19 @@ def find_passages(texts: list[str], categories: frozenset[str], speakers: list[s
     disclosed: set[tuple[str, str]] = set()
     for t, units in enumerate(turns):
         for unit in units:
+            if unit.moves_on:
+                # The session moves on: a weak cue from here needs its topic raised afresh.
+                last_seen.clear()
             speaker = speakers[t] if speakers else ""
             unit.category = _cue_category(unit, t, last_seen, _remembered(disclosed, speaker))
             unit.by_cue = unit.category is not None
+            unit.remembered = bool(unit.category) and _cue_category(unit, t, last_seen, set()) is None
             if unit.category:
                 last_seen[unit.category] = t
                 if unit.strong.get(unit.category):
                     disclosed.add((speaker, unit.category))
         _pair_weak_cues(units, t, last_seen, turns[t - 1] if t > 0 else [])
-        _fill_within_turn(units)
+        _fill_within_turn(units, carries_on=_disclosure_open(t, texts, turns))
         if t > 0:
             _reach_back(turns[t - 1], units)
             if not speakers or speakers[t] != speakers[t - 1]:
@@ -113,7 +145,52 @@ def find_passages(texts: list[str], categories: frozenset[str], speakers: list[s
         for unit in units:
             if unit.category:
                 last_seen[unit.category] = t
-    return [p for t, units in enumerate(turns) for p in _passages(t, texts[t], units)]
+    _follow_threads(texts, turns, speakers)
+    return [
+        p for t, units in enumerate(turns) for p in _turn_passages(t, texts[t], units, turns[t - 1] if t > 0 else [])
+    ]
+
+
+def _follow_threads(texts: list[str], turns: list[list[_Unit]], speakers: list[str] | None) -> None:
+    """Mark the cue-less turns that the shape of the conversation puts inside a disclosure."""
+    shapes = [
+        TurnShape(
+            category=next((u.category for u in units if u.category), None),
+            cued=t > 0 and _has_cue(units, next((u.category for u in turns[t - 1] if u.category), None)),
+            content=content_words(texts[t]),
+            refers_back=refers_back(texts[t]),
+            question=bool(units) and units[-1].question,
+            words=sum(u.words for u in units),
+            speaker=speakers[t] if speakers else "",
+        )
+        for t, units in enumerate(turns)
+    ]
+    for t, category in bridging_questions(shapes).items():
+        for unit in turns[t]:
+            unit.category = category
+            unit.carried = True
+
+
+def _has_cue(units: list[_Unit], category: str | None) -> bool:
+    return category is not None and any(c == category for u in units for c, _, _ in u.cues)
+
+
+def _turn_passages(turn: int, text: str, units: list[_Unit], previous: list[_Unit]) -> list[Passage]:
+    """The passages of one turn: by its marked units, or in a long unpunctuated turn by cue windows."""
+    marked = {u.category for u in units if u.category}
+    if marked & {u.category for u in previous}:
+        # A turn that carries on a disclosure from the turn before is on it throughout.
+        return _passages(turn, text, units)
+    long_unpunctuated = units and units[0].unpunctuated and sum(u.words for u in units) > SHORT_TURN_WORDS
+    if not marked or not long_unpunctuated or not any(u.by_cue for u in units) or any(u.carried for u in units):
+        return _passages(turn, text, units)
+    cues = [Cue(c, start, end) for u in units for c, start, end in u.cues if c in marked]
+    windows = cue_windows(text, cues)
+    if windows is None:
+        category = next(u.category for u in units if u.by_cue)
+        start, end = _trim(text, 0, len(text))
+        return [Passage(turn, start, end, category or "")]
+    return [Passage(turn, start, end, category) for start, end, category in windows]
 
 
 def _units(text: str, categories: frozenset[str]) -> list[_Unit]:
@@ -133,6 +210,7 @@ def _units(text: str, categories: frozenset[str]) -> list[_Unit]:
                 seen: set[int] = set()
                 for match in pattern.finditer(lowered):
                     index = _unit_at(units, match.start())
+                    units[index].cues.append((category, match.start(), match.end()))
                     if index not in seen:
                         seen.add(index)
                         counts = units[index].strong if kind == "strong" else units[index].weak
@@ -143,6 +221,7 @@ def _units(text: str, categories: frozenset[str]) -> list[_Unit]:
         piece = lowered[unit.start : unit.end]
         unit.follows_up = any(p.search(piece) for p in FOLLOW_UP_PATTERNS)
         unit.reflects = unit.follows_up or any(p.search(piece) for p in REFLECTION_PATTERNS)
+        unit.moves_on = bool(TRANSITION.match(piece.lstrip(" \"'“(")))
     return units
 
 
@@ -170,7 +249,12 @@ def _is_question(sentence: str) -> bool:
     return False
 
 
+_HESITATIONS = re.compile(r"(?<![\w'])(um+|uh+|uhm|erm|er|hmm+|mm+)(?![\w'])")
+
+
 def _blank_lookalikes(text: str) -> str:
+    # Hesitations fall inside cue phrases in speech ("somebody else um deciding"), so they are blanked too.
+    text = _HESITATIONS.sub(lambda m: " " * len(m.group()), text)
     for pattern in LOOKALIKE_PATTERNS:
         text = pattern.sub(lambda m: " " * len(m.group()), text)
     return text
@@ -195,7 +279,7 @@ def _cue_category(unit: _Unit, turn: int, last_seen: dict[str, int], disclosed: 
     for c, n in unit.weak.items():
         # A weak cue counts while its topic is being discussed, or anywhere after a disclosure
         # of it earlier in the session (a client returns to what they disclosed).
-        if c not in scores and (n >= 2 or active(c) or c in disclosed):
+        if c not in scores and (n >= 2 or active(c) or (c in disclosed and unit.words <= MEMORY_WORDS)):
             scores[c] = n + (0.5 if active(c) else 0)
     if not scores:
         return None
@@ -227,9 +311,23 @@ def _pair_weak_cues(units: list[_Unit], turn: int, last_seen: dict[str, int], pr
     last_seen[category] = turn
 
 
-def _fill_within_turn(units: list[_Unit]) -> None:
+_ANNOUNCEMENT = re.compile(
+    r"\b(tell you (something|about)|(something|things?) i (haven't|have not|never) (told|said)"
+    r"|i (need|have|want|wanted) to tell you|there'?s something (else|i)|can i tell you)\b"
+)
+
+
+def _disclosure_open(turn: int, texts: list[str], turns: list[list[_Unit]]) -> bool:
+    """Whether a disclosure is under way at ``turn``: a topic marked in the last few turns, or one announced."""
+    if any(u.category for units in turns[max(0, turn - OPEN_TURNS) : turn] for u in units):
+        return True
+    return any(_ANNOUNCEMENT.search(texts[t].lower()) for t in range(max(0, turn - 2), turn))
+
+
+def _fill_within_turn(units: list[_Unit], carries_on: bool = True) -> None:
     marked = [i for i, u in enumerate(units) if u.category]
-    if not marked:
+    if not marked or all(units[i].remembered for i in marked):
+        # A weak cue counted only because the topic came up earlier holds its own sentence, no more.
         return
     first, last = marked[0], marked[-1]
     # Sentences between two marked ones belong to the same disclosure.
@@ -250,10 +348,13 @@ def _fill_within_turn(units: list[_Unit]) -> None:
     total = sum(u.words for u in units)
     flagged = sum(u.words for u in units if u.category)
     share = UNPUNCTUATED_WHOLE_TURN_SHARE if units[0].unpunctuated else WHOLE_TURN_SHARE
+    if not carries_on and not units[0].unpunctuated:
+        share = NEW_DISCLOSURE_SHARE
     if units[0].unpunctuated and not any(u.strong.get(category or "") for u in units):
         # A guessed clause with only a weak cue is too loose a hold to take a whole turn by.
         share = WHOLE_TURN_SHARE
-    if (any(u.by_cue for u in units) and total <= SHORT_TURN_WORDS) or (total and flagged / total >= share):
+    short_and_cued = any(u.by_cue and not u.remembered for u in units) and total <= SHORT_TURN_WORDS
+    if short_and_cued or (total and flagged / total >= share):
         # A turn mostly about the disclosure is about it throughout.
         for unit in units:
             unit.category = unit.category or category
@@ -261,7 +362,7 @@ def _fill_within_turn(units: list[_Unit]) -> None:
 
 def _reach_back(previous: list[_Unit], units: list[_Unit]) -> None:
     """A disclosure makes a hint at it in the turn before one too ("the dreams came back" - "what he did to me")."""
-    if not previous or not units:
+    if not previous or not units or any(u.moves_on for u in previous):
         return
     for category in {c for u in units if u.by_cue for c in u.strong}:
         hinted = [u for u in previous if not u.category and u.weak.get(category)]
@@ -293,6 +394,7 @@ def _follow_up(previous: list[_Unit], units: list[_Unit]) -> None:
     )
     if reaction or answer:
         for unit in units:
+            unit.carried = unit.carried or not unit.category
             unit.category = unit.category or category
 
 
@@ -312,6 +414,7 @@ def _answer_to_reaction(before: list[_Unit], reaction: list[_Unit], units: list[
         return
     for unit in units:
         unit.category = before[-1].category
+        unit.carried = True
 
 
 def _passages(turn: int, text: str, units: list[_Unit]) -> list[Passage]:

@@ -1,7 +1,8 @@
 """The redaction targets, measured by the shared scorer on our own invented transcripts.
 
 The transcripts under ``data/`` are invented for these tests (new people, places and settings;
-several in speech-recognition style). The scorer and the format are the shared ones in
+several in speech-recognition style); those under ``heldout/`` were written before a round of tuning and
+are kept out of it. The scorer and the format are the shared ones in
 ``../shared/data``; the test is skipped where that folder is not present.
 """
 
@@ -32,15 +33,7 @@ def score(directory: Path, min_phi_recall: float = 0.98, min_topic_recall: float
 
 @pytest.mark.slow
 @pytest.mark.skipif(not SCORER.exists(), reason="the shared scorer is not beside the project")
-@pytest.mark.xfail(
-    strict=True,
-    reason="inv-008..011 and inv-015..016 were written after tuning, as held-out checks; inv-012..016 add "
-    "implicit disclosures and follow-up turns: on the whole set identifier recall is 0.979 and passage recall "
-    "0.916 (over-removal 0.047), short of 0.98 / 0.95",
-)
 def test_invented_transcripts_meet_the_targets() -> None:
-    # The real targets, unchanged: this test starts to pass (and so, being strict, to fail as an
-    # xfail) the day the redactor meets them on every invented transcript.
     assert score(HERE / "data").endswith(" ok")
 
 
@@ -49,12 +42,20 @@ def test_invented_transcripts_meet_the_targets() -> None:
 def test_invented_transcripts_in_speech_recognition_style_meet_the_targets(tmp_path: Path) -> None:
     for source in sorted((HERE / "data").glob("*.txt")):
         (tmp_path / source.name).write_text(convert_file(source), encoding="utf-8")
-    # Not the targets: what the redactor holds to today on speech-recognition text (measured
-    # 0.974 / 0.916 / 0.048 with inv-012..016). Names that are everyday words used once ("rich will be
-    # there"), organisations and places named only in lower-case everyday words with no head ("the
-    # riverside rockets", "east linden"), and passages with no cue phrase ("i check the portal ten times
-    # a day") are what keep it under 0.98 / 0.95.
-    assert score(tmp_path, min_phi_recall=0.94, min_topic_recall=0.91).endswith(" ok")
+    assert score(tmp_path).endswith(" ok")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SCORER.exists(), reason="the shared scorer is not beside the project")
+@pytest.mark.xfail(
+    strict=True,
+    reason="heldout/inv-017..018 (raw speech-recognition style, fillers) were written before the cue windows and "
+    "conversation rules were tuned and never tuned on: identifier recall 0.842, passage recall 0.500 "
+    "(substance 3/9, criminal 1/4), over-removal 0.000",
+)
+def test_held_out_transcripts_meet_the_targets() -> None:
+    # Kept apart from data/ so that the tests above measure what was tuned and this one what was not.
+    assert score(HERE / "heldout").endswith(" ok")
 
 
 def test_speech_recognition_style_keeps_marks_around_the_converted_words() -> None:

@@ -13,6 +13,10 @@ def removed(texts: list[str], categories: frozenset[str] = TOPICS) -> list[tuple
     return [(p.turn, p.category, texts[p.turn][p.start : p.end]) for p in find_passages(texts, categories)]
 
 
+def removed_with(texts: list[str], speakers: list[str]) -> list[tuple[int, str, str]]:
+    return [(p.turn, p.category, texts[p.turn][p.start : p.end]) for p in find_passages(texts, TOPICS, speakers)]
+
+
 @pytest.mark.parametrize(
     ("text", "category"),
     [
@@ -92,12 +96,25 @@ def test_session_memory_decides_whose_later_weak_cues_count(
         "Let's talk about the new job.",
         "It's fine. Long shifts, good people.",
         "Do you have meetings this week?",
-        "Work meetings, sure, and I skipped a meeting on Sunday too.",
+        "Work is busy. I skipped a meeting on Sunday.",
     ]
     speakers = ["client", "therapist", "client", "therapist", "client"]
     monkeypatch.setattr(topics, "SESSION_MEMORY", memory)
     monkeypatch.setattr(topics, "ACTIVE_TURNS", 0)
     assert [p.turn for p in find_passages(texts, TOPICS, speakers)] == expected
+
+
+def test_a_remembered_topic_marks_only_a_short_sentence_and_no_more_of_the_turn() -> None:
+    texts = [
+        "I relapsed in March, after two years sober.",
+        "Let's talk about the new job.",
+        "It's fine. Long shifts, good people.",
+        "Anything else this week?",
+        "The team meetings run long and the new manager keeps adding more of them every single week. "
+        "Skipping the meeting. Then my sister visited.",
+    ]
+    speakers = ["client", "therapist", "client", "therapist", "client"]
+    assert [(t, p) for t, _, p in removed_with(texts, speakers) if t == 4] == [(4, "Skipping the meeting.")]
 
 
 def test_a_weak_cue_in_unpunctuated_text_keeps_to_its_clause() -> None:
