@@ -86,10 +86,10 @@ def process_session(runtime: Runtime, *, session_id: str) -> None:
         _fail(runtime, session_id, INTERNAL_PROBLEM, kind="worker_lost")
         return
     try:
-        plan = _prepare(runtime, session_id)
-        if plan is None:
-            return
-        with _one_at_a_time(runtime):
+        with _one_at_a_time(runtime):  # the session shows "waiting" until its turn comes
+            plan = _prepare(runtime, session_id)
+            if plan is None:
+                return
             transcript = _transcript(runtime, plan)
             if plan.keep_audio:
                 _silence(runtime, plan, transcript)
