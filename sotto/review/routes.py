@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sotto.accounts import voice as voices
 from sotto.recording import service as recordings
+from sotto.recording.models import SessionStatus
 from sotto.review import progress
 from sotto.review import service as review
 from sotto.web.deps import CsrfProtected, CurrentTherapist, DbSession, RuntimeDep
@@ -91,6 +92,8 @@ def process_again(
     row = recordings.session_of(db, therapist=therapist.user, session_id=session_id)
     if row is None:
         return not_found(request)
+    if row.status in (SessionStatus.RECORDED, SessionStatus.PROCESSING):  # a second click: already queued
+        return RedirectResponse(f"/sessions/{session_id}", status_code=303)
     if not recordings.process_again(
         db, keystore=runtime.keystore, therapy_session=row, actor=f"user:{therapist.user.id}"
     ):

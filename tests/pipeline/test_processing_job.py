@@ -236,8 +236,13 @@ def test_a_failed_session_keeps_its_audio_says_why_and_can_be_tried_again(
     assert "overlap by 3.0 s" in page.text and "Try processing again" in page.text and "Traceback" not in page.text
 
     monkeypatch.setattr(processing, "_transcript", real)
-    r = web.post(f"/sessions/{session_id}/process", data={"csrf_token": form_token(web, f"/sessions/{session_id}")})
-    assert r.status_code == 303
+    token = form_token(web, f"/sessions/{session_id}")
+    for _ in range(2):  # a double click queues it once
+        r = web.post(f"/sessions/{session_id}/process", data={"csrf_token": token})
+        assert r.status_code == 303
+    with session_scope(runtime.sessions) as session:
+        queued = session.scalars(select(Job).where(Job.name == "pipeline.process_session", Job.status == "queued"))
+        assert len(queued.all()) == 1
     work_off(runtime)
     assert row(runtime, session_id).status == "processed"
     assert runtime.blobs.names(f"audio/{original}") == []
