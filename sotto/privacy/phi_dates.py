@@ -169,6 +169,8 @@ def _ordinal_day(tokens: list[Token], words: list[str], i: int) -> tuple[int, in
         return None
     if nxt == "of" and end + 2 < len(words) and words[end + 2] in MONTHS:
         return None  # the month rule covers "the 9th of March"
+    if i > 0 and words[i - 1] in WEEKDAYS:
+        return (i, end)  # "tuesday the ninth": a weekday before it makes the ordinal a date
     spelled = not words[i + 1][0].isdigit()
     if spelled and number.value <= 2:
         lead = words[i - 1] if i else ""

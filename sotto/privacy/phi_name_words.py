@@ -57,6 +57,7 @@ ORG_HEADS = {
     "accounting", "accountants", "accountancy", "roofing", "plumbing", "landscaping", "cleaning", "builders",
     "catering", "printing", "removals", "haulage", "couriers", "joinery", "carpentry", "decorating", "welding",
     "towing", "storage", "staffing", "recruitment", "veterinary", "vets", "optometry", "autos", "auto",
+    "hardware", "lumber", "florist", "florists", "deli", "laundromat", "furniture", "appliances", "groceries",
     "engineering", "tabernacle", "assembly", "plant", "factory", "mill", "warehouse", "depot", "dealership",
 }  # fmt: skip
 

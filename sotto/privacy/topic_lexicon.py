@@ -39,6 +39,11 @@ STRONG: dict[str, list[str]] = {
         r" (was|were) (on a trip|away|working (away|abroad|overseas|in \w+)|travell?ing)",
         r"(when|while|since) (i|he|she|they) (was|were) inside", r"(somebody|someone) else decid\w+ when",
         r"(lights out|head ?counts?|lock ?downs?|visiting (room|hours)|the (prison|jail) yard|cell (door|block))",
+        # Euphemisms for a relative in prison: away, getting out, moved between facilities.
+        r"(who'?s|he'?s|she'?s|they'?ve|he has|she has) been away", r"(the one|the time) (who was|he was|she was) away",
+        r"(he|she|they|who) (gets?|comes?|is getting|is coming|are getting|are coming) out (in|next|this|after|on|at)",
+        r"moved (him|her|them) to (the|a|another) (place|facility|unit|institution)",
+        r"(this|the) call is from",
     ],
     "immigration": [
         r"visas?", r"green card", r"asylum", r"deport\w*", r"undocumented", r"overst(ay|ayed|aying)", r"immigra\w+",
@@ -50,6 +55,8 @@ STRONG: dict[str, list[str]] = {
         r"(can'?t|cannot|couldn'?t) come back", r"(my|her|his|our) status here", r"legal status",
         r"(lose|lost|losing) (my|his|her) status", r"the consulate", r"\bi ?(130|485|589|765)\b",
         r"biometrics?", r"home office", r"u ?s ?c ?i ?s", r"the embassy", r"removal (order|proceedings)",
+        r"(can'?t|cannot|couldn'?t|not allowed to|isn'?t allowed to|allowed to) work (legally|here|yet|until)",
+        r"work(ing)? legally",
     ],
     "sogi": [
         r"gay", r"lesbian", r"bi", r"bisexual", r"queer", r"pansexual", r"asexual", r"trans", r"transgender",
@@ -116,6 +123,9 @@ STRONG: dict[str, list[str]] = {
         r"(aa|a a|na|n a) meetings?", r"at the bar (since|every|all)", r"drinking", r"drinker", r"drank",
         r"(been|stayed|staying|was|were|being|went) dry", r"(on|off) the wagon", r"(my|his|her|the) (old )?dealer",
         r"(days|weeks|months|years) (today|now|and counting)", r"(didn't|did not|won't) pick up",
+        r"(pour|poured|pouring) (the|my|a|another) (first |second |next )?(glass|drink)",
+        r"(more than|over) (one|a|two) (bottle|bottles)", r"(finished|finish|finishing|drank) (it|the bottle|a bottle)"
+        r" (by myself|alone|on my own)",
     ],
     "health": [
         r"h ?i ?v", r"aids", r"s ?t ?[id]s?", r"herpes", r"chlamydia", r"syphilis", r"gonorrh?o?ea", r"h ?p ?v",
@@ -140,6 +150,8 @@ WEAK: dict[str, list[str]] = {
         r"got out", r"gap on my (cv|resume|résumé)", r"trial", r"fines?", r"visit(ed|ing)? (him|her|them)",
         r"came home", r"re ?entry", r"(missed|miss) (a )?curfew", r"check in every", r"in front of the judge",
         r"(what|things) i did", r"messed up",
+        r"(for|the|weekend|his|her|prison|jail) visits", r"fifteen minutes",
+        r"(the|a) (place|facility) (up|down|out) (near|in|by)", r"\w+ hour drive",
     ],
     "immigration": [
         r"papers", r"status", r"lawyer", r"judge", r"hearing", r"(the|my|our) case", r"(the|immigration) court",
@@ -147,6 +159,7 @@ WEAK: dict[str, list[str]] = {
         r"back home", r"citizens?", r"renewal", r"allowed (back|in)", r"legal", r"interview", r"paperwork",
         r"the government",
         r"(more|further) evidence", r"the post", r"expir\w+", r"runs out",
+        r"until (it'?s|the case is|(my|his|her|our) case is|they) decided?", r"the waiting", r"sent back",
     ],
     "sogi": [
         r"partner", r"girlfriend", r"boyfriend", r"dating", r"tell you something about (me|us)", r"ceremony",
@@ -176,6 +189,9 @@ WEAK: dict[str, list[str]] = {
         r"sherry", r"gin", r"rum", r"lager", r"cider", r"(the|a|another) bottle", r"(one|a|another) glass",
         r"(my|the) group", r"how many days", r"(get|got|getting|score|scored|buy|bought) (something|some)",
         r"(my|the) (old )?guy", r"crates?", r"the pub",
+        r"bottles?", r"(the|a|my) (first|second|third|last|next) (glass|drink)", r"glass(es)?",
+        r"(need|needed|want|wanted) it to stop", r"(don'?t|didn'?t) remember (stopping|the end)",
+        r"(the|a) church",
     ],
     "health": [
         r"clinic", r"tested", r"testing", r"the test", r"results?", r"positive", r"negative", r"transfer", r"shots",
@@ -184,6 +200,8 @@ WEAK: dict[str, list[str]] = {
         r"(the|those|these) tests?", r"heartbeat",
         r"(my|her|the) (meds|medication|pill bottle|pills)", r"(knew|know) and never (said|told)",
         r"(the|my) (nurse|doctor) said",
+        r"tr(y|ying|ied) again", r"(scared|afraid|worried) for her", r"(another|next) (round|cycle|try)",
+        r"\w+ weeks (along|in)", r"i was \w+ weeks",
     ],
 }
 
@@ -201,6 +219,9 @@ FOLLOW_UPS: list[str] = [
     r"how are things with", r"(that|this) (must|would) have been",
     r"how (do|did) you feel about", r"how are you (each |both )?(holding|coping|managing)",
     r"has it been coming back",
+    # A question on the disclosure's latest instance ("Was that the first time since ...?", "How was the call?").
+    r"(was|is) (that|this|it) the (first|only|last) time", r"(first|only) time since",
+    r"how (was|did) the (call|visit|visits|hearing|meeting|appointment|interview|court date)( go)?",
 ]
 
 #: A question that asks how a disclosure just made sits with someone ("What is that like for you?").

@@ -385,7 +385,8 @@ def _follow_up(previous: list[_Unit], units: list[_Unit]) -> None:
     if any(u.category and u.category != category for u in units):
         return
     words = sum(u.words for u in units)
-    disclosed = any(u.strong for u in previous)
+    # A reaction names the disclosure it reacts to, so one marked by a weak cue in context counts too.
+    disclosed = any(u.strong or (u.by_cue and not u.remembered) for u in previous)
     reaction = disclosed and words <= FOLLOW_UP_WORDS and any(u.follows_up for u in units)
     asked = previous[-1].question and (bool(previous[-1].strong) or previous[-1].follows_up)
     # A question marked only by the conversation around it gets a shorter answer taken with it.

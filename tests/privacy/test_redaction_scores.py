@@ -49,9 +49,9 @@ def test_invented_transcripts_in_speech_recognition_style_meet_the_targets(tmp_p
 @pytest.mark.skipif(not SCORER.exists(), reason="the shared scorer is not beside the project")
 @pytest.mark.xfail(
     strict=True,
-    reason="heldout/inv-017..018 (raw speech-recognition style, fillers) were written before the cue windows and "
-    "conversation rules were tuned and never tuned on: identifier recall 0.842, passage recall 0.500 "
-    "(substance 3/9, criminal 1/4), over-removal 0.000",
+    reason="heldout/inv-019..021 (raw speech-recognition style, fillers; written before the round that tuned on "
+    "inv-017..018 and never tuned on): identifier recall 0.960, passage recall 0.196 (substance 0/14, sogi 0/7, "
+    "trauma 0/5, criminal 3/11), over-removal 0.002",
 )
 def test_held_out_transcripts_meet_the_targets() -> None:
     # Kept apart from data/ so that the tests above measure what was tuned and this one what was not.
