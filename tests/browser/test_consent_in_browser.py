@@ -8,6 +8,7 @@ Screenshots land in test-artifacts/screenshots/ for a person to look at.
 from __future__ import annotations
 
 import hashlib
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -104,6 +105,10 @@ def test_consent_signed_on_a_phone_is_sealed_mailed_and_withdrawn(
     # The sealed PDF reaches the therapist; its seal and hash check out.
     to_therapist = mailbox.wait_for_attachment(therapist.user.email)
     pdf = pdf_attachment(to_therapist)
+    # The job records the PDF's hash just after sending both copies: wait for that commit.
+    deadline = time.monotonic() + 30
+    while the_consent(runtime).pdf_sha256 is None and time.monotonic() < deadline:
+        time.sleep(0.1)
     consent = the_consent(runtime)
     assert consent.status == "signed"
     assert consent.uses == {"therapist_review": True, "supervision": False, "ai_notes": True,

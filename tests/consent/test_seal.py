@@ -258,8 +258,9 @@ def test_certificate_checked_at_a_time_after_it_expired_says_so() -> None:
     short_lived = create_self_signed_certificate("Harbor Lane Counseling", valid_days=1)
     sealed = seal_pdf(consent_pdf(), short_lived.pkcs12)
 
-    later = check_seal(sealed, [short_lived.certificate_pem], validation_time=NOW + timedelta(days=3))
-    at_signing = check_seal(sealed, [short_lived.certificate_pem], validation_time=NOW + timedelta(minutes=1))
+    now = datetime.now(UTC)  # not the module's NOW: the certificate is only valid from its making
+    later = check_seal(sealed, [short_lived.certificate_pem], validation_time=now + timedelta(days=3))
+    at_signing = check_seal(sealed, [short_lived.certificate_pem], validation_time=now + timedelta(minutes=1))
     by_claimed_time = check_seal(sealed, [short_lived.certificate_pem])
 
     assert later.intact and not later.trusted

@@ -74,7 +74,7 @@ def _reset_clock() -> Iterator[None]:
 def session_factory(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(f"sqlite:///{tmp_path}/t.db")
     migrate(engine)
-    yield make_session_factory(engine)
+    yield make_session_factory(engine, write=True)  # as the runtime's workers get
     engine.dispose()
 
 
