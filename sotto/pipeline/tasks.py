@@ -132,11 +132,7 @@ def _prepare(runtime: Runtime, session_id: str) -> _Plan | None:
         if stored is None:
             therapy_session.stage, therapy_session.stage_fraction = "decode", 0.0
         voice_json = voices.voice_profile(session, keystore=runtime.keystore, user_id=therapy_session.therapist_id)
-        usable = [
-            r
-            for r in recordings.recordings_of(session, session_id=session_id)
-            if r.source != Source.REDACTED and r.data_key_id is not None and r.duration_seconds is not None
-        ]
+        usable = list(filter(recordings.is_processable, recordings.recordings_of(session, session_id=session_id)))
         if not usable:
             raise PipelineError("empty", "Nothing of this session's audio is left to process.")
         starts = _timeline(usable)

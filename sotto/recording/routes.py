@@ -18,7 +18,7 @@ from sotto.crypto.chunks import ChunkError
 from sotto.crypto.datakeys import load_data_key
 from sotto.recording import requests as client_requests
 from sotto.recording import service as recordings
-from sotto.recording.models import SessionStatus, Source
+from sotto.recording.models import SessionStatus
 from sotto.review import progress
 from sotto.review import service as review
 from sotto.storage.encrypted import object_size, read_range
@@ -158,8 +158,7 @@ def session_page(
         recordings=recs,
         audio_kept=recordings.audio_available(row),
         progress=progress.of(row) if row.status in (SessionStatus.RECORDED, SessionStatus.PROCESSING) else None,
-        can_retry=row.status == SessionStatus.FAILED
-        and any(r.data_key_id and r.duration_seconds is not None and r.source != Source.REDACTED for r in recs),
+        can_retry=row.status == SessionStatus.FAILED and any(map(recordings.is_processable, recs)),
         transcript=transcript,
         speakers=review.speaker_choices(transcript, speakers=row.speakers) if transcript else [],
         labels_version=review.labels_version(stored) if transcript and stored else "",

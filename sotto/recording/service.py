@@ -263,16 +263,22 @@ def finish_upload(session: Session, *, keystore: KeyStore, recording: Recording,
     )
 
 
+def is_processable(recording: Recording) -> bool:
+    """An original recording processing can still use: checked readable, and its key not destroyed."""
+    return (
+        recording.source != Source.REDACTED
+        and recording.data_key_id is not None
+        and recording.duration_seconds is not None
+    )
+
+
 def process_again(session: Session, *, keystore: KeyStore, therapy_session: TherapySession, actor: str) -> bool:
     """Queue a failed session for processing again; False when there is nothing left to process."""
     lock_row(session, TherapySession, therapy_session.id)
     session.refresh(therapy_session)
     if therapy_session.status != SessionStatus.FAILED:
         return False
-    if not any(
-        r.data_key_id is not None and r.duration_seconds is not None and r.source != Source.REDACTED
-        for r in recordings_of(session, session_id=therapy_session.id)
-    ):
+    if not any(map(is_processable, recordings_of(session, session_id=therapy_session.id))):
         return False
     therapy_session.status = SessionStatus.RECORDED
     therapy_session.problem = None

@@ -16,7 +16,6 @@ from spoken_session import build_session, espeak_available, wav_bytes
 from sqlalchemy import select
 
 from sotto import clock
-from sotto.accounts.models import Practice
 from sotto.audit.models import AuditEvent, DeletionReceipt
 from sotto.crypto.models import DataKey
 from sotto.db import session_scope
@@ -25,13 +24,14 @@ from sotto.jobs.service import LEASE, MAX_ATTEMPTS
 from sotto.pipeline import tasks as processing
 from sotto.pipeline.decode import decode_recording
 from sotto.pipeline.stages import PipelineError
+from sotto.pipeline.types import Transcript
 from sotto.recording import service as recordings
 from sotto.recording.models import Recording, TherapySession
 from sotto.review import service as review
 from sotto.review.models import SessionTranscript
 from sotto.runtime import Runtime, build_runtime
 from sotto.storage.encrypted import DecryptingReader
-from support.app import Person, form_token, work_off
+from support.app import Person, form_token, set_practice, work_off
 from support.consenting import consenting_client
 from support.scan import stored_anywhere
 from support.tus import Tus
@@ -57,13 +57,6 @@ def session_wav() -> bytes:
     return wav_bytes([build_session(SCRIPT).mixed()])
 
 
-def set_practice(runtime: Runtime, **values: object) -> None:
-    with session_scope(runtime.sessions) as session:
-        practice = session.scalars(select(Practice)).one()
-        for name, value in values.items():
-            setattr(practice, name, value)
-
-
 def upload(runtime: Runtime, web: TestClient, therapist: Person, data: bytes) -> tuple[str, str]:
     client = consenting_client(runtime, therapist.user)
     tus = Tus(web)
@@ -79,12 +72,16 @@ def row(runtime: Runtime, session_id: str) -> TherapySession:
         return found
 
 
-def stored_text(runtime: Runtime, session_id: str) -> str:
+def stored_transcript(runtime: Runtime, session_id: str) -> Transcript:
+    """The session's transcript as the therapist sees it (speaker corrections applied)."""
     with session_scope(runtime.read_sessions) as session:
         stored = review.transcript_row(session, session_id=session_id)
         assert stored is not None
-        transcript = review.read_transcript(session, keystore=runtime.keystore, store=runtime.blobs, row=stored)
-    return " ".join(segment.text for segment in transcript.segments)
+        return review.read_transcript(session, keystore=runtime.keystore, store=runtime.blobs, row=stored)
+
+
+def stored_text(runtime: Runtime, session_id: str) -> str:
+    return " ".join(segment.text for segment in stored_transcript(runtime, session_id).segments)
 
 
 def test_recorded_session_becomes_a_redacted_encrypted_transcript(runtime: Runtime, web: TestClient,
@@ -138,10 +135,7 @@ def test_therapist_swaps_and_fixes_speakers(runtime: Runtime, web: TestClient, s
                                             session_wav: bytes) -> None:
     session_id, _ = upload(runtime, web, signed_in_therapist, session_wav)
     work_off(runtime)
-    with session_scope(runtime.read_sessions) as session:
-        stored = review.transcript_row(session, session_id=session_id)
-        assert stored is not None
-        before = review.read_transcript(session, keystore=runtime.keystore, store=runtime.blobs, row=stored)
+    before = stored_transcript(runtime, session_id)
     labels = [s.speaker for s in before.segments]
     assert {"therapist", "client"} <= set(labels)
 
@@ -149,26 +143,17 @@ def test_therapist_swaps_and_fixes_speakers(runtime: Runtime, web: TestClient, s
     r = web.post(f"/sessions/{session_id}/speakers/swap", data={"csrf_token": token})
     assert r.status_code == 303
     swapped = {"therapist": "client", "client": "therapist"}
-    with session_scope(runtime.read_sessions) as session:
-        stored = review.transcript_row(session, session_id=session_id)
-        assert stored is not None
-        after = review.read_transcript(session, keystore=runtime.keystore, store=runtime.blobs, row=stored)
+    after = stored_transcript(runtime, session_id)
     assert [s.speaker for s in after.segments] == [swapped.get(label, label) for label in labels]
 
     r = web.post(f"/sessions/{session_id}/segments/0/speaker", data={"csrf_token": token, "speaker": labels[0]})
     assert r.status_code == 303
-    with session_scope(runtime.read_sessions) as session:
-        stored = review.transcript_row(session, session_id=session_id)
-        assert stored is not None
-        fixed = review.read_transcript(session, keystore=runtime.keystore, store=runtime.blobs, row=stored)
+    fixed = stored_transcript(runtime, session_id)
     assert fixed.segments[0].speaker == labels[0]
     assert [s.speaker for s in fixed.segments[1:]] == [swapped.get(label, label) for label in labels[1:]]
     # Swapping back restores the pipeline's labels except the one fixed segment, which swaps too.
     web.post(f"/sessions/{session_id}/speakers/swap", data={"csrf_token": token})
-    with session_scope(runtime.read_sessions) as session:
-        stored = review.transcript_row(session, session_id=session_id)
-        assert stored is not None
-        back = review.read_transcript(session, keystore=runtime.keystore, store=runtime.blobs, row=stored)
+    back = stored_transcript(runtime, session_id)
     assert [s.speaker for s in back.segments[1:]] == labels[1:]
     assert back.segments[0].speaker == swapped.get(labels[0], labels[0])
 
@@ -180,10 +165,7 @@ def test_therapist_swaps_and_fixes_speakers(runtime: Runtime, web: TestClient, s
     [version] = re.findall(r'name="version" value="([0-9a-f]+)"', html)
     for _ in range(2):
         web.post(f"/sessions/{session_id}/speakers/swap", data={"csrf_token": token, "version": version})
-    with session_scope(runtime.read_sessions) as session:
-        stored = review.transcript_row(session, session_id=session_id)
-        assert stored is not None
-        once = review.read_transcript(session, keystore=runtime.keystore, store=runtime.blobs, row=stored)
+    once = stored_transcript(runtime, session_id)
     assert [s.speaker for s in once.segments[1:]] == [swapped.get(label, label) for label in labels[1:]]
 
 

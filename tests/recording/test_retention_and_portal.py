@@ -9,7 +9,6 @@ from sqlalchemy import select
 from test_uploads_and_playback import session_row, upload
 
 from sotto import clock
-from sotto.accounts.models import Practice
 from sotto.audit.models import AuditEvent, DeletionReceipt
 from sotto.consent.models import Consent
 from sotto.crypto.models import DataKey
@@ -17,18 +16,11 @@ from sotto.db import session_scope
 from sotto.jobs.service import run_periodic
 from sotto.recording.models import ClientRequest, Recording, TherapySession
 from sotto.runtime import Runtime
-from support.app import Person, form_token, links_in, sign_in, work_off
+from support.app import Person, form_token, links_in, set_practice, sign_in, work_off
 from support.audio import recording
 from support.consenting import consenting_client
 from support.smtp import LoopbackSmtpServer
 from support.tus import Tus
-
-
-def set_practice(runtime: Runtime, **values: object) -> None:
-    with session_scope(runtime.sessions) as session:
-        practice = session.scalars(select(Practice)).one()
-        for name, value in values.items():
-            setattr(practice, name, value)
 
 
 def test_audio_kept_n_days_is_a_silenced_copy_destroyed_on_time(runtime: Runtime, web: TestClient,

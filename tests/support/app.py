@@ -11,6 +11,7 @@ from pathlib import Path
 import pyotp
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from sotto import clock
 from sotto.accounts import security
@@ -143,6 +144,14 @@ def csrf_of(html: str) -> str:
 def form_token(web: TestClient, path: str = "/login") -> str:
     """The CSRF token for this client's cookie (any page carries it)."""
     return csrf_of(web.get(path).text)
+
+
+def set_practice(runtime: Runtime, **values: object) -> None:
+    """Change the (only) practice's settings, as its admin would."""
+    with session_scope(runtime.sessions) as session:
+        practice = session.scalars(select(Practice)).one()
+        for name, value in values.items():
+            setattr(practice, name, value)
 
 
 PROCESSING_JOB = "pipeline.process_session"
