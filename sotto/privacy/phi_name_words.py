@@ -59,6 +59,11 @@ ORG_HEADS = {
     "towing", "storage", "staffing", "recruitment", "veterinary", "vets", "optometry", "autos", "auto",
     "hardware", "lumber", "florist", "florists", "deli", "laundromat", "furniture", "appliances", "groceries",
     "engineering", "tabernacle", "assembly", "plant", "factory", "mill", "warehouse", "depot", "dealership",
+    "poultry", "meats", "seafood", "dairy", "creamery", "roasters", "brewing", "distillery", "winery",
+    "spa", "motel", "lodge", "casino", "cinema", "theater", "theatre", "nursery", "daycare", "boutique",
+    "alliance", "coalition", "network", "society", "association", "collective", "cooperative", "pantry",
+    "outreach", "dentistry", "pediatrics", "chiropractic", "imaging", "radiology", "diagnostics",
+    "laboratories", "distributors", "manufacturing", "outfitters", "cleaners", "detailing",
 }  # fmt: skip
 
 
@@ -67,10 +72,19 @@ PLACE_HEADS = {
     "heights", "hills", "village", "estates", "apartments", "station", "mountain", "river", "valley",
     "springs", "falls", "harbor", "harbour", "bay", "island", "county", "township", "borough", "ward",
     "district", "quarter", "square", "field", "fields", "woods", "creek", "point", "port", "junction",
+    "ridge", "pines", "oaks", "meadows", "acres", "commons", "crossing", "landing", "manor",
 } | STREET_TYPES  # fmt: skip
 
 
 ORG_LEADS = {"at", "for", "with", "from", "join", "joined", "by"}
+
+
+#: Words that turn a weak head into the kind of a service ("urgent care", "sexual health",
+#: "sheriff's office"): a name before the pair makes it an organisation.
+SERVICE_QUALIFIERS = {
+    "urgent", "sexual", "mental", "behavioral", "behavioural", "primary", "public", "women's", "senior",
+    "respite", "hospice", "home", "sheriff's", "attorney's", "prosecutor's", "mayor's", "coroner's", "assessor's",
+}  # fmt: skip
 
 
 #: Words that describe a kind of place rather than name one ("community college", "urgent care").
@@ -85,7 +99,10 @@ GENERIC_MODIFIERS = {
 }  # fmt: skip
 
 
-ORG_PLACE_LEADS = {"at", "for", "from", "with", "to", "called", "named", "join", "joined", "by"}
+ORG_PLACE_LEADS = {
+    "at", "for", "from", "with", "to", "called", "named", "join", "joined", "by", "call", "tell", "told",
+    "phoned", "contact", "contacted", "emailed",
+}  # fmt: skip
 
 
 FUNCTION_WORDS = {

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 from sotto.privacy.found import Found
 from sotto.privacy.phi_dates import MONTHS
-from sotto.privacy.phi_name_context import SUBJECTS, names_in_context
+from sotto.privacy.phi_name_context import SUBJECTS, names_in_context, spelled_out_names
 from sotto.privacy.phi_name_words import (
     FUNCTION_WORDS,
     GREETINGS,
@@ -77,6 +77,7 @@ def find_names(text: str, tokens: list[Token], entities: Iterable[tuple[int, int
                 found.append(item)
     found += _proper_noun_runs(text, tokens, vocab)
     found += names_in_context(tokens, vocab)
+    found += spelled_out_names(tokens)
     found += headed_organisations(tokens)
     found += gazetteer_places(tokens, vocab)
     return found

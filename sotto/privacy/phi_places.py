@@ -14,6 +14,7 @@ from sotto.privacy.phi_name_words import (
     ORG_LEADS,
     ORG_PLACE_LEADS,
     PLACE_HEADS,
+    SERVICE_QUALIFIERS,
     WEAK_HEADS,
     end_without_possessive,
 )
@@ -65,14 +66,17 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
     heads = (ORG_HEADS | PLACE_HEADS) - WEAK_HEADS
     found = []
     for i, token in enumerate(tokens):
-        if token.lower not in heads or i == 0:
+        qualified = _is_qualified_head(tokens, i)
+        if (token.lower not in heads and not qualified) or i == 0:
             continue
         start = i
         while start > 0 and i - start < 4:
             prev = tokens[start - 1]
             partners = prev.lower == "and" and start >= 2 and _name_word(tokens[start - 2]) and i - start < 3
             if not partners and (
-                prev.lower in FUNCTION_WORDS or prev.lower in ORG_PLACE_LEADS or not prev.text.isalpha()
+                prev.lower in FUNCTION_WORDS
+                or prev.lower in ORG_PLACE_LEADS
+                or not (prev.text.isalpha() or (qualified and start == i))
             ):
                 break
             if any(m in tokens[start].before for m in ",.?!;:"):
@@ -81,6 +85,8 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
         led_by_the = start >= 2 and tokens[start - 1].lower == "the" and tokens[start - 2].lower in ORG_PLACE_LEADS
         if start == i or start == 0 or (tokens[start - 1].lower not in ORG_PLACE_LEADS and not led_by_the):
             continue
+        if qualified and start == i - 1:
+            continue  # "to the sheriff's office", "to urgent care": a kind of service, not its name
         if any(m in tokens[start].before for m in ".?!;:"):
             continue
         if all(t.lower in GENERIC_MODIFIERS or t.lower in heads for t in tokens[start:i]):
@@ -88,6 +94,11 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
         kind = "ORG" if token.lower in ORG_HEADS else "LOCATION"
         found.append(Found(tokens[start].start, token.end, kind, 0.85))
     return found
+
+
+def _is_qualified_head(tokens: list[Token], i: int) -> bool:
+    """Is ``tokens[i]`` a weak head made a service by the word before it ("urgent care", "sexual health")?"""
+    return tokens[i].lower in WEAK_HEADS and i >= 2 and tokens[i - 1].lower in SERVICE_QUALIFIERS
 
 
 def _name_word(token: Token) -> bool:

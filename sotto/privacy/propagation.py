@@ -45,13 +45,21 @@ def propagate_names(texts: list[str], found: list[list[Found]]) -> list[list[Fou
     result = []
     for text, items in zip(texts, found, strict=True):
         tokens = tokenize(text)
-        extra = _word_mentions(text, tokens, words, vocab)
+        extra = _word_mentions(text, tokens, words, vocab, _named_positions(tokens, items))
         extra += _phrase_mentions(text, phrases)
         result.append(merge(items + [f for f in extra if not _covered(f, items)]) if extra else items)
     return result
 
 
-def _word_mentions(text: str, tokens: list[Token], words: dict[str, str], vocab: Vocabulary) -> list[Found]:
+def _named_positions(tokens: list[Token], items: list[Found]) -> set[int]:
+    """The indices of the tokens that a name found in the turn covers."""
+    names = [f for f in items if f.kind == "NAME"]
+    return {i for i, t in enumerate(tokens) if any(f.start <= t.start and t.end <= f.end for f in names)}
+
+
+def _word_mentions(
+    text: str, tokens: list[Token], words: dict[str, str], vocab: Vocabulary, named: set[int]
+) -> list[Found]:
     lowercase_text = not any(ch.isupper() for ch in text)
     out = []
     for i, token in enumerate(tokens):
@@ -59,14 +67,38 @@ def _word_mentions(text: str, tokens: list[Token], words: dict[str, str], vocab:
         if not kind:
             continue
         doubtful = vocab.is_common(token.bare) and (lowercase_text or not token.is_capitalised or token.starts_sentence)
-        # Without capitals, an everyday word known as a name goes only where a name stands.
-        if doubtful and not (kind == "NAME" and lowercase_text and _in_a_name_slot(tokens, i)):
+        # Without capitals (or with only a sentence's), an everyday word known as a name goes only
+        # where a name stands: "bill always did", "Clement doesn't touch the stuff".
+        slot_decides = kind == "NAME" and (lowercase_text or _opens_sentence_as_name(tokens, i, vocab))
+        # A known name beside another name is one of the people named ("um amir hollie where would you").
+        beside_a_name = (
+            kind == "NAME"
+            and (lowercase_text or token.is_capitalised)
+            and token.bare not in _MODALS
+            and not token.lower.endswith("'s")
+            and bool({i - 1, i + 1} & named)
+        )
+        if doubtful and not beside_a_name and not (slot_decides and _in_a_name_slot(tokens, i)):
             continue
         if vocab.is_not_identifying(token.bare) and i > 0 and tokens[i - 1].lower in _PLACE_LEADS:
             continue
         end = token.end - 2 if token.lower.endswith("'s") else token.end
         out.append(Found(token.start, end, kind, 0.6))
     return out
+
+
+def _opens_sentence_as_name(tokens: list[Token], i: int, vocab: Vocabulary) -> bool:
+    """Could a capitalised first name be the subject here, not a question's verb ("Will you ...?")?"""
+    token = tokens[i]
+    nxt = tokens[i + 1].lower if i + 1 < len(tokens) else ""
+    return token.is_capitalised and token.bare in vocab.first_names and nxt not in _PRONOUNS
+
+
+_PRONOUNS = {"i", "you", "we", "he", "she", "they", "it", "there", "that", "this"}
+
+
+#: First names that are also the verb after a name ("mark will be there", "Dana may come").
+_MODALS = {"will", "may", "can", "might", "must"}
 
 
 #: Words after which an everyday word is that word, not a name ("the bill", "i drew", "you will").
@@ -82,7 +114,13 @@ _AFTER_A_NAME = {
     "knows", "knew", "came", "comes", "went", "goes", "was", "is", "has", "had", "does", "did", "and",
     "laughed", "cried", "left", "died", "gets", "got", "would", "could", "always", "never", "just", "really",
     "still", "used", "you", "you're", "you'll", "your", "i", "i'm", "before", "keeps", "kept", "can't",
-    "won't", "didn't", "doesn't", "wasn't", "isn't",
+    "won't", "didn't", "doesn't", "wasn't", "isn't", "can", "know", "feels", "needs",
+}  # fmt: skip
+#: Words after which the next is the person asked about or asked to do something ("does rob know",
+#: "asking rob to hold onto them").
+_BEFORE_A_PERSON = {
+    "does", "did", "doesn't", "didn't", "asking", "ask", "asked", "tell", "told", "telling", "hearing", "heard",
+    "watching", "watched", "seeing",
 }  # fmt: skip
 
 
@@ -121,7 +159,7 @@ def _in_a_name_slot(tokens: list[Token], i: int) -> bool:
     prev = tokens[i - 1].lower if i > 0 and not any(m in token.before for m in ".?!") else ""
     if prev in _NOT_BEFORE_A_NAME and not (prev == "that" and token.lower.endswith("'s")):
         return False
-    if token.lower.endswith("'s"):
+    if token.lower.endswith("'s") or prev in _BEFORE_A_PERSON:
         return True
     nxt = tokens[i + 1].lower if i + 1 < len(tokens) else ""
     return nxt in _AFTER_A_NAME

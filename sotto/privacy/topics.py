@@ -32,6 +32,7 @@ from sotto.privacy.topic_lexicon import (
     STRONG_PATTERNS,
     WEAK_PATTERNS,
 )
+from sotto.privacy.topic_model import CONFIRM_PROBABILITY, topic_classifier
 from sotto.privacy.topic_threads import TurnShape, bridging_questions, content_words, refers_back
 from sotto.privacy.topic_windows import Cue, cue_windows
 
@@ -116,6 +117,7 @@ def find_passages(texts: list[str], categories: frozenset[str], speakers: list[s
     if not categories:
         return []
     turns = [_units(text, categories) for text in texts]
+    _confirm_weak_cues(texts, turns)
     for text, units in zip(texts, turns, strict=True):
         for unit in units:
             unit.unpunctuated = is_unpunctuated(text)
@@ -149,6 +151,27 @@ def find_passages(texts: list[str], categories: frozenset[str], speakers: list[s
     return [
         p for t, units in enumerate(turns) for p in _turn_passages(t, texts[t], units, turns[t - 1] if t > 0 else [])
     ]
+
+
+def weak_cue_units(text: str, categories: frozenset[str]) -> list[tuple[int, int, set[str]]]:
+    """The sentences the engine judges in a turn, each with the categories it has only weak cues of."""
+    return [(u.start, u.end, _only_weak(u)) for u in _units(text, categories)]
+
+
+def _only_weak(unit: _Unit) -> set[str]:
+    return set(unit.weak) - set(unit.strong)
+
+
+def _confirm_weak_cues(texts: list[str], turns: list[list[_Unit]]) -> None:
+    """A weak cue counts as strong where the topic classifier places its sentence in the cue's category."""
+    judged = [(t, unit) for t, units in enumerate(turns) for unit in units if _only_weak(unit)]
+    probabilities = topic_classifier().probabilities(
+        [texts[t][unit.start : unit.end] for t, unit in judged], [texts[t] for t, _ in judged]
+    )
+    for (_, unit), probability in zip(judged, probabilities, strict=True):
+        for category in _only_weak(unit):
+            if probability[category] >= CONFIRM_PROBABILITY:
+                unit.strong[category] = 1
 
 
 def _follow_threads(texts: list[str], turns: list[list[_Unit]], speakers: list[str] | None) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from sotto.privacy.engine import default_redactor
+from sotto.privacy.phi_addresses import find_addresses
 from sotto.privacy.phi_contacts import find_ids
-from sotto.privacy.phi_dates import find_dates
+from sotto.privacy.phi_dates import find_ages, find_dates
 from sotto.privacy.tokens import tokenize
 from sotto.privacy.vocabulary import vocabulary
 
@@ -75,3 +76,92 @@ def test_a_kin_title_names_the_next_word_whatever_it_is() -> None:
 
 def test_function_words_are_not_first_names() -> None:
     assert not {"in", "so", "an", "my"} & vocabulary().first_names
+
+
+@pytest.mark.parametrize(
+    ("text", "spelled"),
+    [
+        ("my new caseworker is siobhan that's s i o b h a n", "s i o b h a n"),
+        ("and the surname is k o w a l right", "k o w a l"),
+        ("It's Aoife, A-O-I-F-E, she's Irish.", "A-O-I-F-E"),
+    ],
+)
+def test_a_name_spelled_out_letter_by_letter_is_removed(text: str, spelled: str) -> None:
+    assert found(text).get(spelled) == "NAME"
+
+
+@pytest.mark.parametrize("text", ["i got a b on the quiz", "i i i don't know what to say"])
+def test_two_letters_or_a_stammered_i_are_not_taken_for_a_spelled_name(text: str) -> None:
+    assert "NAME" not in found(text).values()
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("okay so that's the ninth thank you", "the ninth"),
+        ("next week is thursday the fourteenth does that work", "thursday the fourteenth"),
+        ("the nurse called on the seventh while i was driving", "the seventh"),
+    ],
+)
+def test_a_day_of_the_month_before_thanks_or_a_question_is_a_date(text: str, date: str) -> None:
+    assert [text[f.start : f.end] for f in find_dates(text, tokenize(text))] == [date]
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("my cousin started drinking at fifteen and nobody noticed", "fifteen"),
+        ("i was maybe nine ten when we moved", "nine ten"),
+    ],
+)
+def test_an_age_after_at_or_said_as_a_range_is_found_without_punctuation(text: str, age: str) -> None:
+    assert [text[f.start : f.end] for f in find_ages(text, tokenize(text))] == [age]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can we meet at eleven and talk after",
+        "we get there at fifteen past and wait",
+        "my anxiety was at seventy and then it came down",
+    ],
+)
+def test_a_clock_time_or_a_rating_after_at_is_not_an_age(text: str) -> None:
+    assert find_ages(text, tokenize(text)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("there was a crash on route twelve so i was late", "route twelve"),
+        ("We took Highway 61 the whole way.", "Highway 61"),
+        ("the bus stops at maple and thirty second", "maple and thirty second"),
+        ("The shop is on 5th and Alder.", "5th and Alder"),
+    ],
+)
+def test_numbered_roads_and_street_corners_are_locations(text: str, place: str) -> None:
+    assert place in [text[f.start : f.end] for f in find_addresses(text, tokenize(text))]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["at first and then it got easier", "i was on my fourth and last try", "i did a paper route two days a week"],
+)
+def test_an_ordinal_beside_and_or_a_counted_route_is_not_a_road(text: str) -> None:
+    assert find_addresses(text, tokenize(text)) == []
+
+
+def test_an_everyday_surname_after_a_titled_first_name_goes_with_it() -> None:
+    assert found("the officer dana marsh gave me her card").get("dana marsh") == "NAME"
+
+
+def test_the_verb_after_a_titled_first_name_stays() -> None:
+    assert found("and then doctor amy told me to wait").get("amy") == "NAME"
+
+
+def test_a_first_name_opening_a_sentence_before_said_is_a_name() -> None:
+    assert found("It was late. Sterling said the bus had gone.").get("Sterling") == "NAME"
+
+
+def test_a_word_for_someone_opening_a_sentence_before_said_stays() -> None:
+    assert found("It was late. Ma said the bus had gone.") == {}

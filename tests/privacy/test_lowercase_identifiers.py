@@ -60,6 +60,38 @@ def test_a_business_named_in_everyday_words_is_found_by_its_opener_or_head(text:
     assert found(text).get(name) == "ORG"
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("i went to lakeview sexual health on tuesday", "lakeview sexual health"),
+        ("my mom drove me to riverbend urgent care after", "riverbend urgent care"),
+        ("a deputy from the harlan county sheriff's office called", "harlan county sheriff's office"),
+        ("can you call maple grove home care before friday", "maple grove home care"),
+    ],
+)
+def test_a_name_before_a_kind_of_service_is_an_organisation(text: str, name: str) -> None:
+    assert found(text).get(name) == "ORG"
+
+
+@pytest.mark.parametrize(
+    "text", ["i had to go to urgent care again", "then we drove to the sheriff's office", "we had to call home care"]
+)
+def test_a_kind_of_service_alone_stays(text: str) -> None:
+    assert "ORG" not in found(text).values()
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("i still work nights at silver creek poultry", "silver creek poultry"),
+        ("there's a support group at the lantern alliance on fridays", "lantern alliance"),
+        ("he did two years at cedar ridge before his release", "cedar ridge"),
+    ],
+)
+def test_businesses_and_places_named_by_an_industry_or_place_head_are_found(text: str, name: str) -> None:
+    assert name in found(text)
+
+
 def test_a_name_asked_for_is_a_name_even_when_it_is_a_word() -> None:
     assert found("thank you please call me faith everybody does").get("faith") == "NAME"
 
@@ -83,6 +115,50 @@ def test_a_first_name_used_as_a_name_in_several_turns_is_a_name_there_and_only_t
 def test_an_everyday_first_name_used_once_as_a_name_is_not_guessed_elsewhere() -> None:
     texts = ["will you be around next week", "i will call the clinic tomorrow"]
     assert session(texts) == [set(), set()]
+
+
+def test_an_everyday_first_name_asked_about_in_several_turns_is_a_name() -> None:
+    texts = [
+        "did mark ever find out about the money",
+        "i keep asking mark to take the car keys",
+        "the teacher put a red mark on it",
+    ]
+    removed = session(texts)
+    assert "mark" in removed[0] and "mark" in removed[1]
+    assert "mark" not in removed[2]
+
+
+def test_a_known_name_heard_doing_something_is_removed_without_capitals() -> None:
+    texts = ["okay grace you said you wanted to start", "what was it like hearing grace say that"]
+    assert "grace" in session(texts)[1]
+
+
+def test_a_known_name_opening_a_sentence_is_removed_where_a_name_stands() -> None:
+    texts = ["Frank and I went to the lake.", "Frank doesn't swim, so he fished."]
+    assert "Frank" in session(texts)[1]
+
+
+def test_a_known_name_that_is_also_a_verb_stays_when_it_opens_a_question() -> None:
+    texts = ["Will and I went to the lake.", "Perfect. Will you be able to come?"]
+    assert "Will" not in session(texts)[1]
+
+
+def test_a_known_name_said_beside_another_name_is_removed() -> None:
+    texts = ["okay so um hollis glen who wants to start", "my brother glen said he would come"]
+    assert "glen" in session(texts)[0]
+
+
+def test_a_known_name_that_is_a_modal_verb_stays_after_another_name() -> None:
+    texts = ["my son will is nine now", "so priya will be there on sunday"]
+    assert session(texts)[1] == {"priya"}
+
+
+def test_a_first_name_after_a_relation_and_before_a_new_phrase_is_a_name() -> None:
+    assert found("i called my sponsor glen the next morning").get("glen") == "NAME"
+
+
+def test_a_verb_after_a_relation_is_not_taken_for_a_name() -> None:
+    assert "drew" not in found("my dad drew the curtains and left")
 
 
 def test_propagation_keeps_what_was_found() -> None:
