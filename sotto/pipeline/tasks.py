@@ -230,14 +230,19 @@ def _options(runtime: Runtime, plan: _Plan, **extra: Any) -> Any:
     from sotto.pipeline.redaction import PrivacyEngineRedactor
     from sotto.pipeline.service import PipelineOptions
     from sotto.pipeline.transcribe import WhisperSettings
+    from sotto.privacy.sentence_model import SentenceModelMissing
 
+    try:
+        redactor = PrivacyEngineRedactor(plan.privacy)
+    except SentenceModelMissing as exc:
+        raise PipelineError("no_model", str(exc)) from None
     return PipelineOptions(
         whisper=WhisperSettings(
             model_dir=runtime.settings.whisper_model_dir, cpu_threads=runtime.settings.whisper_threads
         ),
         speakers=plan.speakers,
         therapist_voice=plan.voice,
-        redactor=PrivacyEngineRedactor(plan.privacy),
+        redactor=redactor,
         max_seconds=runtime.settings.max_recording_hours * 3600,
         **extra,
     )

@@ -125,3 +125,24 @@ def test_a_therapist_voice_sample_that_is_not_audio_is_a_usage_error(tmp_path: P
     path.write_bytes(wav_bytes([np.zeros(16_000, dtype=np.float32)], 16_000))
     code, _, err = process(str(path), "--therapist-voice", str(sample))
     assert code == 2 and "voice.wav" in err
+
+
+def test_without_the_privacy_engine_nothing_is_transcribed(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "session.flac"
+    path.write_bytes(recording("flac", seconds=2.0))
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "sotto"), "process", str(path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SOTTO_SENTENCE_MODEL_DIR": str(tmp_path / "no-model")},
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert "the privacy engine cannot load" in proc.stderr and "nothing was transcribed" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -389,6 +389,26 @@ def test_a_missing_speech_model_fails_the_session_plainly(runtime: Runtime, web:
     assert runtime.blobs.names(f"audio/{original}") != []
 
 
+def test_a_missing_sentence_model_fails_the_session_plainly(runtime: Runtime, web: TestClient,
+                                                             signed_in_therapist: Person, session_wav: bytes,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from sotto.privacy import engine, sentence_model
+
+    session_id, original = upload(runtime, web, signed_in_therapist, session_wav)
+    monkeypatch.setenv("SOTTO_SENTENCE_MODEL_DIR", str(runtime.settings.data_dir / "no-model"))
+    engine.default_redactor.cache_clear()
+    sentence_model._loaded.cache_clear()
+    try:
+        work_off(runtime)
+    finally:
+        engine.default_redactor.cache_clear()
+        sentence_model._loaded.cache_clear()
+    failed = row(runtime, session_id)
+    assert failed.status == "failed" and failed.problem is not None
+    assert "model.safetensors and tokenizer.json" in failed.problem and "Traceback" not in failed.problem
+    assert runtime.blobs.names(f"audio/{original}") != []
+
+
 def test_segments_after_a_late_upload_never_overlap_and_channels_stay_aligned() -> None:
     from sotto.pipeline.tasks import _timeline
 
