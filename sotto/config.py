@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -40,7 +40,9 @@ class Settings(BaseSettings):
     outbox_dir: Path = Field(default=Path("var/outbox"), description="Where the outbox mail backend drops .eml files.")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite in data_dir.")
 
-    public_url: str = Field(default="http://127.0.0.1:8000", description="Address used in links sent by e-mail.")
+    public_url: str = Field(
+        default="", description="Address used in links sent by e-mail; empty means http://HOST:PORT of this server."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
@@ -91,6 +93,18 @@ class Settings(BaseSettings):
         if value and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("only sqlite:/// and postgresql+psycopg:// URLs are supported")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _public_url_from_host_and_port(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("public_url"):
+            return data
+        # A server listening on every address is reached on loopback from this machine; links that
+        # must work from elsewhere need SOTTO_PUBLIC_URL.
+        host = str(data.get("host") or "127.0.0.1")
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - compared, not bound
+        port = data.get("port") or 8000
+        return {**data, "public_url": f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"}
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

@@ -126,3 +126,13 @@ def test_key_file_is_kept_across_restarts(clean_env: Path) -> None:
     first = settings.key_file.read_bytes()
     build_runtime(settings).close()
     assert settings.key_file.read_bytes() == first
+
+
+def test_links_follow_the_port_when_no_public_address_is_set(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().public_url == "http://127.0.0.1:8000"
+    monkeypatch.setenv("SOTTO_PORT", "8123")
+    assert load_settings().public_url == "http://127.0.0.1:8123"
+    monkeypatch.setenv("SOTTO_HOST", "::1")
+    assert load_settings().public_url == "http://[::1]:8123"
+    monkeypatch.setenv("SOTTO_PUBLIC_URL", "https://sotto.example.org/")
+    assert load_settings().public_url == "https://sotto.example.org"
