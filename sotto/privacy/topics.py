@@ -3,7 +3,8 @@
 A passage is one or more whole sentences (a whole turn in speech-recognition text, which has
 no sentence marks). The unit of decision is the sentence; the conversation decides the rest:
 
-1. A sentence with a *strong* cue of a category is marked ("I got arrested for a DUI").
+1. A sentence with a *strong* cue of a category is marked ("I got arrested for a DUI"), and so is
+   one whose *weak* cue the topic classifier confirms ("My partner is a woman and ...": ``topic_model``).
 2. A sentence with two *weak* cues, or one while the category is still being discussed
    (marked within the last few turns), is marked too ("the judge says no").
 3. Inside a turn, short lead-ins to a marked sentence and the sentences between two marked
