@@ -101,9 +101,9 @@ class Settings(BaseSettings):
             return data
         # A server listening on every address is reached on loopback from this machine; links that
         # must work from elsewhere need SOTTO_PUBLIC_URL.
-        host = str(data.get("host") or "127.0.0.1")
+        host = str(data.get("host") or cls.model_fields["host"].default)
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - compared, not bound
-        port = data.get("port") or 8000
+        port = data.get("port") or cls.model_fields["port"].default
         return {**data, "public_url": f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"}
 
     @model_validator(mode="after")

@@ -147,7 +147,7 @@ _SPEECH_VERBS = {"said", "says", "told", "tells", "asked", "texted", "replied", 
 #: Verbs a person's full name is the subject of ("the detective hallie strand gave me till friday").
 _SUBJECT_VERBS = _NAME_VERBS | _SPEECH_VERBS | {
     "gave", "gives", "sent", "sends", "wrote", "writes", "explained", "mentioned", "thought", "wants", "needs",
-    "asked", "brought", "took", "takes", "made", "makes", "put", "set", "kept", "helped", "helps", "agreed",
+    "brought", "took", "takes", "made", "makes", "put", "set", "kept", "helped", "helps", "agreed",
 }  # fmt: skip
 
 

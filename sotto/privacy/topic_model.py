@@ -40,9 +40,18 @@ class TopicClassifier:
         """For each sentence (with the whole turn it is in), the probability of each output."""
         if not pieces:
             return []
-        model = sentence_model()
-        features = np.hstack([model.encode(pieces), model.encode(turns)])
-        return [dict(zip(OUTPUTS, row.tolist(), strict=True)) for row in softmax(features @ self.weights + self.bias)]
+        scores = features(pieces, turns) @ self.weights + self.bias
+        return [dict(zip(OUTPUTS, row.tolist(), strict=True)) for row in softmax(scores)]
+
+
+def features(pieces: list[str], turns: list[str]) -> NDArray[np.float32]:
+    """What the classifier reads: each sentence's embedding beside its turn's.
+
+    Encoded in one call, so a sentence that is its whole turn (or a turn that holds several judged
+    sentences) is encoded once.
+    """
+    both = sentence_model().encode(pieces + turns)
+    return np.hstack([both[: len(pieces)], both[len(pieces) :]])
 
 
 def softmax(scores: NDArray[np.float32]) -> NDArray[np.float32]:

@@ -23,7 +23,7 @@ import numpy as np
 from asr_style import convert_file
 from numpy.typing import NDArray
 
-from sotto.privacy.sentence_model import sentence_model
+from sotto.privacy import topic_model
 from sotto.privacy.settings import TOPICS
 from sotto.privacy.topic_model import CONFIRM_PROBABILITY, MODEL_FILE, OUTPUTS, softmax
 from sotto.privacy.topics import weak_cue_units
@@ -96,13 +96,12 @@ def main() -> None:
         labels += lab
         weak += w
         owners += [session.id.removesuffix("-asr")] * len(p)
-    model = sentence_model()
-    features = np.hstack([model.encode(pieces), model.encode(turns)])
+    inputs = topic_model.features(pieces, turns)
     y = np.array(labels)
     print(f"{len(sessions)} sessions, {len(pieces)} sentences, by output {np.bincount(y, minlength=len(OUTPUTS))}")
     if args.folds:
-        cross_validate(features, y, weak, owners, args.folds)
-    weights, bias = fit(features, y)
+        cross_validate(inputs, y, weak, owners, args.folds)
+    weights, bias = fit(inputs, y)
     np.savez(MODEL_FILE, weights=weights, bias=bias, outputs=np.array(OUTPUTS))
     print(f"wrote {MODEL_FILE}")
 
