@@ -17,12 +17,11 @@ from functools import cache
 
 from sotto.pipeline.types import Span
 from sotto.privacy.found import Found
+from sotto.privacy.passage_model import passage_model
 from sotto.privacy.phi import PhiFinder
 from sotto.privacy.placeholders import PlaceholderBook
 from sotto.privacy.propagation import propagate_names
-from sotto.privacy.sentence_model import sentence_model
 from sotto.privacy.settings import PrivacySettings
-from sotto.privacy.topic_model import topic_classifier
 from sotto.privacy.topics import Passage, find_passages
 
 
@@ -45,8 +44,7 @@ class Redactor:
     def __init__(self) -> None:
         self._phi = PhiFinder()
         # Loaded now so that a missing model stops the caller before any session is redacted.
-        topic_classifier()
-        sentence_model()
+        passage_model()
 
     def redact_turns(self, turns: list[tuple[str, str]], settings: PrivacySettings) -> RedactionResult:
         """Redact one session given as (speaker, text) pairs, in order.

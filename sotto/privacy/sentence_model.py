@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+from tokenizers import Tokenizer
 
 #: Tokens a text is cut to (the model was trained on up to 256; turns are rarely longer).
 MAX_TOKENS = 256
@@ -80,8 +81,6 @@ class SentenceModel:
     """Encodes texts as unit vectors; texts about the same thing get vectors close together."""
 
     def __init__(self, directory: Path) -> None:
-        from tokenizers import Tokenizer
-
         weights_file, tokenizer_file = directory / "model.safetensors", directory / "tokenizer.json"
         if not weights_file.is_file() or not tokenizer_file.is_file():
             raise SentenceModelMissing(f"{directory} does not hold model.safetensors and tokenizer.json.")
@@ -115,47 +114,64 @@ class SentenceModel:
         return out
 
     def _pooled(self, ids: NDArray[np.int64], mask: NDArray[np.float32]) -> NDArray[np.float32]:
-        w = self._w
-        width = ids.shape[1]
-        x = (
-            w["embeddings.word_embeddings.weight"][ids]
-            + w["embeddings.position_embeddings.weight"][:width]
-            + w["embeddings.token_type_embeddings.weight"][0]
-        )
-        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
-        # Padding tokens get no attention: a large negative score before the softmax.
-        blocked = (1.0 - mask)[:, None, None, :] * -1e9
-        for layer in range(LAYERS):
-            x = self._layer(x, blocked, f"encoder.layer.{layer}.")
+        x = token_states(self._w, ids, mask)
         summed = (x * mask[:, :, None]).sum(axis=1)
         mean = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
         return mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
 
-    def _layer(self, x: NDArray[np.float32], blocked: NDArray[np.float32], p: str) -> NDArray[np.float32]:
-        w = self._w
-        batch, width, size = x.shape
-        head = size // HEADS
+    @property
+    def weights(self) -> dict[str, NDArray[np.float32]]:
+        return self._w
 
-        def linear(values: NDArray[np.float32], name: str) -> NDArray[np.float32]:
-            return values @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+    @property
+    def tokenizer(self) -> Tokenizer:
+        return self._tokenizer
 
-        def split(values: NDArray[np.float32]) -> NDArray[np.float32]:
-            return values.reshape(batch, width, HEADS, head).transpose(0, 2, 1, 3)
 
-        q, k, v = (split(linear(x, f"attention.self.{n}")) for n in ("query", "key", "value"))
-        scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(head) + blocked
-        scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
-        scores /= scores.sum(axis=-1, keepdims=True)
-        context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, width, size)
-        x = _layer_norm(
-            x + linear(context, "attention.output.dense"),
-            w[p + "attention.output.LayerNorm.weight"],
-            w[p + "attention.output.LayerNorm.bias"],
-        )
-        inner = _gelu(linear(x, "intermediate.dense"))
-        return _layer_norm(
-            x + linear(inner, "output.dense"), w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"]
-        )
+def token_states(
+    w: dict[str, NDArray[np.float32]], ids: NDArray[np.int64], mask: NDArray[np.float32]
+) -> NDArray[np.float32]:
+    """The encoder's last-layer vector of every token, for weights named as in the model's file."""
+    width = ids.shape[1]
+    x = (
+        w["embeddings.word_embeddings.weight"][ids]
+        + w["embeddings.position_embeddings.weight"][:width]
+        + w["embeddings.token_type_embeddings.weight"][0]
+    )
+    x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+    # Padding tokens get no attention: a large negative score before the softmax.
+    blocked = (1.0 - mask)[:, None, None, :] * -1e9
+    for layer in range(LAYERS):
+        x = _layer(w, x, blocked, f"encoder.layer.{layer}.")
+    return x
+
+
+def _layer(
+    w: dict[str, NDArray[np.float32]], x: NDArray[np.float32], blocked: NDArray[np.float32], p: str
+) -> NDArray[np.float32]:
+    batch, width, size = x.shape
+    head = size // HEADS
+
+    def linear(values: NDArray[np.float32], name: str) -> NDArray[np.float32]:
+        return values @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+
+    def split(values: NDArray[np.float32]) -> NDArray[np.float32]:
+        return values.reshape(batch, width, HEADS, head).transpose(0, 2, 1, 3)
+
+    q, k, v = (split(linear(x, f"attention.self.{n}")) for n in ("query", "key", "value"))
+    scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(head) + blocked
+    scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    scores /= scores.sum(axis=-1, keepdims=True)
+    context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, width, size)
+    x = _layer_norm(
+        x + linear(context, "attention.output.dense"),
+        w[p + "attention.output.LayerNorm.weight"],
+        w[p + "attention.output.LayerNorm.bias"],
+    )
+    inner = _gelu(linear(x, "intermediate.dense"))
+    return _layer_norm(
+        x + linear(inner, "output.dense"), w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"]
+    )
 
 
 _lock = threading.Lock()

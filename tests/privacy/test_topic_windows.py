@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from sotto.privacy import topics
 from sotto.privacy.settings import TOPICS
 from sotto.privacy.topic_threads import TurnShape, bridging_questions, content_words, refers_back
 from sotto.privacy.topic_windows import Cue, cue_windows
@@ -124,7 +127,9 @@ def test_a_transition_by_the_therapist_is_not_taken_into_the_disclosure_after_it
     assert [t for t, _, _ in removed(texts, ["therapist", "client"])] == [0, 1]
 
 
-def test_after_a_transition_a_weak_cue_needs_its_topic_raised_afresh() -> None:
+def test_after_a_transition_a_weak_cue_needs_its_topic_raised_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The rules alone: the passage model, reading the relapse two turns before, may take the drinks too.
+    monkeypatch.setattr(topics, "ADD_PROBABILITY", 1.01)
     texts = [
         "I relapsed last weekend and drank the whole bottle.",
         "Let's talk about work for a moment. How is the new manager?",

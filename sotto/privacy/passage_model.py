@@ -1,0 +1,143 @@
+"""Read a whole session and say, token by token, how likely each sensitive topic is being discussed.
+
+The cue words of ``topic_lexicon`` find where a disclosure starts; what they cannot see is the
+conversation that carries it on ("How long ago was that?", "Two years in March.") or a disclosure
+made without any of the words they know. This model reads the session as one stream of text, each
+turn after its speaker's role ("therapist: ...", "client: ..."), in overlapping windows of
+``WINDOW`` tokens, so every token is judged with the turns around it.
+
+It is all-MiniLM-L6-v2 (``sentence_model``) with its top ``tuned_layers`` layers fine-tuned and a
+linear layer that gives each token the probability of "none" and of each category. Only the tuned
+layers and that linear layer are stored (``data/passage_model.npz``); the rest are the installed
+model's own. Training (``tests/privacy/train_passage_model.py``) needs PyTorch; running it needs
+NumPy only.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from tokenizers import Tokenizer
+
+from sotto.privacy.sentence_model import model_dir, sentence_model, token_states
+
+MODEL_FILE = Path(__file__).parent / "data" / "passage_model.npz"
+#: The model's outputs: no topic, then the categories of ``settings.TOPICS``.
+OUTPUTS = ("none", "criminal", "immigration", "sogi", "trauma", "substance", "health")
+#: Tokens of the session read at once (the model reads at most 256 with its two marker tokens).
+WINDOW = 254
+#: How far one window starts after the one before; a token seen by two windows gets their mean.
+STRIDE = 192
+#: Windows run through the encoder together.
+BATCH = 8
+#: How each speaker's turn is introduced in the stream.
+SPEAKER_WORDS = {"therapist": "therapist", "client": "client", "client2": "other client"}
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A session as one text, and where each turn's own text starts in it."""
+
+    text: str
+    starts: list[int]
+
+
+def conversation(texts: list[str], speakers: list[str] | None) -> Conversation:
+    pieces, starts, position = [], [], 0
+    for turn, text in enumerate(texts):
+        prefix = SPEAKER_WORDS.get(speakers[turn] if speakers else "", "speaker") + ": "
+        starts.append(position + len(prefix))
+        pieces.append(prefix + text)
+        position += len(prefix) + len(text) + 1
+    return Conversation("\n".join(pieces), starts)
+
+
+def window_starts(tokens: int, stride: int) -> list[int]:
+    """Where each window begins, so that the windows cover every token and the last one is full."""
+    if tokens <= WINDOW:
+        return [0]
+    return [*range(0, tokens - WINDOW, stride), tokens - WINDOW]
+
+
+def softmax(scores: NDArray[np.float32]) -> NDArray[np.float32]:
+    scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return scores / scores.sum(axis=-1, keepdims=True)
+
+
+class PassageModel:
+    def __init__(self, stored: dict[str, NDArray[np.float32]]) -> None:
+        base = sentence_model()
+        self._w = {**base.weights, **{k: v for k, v in stored.items() if k.startswith("encoder.")}}
+        self._head_w, self._head_b = stored["head.weight"], stored["head.bias"]
+        # The sentence model's tokenizer cuts texts at 256 tokens; a session is read whole.
+        self._tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+        self._cls, self._sep = (self._special(name) for name in ("[CLS]", "[SEP]"))
+
+    def _special(self, name: str) -> int:
+        number = self._tokenizer.token_to_id(name)
+        if number is None:
+            raise ValueError(f"the tokenizer has no {name} token")
+        return number
+
+    def unit_probabilities(
+        self, texts: list[str], speakers: list[str] | None, units: list[list[tuple[int, int]]]
+    ) -> list[list[dict[str, float]]]:
+        """For each turn's units (character ranges of its text), the mean probability of each output."""
+        talk = conversation(texts, speakers)
+        encoding = self._tokenizer.encode(talk.text, add_special_tokens=False)
+        probabilities = self.token_probabilities(encoding.ids)
+        token_starts = np.array([start for start, _ in encoding.offsets], dtype=np.int64)
+        out = []
+        for turn, ranges in enumerate(units):
+            row = []
+            for start, end in ranges:
+                inside = (token_starts >= talk.starts[turn] + start) & (token_starts < talk.starts[turn] + end)
+                mean = probabilities[inside].mean(axis=0) if inside.any() else np.eye(len(OUTPUTS))[0]
+                row.append(dict(zip(OUTPUTS, mean.tolist(), strict=True)))
+            out.append(row)
+        return out
+
+    def token_probabilities(self, ids: list[int]) -> NDArray[np.float32]:
+        """Each token's probability of each output, the mean over the windows that hold it."""
+        total = np.zeros((len(ids), len(OUTPUTS)), dtype=np.float32)
+        seen = np.zeros(len(ids), dtype=np.float32)
+        starts = window_starts(len(ids), STRIDE)
+        for first in range(0, len(starts), BATCH):
+            batch = starts[first : first + BATCH]
+            rows = [[self._cls, *ids[s : s + WINDOW], self._sep] for s in batch]
+            width = max(len(r) for r in rows)
+            tokens = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.float32)
+            for i, row in enumerate(rows):
+                tokens[i, : len(row)] = row
+                mask[i, : len(row)] = 1.0
+            scores = softmax(token_states(self._w, tokens, mask) @ self._head_w + self._head_b)
+            for i, s in enumerate(batch):
+                length = len(rows[i]) - 2
+                total[s : s + length] += scores[i, 1 : 1 + length]
+                seen[s : s + length] += 1.0
+        return (total / np.maximum(seen, 1.0)[:, None]).astype(np.float32)
+
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _loaded() -> PassageModel:
+    with np.load(MODEL_FILE) as stored:
+        if tuple(str(c) for c in stored["outputs"]) != OUTPUTS:
+            raise ValueError(f"{MODEL_FILE} was trained for other outputs: retrain it")
+        return PassageModel({k: stored[k].astype(np.float32) for k in stored.files if k != "outputs"})
+
+
+def passage_model() -> PassageModel:
+    """The process's one loaded passage model, loaded on first use."""
+    with _lock:
+        return _loaded()

@@ -1,0 +1,128 @@
+"""The sentence model (all-MiniLM-L6-v2 run with NumPy) and the passage model built on it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sotto.privacy import topics
+from sotto.privacy.passage_model import OUTPUTS, STRIDE, WINDOW, conversation, passage_model, window_starts
+from sotto.privacy.sentence_model import SentenceModel, SentenceModelMissing, model_dir, sentence_model
+from sotto.privacy.settings import TOPICS
+from sotto.privacy.topics import find_passages
+
+SOTTO = Path(sys.executable).parent / "sotto"
+
+
+def test_sentences_about_the_same_thing_are_closer_than_unrelated_ones() -> None:
+    relapse, pills, hike = sentence_model().encode(
+        [
+            "I relapsed at the weekend and used again after eight months clean.",
+            "I slipped and took some of the pills again on Saturday night.",
+            "We went for a long walk by the river on Saturday and had lunch.",
+        ]
+    )
+    assert np.allclose(np.linalg.norm([relapse, pills, hike], axis=1), 1.0, atol=1e-5)
+    assert relapse @ pills > relapse @ hike + 0.15
+
+
+def test_a_repeated_text_is_encoded_once_and_the_same_as_alone() -> None:
+    model = sentence_model()
+    alone = model.encode(["My sister moved to a new flat."])
+    rows = model.encode(["My sister moved to a new flat.", "Work was busy.", "My sister moved to a new flat."])
+    assert rows.shape == (3, 384)
+    assert np.allclose(rows[0], alone[0], atol=1e-5)
+    assert np.array_equal(rows[0], rows[2])
+    assert model.encode([]).shape == (0, 384)
+
+
+def test_a_text_longer_than_the_model_takes_is_cut_not_refused() -> None:
+    (row,) = sentence_model().encode(["and then we talked about work " * 200])
+    assert np.isfinite(row).all()
+
+
+def test_the_passage_model_gives_each_sentence_a_probability_for_every_output() -> None:
+    texts = ["It was a quiet week.", "Mostly work, and then my sister visited on Sunday."]
+    judged = passage_model().unit_probabilities(texts, ["therapist", "client"], [[(0, 20)], [(0, 25), (26, 51)]])
+    assert [len(row) for row in judged] == [1, 2]
+    for row in judged:
+        for probabilities in row:
+            assert set(probabilities) == set(OUTPUTS)
+            assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+            assert max(probabilities, key=lambda k: probabilities[k]) == "none"
+    assert passage_model().unit_probabilities([], None, []) == []
+
+
+def test_every_token_of_a_long_session_is_read_and_windows_overlap() -> None:
+    for tokens in (1, WINDOW, WINDOW + 1, 1000):
+        starts = window_starts(tokens, STRIDE)
+        covered = set().union(*(range(s, min(s + WINDOW, tokens)) for s in starts))
+        assert covered == set(range(tokens))
+        assert starts[-1] == max(0, tokens - WINDOW)
+    texts = ["How was the week?", "Fine. We went to the coast and the weather held the whole time."] * 60
+    probabilities = passage_model().token_probabilities(list(range(1000, 1000 + 900)))
+    assert probabilities.shape == (900, len(OUTPUTS))
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert not find_passages(texts, TOPICS, ["therapist", "client"] * 60)
+
+
+def test_the_speakers_roles_introduce_their_turns() -> None:
+    talk = conversation(["Hello.", "Hi there."], ["therapist", "client"])
+    assert talk.text == "therapist: Hello.\nclient: Hi there."
+    assert [talk.text[s : s + 3] for s in talk.starts] == ["Hel", "Hi "]
+
+
+def test_the_passage_model_carries_a_disclosure_into_a_follow_up_the_rules_leave(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    roles = ["therapist", "client", "therapist", "client"]
+    disclosure = [
+        "What's been on your mind?",
+        "My brother's check-in is next week and they might not let him stay. "
+        "If they send him back he has nobody there.",
+        "How long has he been waiting?",
+        "Four years now.",
+    ]
+    look_alike = [
+        "What's been on your mind?",
+        "My brother is moving back home next week. He found a job there and he is excited.",
+        "How long has he been away?",
+        "Four years now.",
+    ]
+    found = {(p.turn, p.category) for p in find_passages(disclosure, TOPICS, roles)}
+    assert {(1, "immigration"), (2, "immigration")} <= found
+    assert not any(category == "immigration" for _, category in
+                   {(p.turn, p.category) for p in find_passages(look_alike, TOPICS, roles)})
+    # The follow-up question is the model's: the rules alone leave it in.
+    monkeypatch.setattr(topics, "ADD_PROBABILITY", 1.01)
+    assert (2, "immigration") not in {(p.turn, p.category) for p in find_passages(disclosure, TOPICS, roles)}
+
+
+def test_a_missing_sentence_model_is_a_plain_error(tmp_path: Path) -> None:
+    with pytest.raises(SentenceModelMissing, match=r"model\.safetensors and tokenizer\.json"):
+        SentenceModel(tmp_path)
+    line = json.dumps({"id": "x", "turns": [{"speaker": "client", "text": "My papers are in a drawer somewhere."}]})
+    proc = subprocess.run(
+        [str(SOTTO), "redact", "--jsonl"],
+        input=line + "\n",
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SOTTO_SENTENCE_MODEL_DIR": str(tmp_path)},
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "model.safetensors and tokenizer.json" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_the_model_is_found_in_the_installed_package_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SOTTO_SENTENCE_MODEL_DIR", raising=False)
+    assert (model_dir() / "model.safetensors").is_file()

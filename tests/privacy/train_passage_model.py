@@ -1,0 +1,207 @@
+"""Fine-tune the passage model (``sotto/privacy/passage_model.py``) on annotated transcripts.
+
+    /path/to/venv-with-torch/bin/python tests/privacy/train_passage_model.py [DIR ...]
+        [--hold-out-fold K --folds N --hold-out-dir DIR] [--out FILE]
+
+Needs PyTorch (``pip install torch==2.13.0`` in a venv of its own beside ``pip install -e .``); the
+product runs the result with NumPy. Reads annotated transcripts (FORMAT.md; by default
+../shared/data/dev, tests/privacy/data and tests/privacy/train, never tests/privacy/heldout), each
+also converted to speech-recognition style, lays every session out as the model reads it, and
+labels every token of a turn with the category of the passage it lies in ("none" outside one).
+The bottom layers of all-MiniLM-L6-v2 stay as installed; the top ``--tuned-layers`` and a linear
+layer are trained. With ``--hold-out-fold`` the sessions of that fold are left out and written,
+clean and in speech-recognition style, to ``--hold-out-dir`` for the redaction scorer.
+Deterministic for the same transcripts and options (one thread, fixed seed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from asr_style import convert_file
+from torch import nn
+from torch.nn import functional
+
+from sotto.privacy.passage_model import MODEL_FILE, OUTPUTS, WINDOW, conversation, window_starts
+from sotto.privacy.sentence_model import HEADS, LAYER_NORM_EPS, LAYERS, sentence_model
+
+HERE = Path(__file__).parent
+SHARED = HERE.parents[2] / "shared" / "data"
+sys.path.insert(0, str(SHARED))
+from transcripts import Session, parse  # noqa: E402
+
+IGNORE = -100
+TRAIN_STRIDE = 128
+
+
+class Layer(nn.Module):
+    """One BERT layer, as ``sentence_model._layer`` computes it."""
+
+    def __init__(self, weights: dict[str, np.ndarray], prefix: str, dropout: float) -> None:
+        super().__init__()
+        self.names = [k[len(prefix) :] for k in weights if k.startswith(prefix)]
+        self.params = nn.ParameterDict(
+            {n.replace(".", "_"): nn.Parameter(torch.tensor(weights[prefix + n])) for n in self.names}
+        )
+        self.dropout = nn.Dropout(dropout)
+
+    def p(self, name: str) -> torch.Tensor:
+        return self.params[name.replace(".", "_")]
+
+    def linear(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        return functional.linear(x, self.p(name + ".weight"), self.p(name + ".bias"))
+
+    def norm(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        return functional.layer_norm(x, x.shape[-1:], self.p(name + ".weight"), self.p(name + ".bias"), LAYER_NORM_EPS)
+
+    def forward(self, x: torch.Tensor, blocked: torch.Tensor) -> torch.Tensor:
+        batch, width, size = x.shape
+        head = size // HEADS
+
+        def split(values: torch.Tensor) -> torch.Tensor:
+            return values.reshape(batch, width, HEADS, head).transpose(1, 2)
+
+        q, k, v = (split(self.linear(x, f"attention.self.{n}")) for n in ("query", "key", "value"))
+        scores = q @ k.transpose(-1, -2) / head**0.5 + blocked
+        context = (self.dropout(scores.softmax(-1)) @ v).transpose(1, 2).reshape(batch, width, size)
+        x = self.norm(x + self.dropout(self.linear(context, "attention.output.dense")), "attention.output.LayerNorm")
+        inner = functional.gelu(self.linear(x, "intermediate.dense"), approximate="tanh")
+        return self.norm(x + self.dropout(self.linear(inner, "output.dense")), "output.LayerNorm")
+
+
+def labelled_stream(session: Session, tokenizer) -> tuple[list[int], list[int]]:
+    """The session's tokens as the model reads them, and each token's label (or IGNORE)."""
+    texts = [t.text for t in session.turns]
+    talk = conversation(texts, [t.speaker for t in session.turns])
+    chars = np.full(len(talk.text), IGNORE, dtype=np.int64)
+    for turn, start in zip(session.turns, talk.starts, strict=True):
+        chars[start : start + len(turn.text)] = 0
+        for span in turn.topics:
+            chars[start + span.start : start + span.end] = OUTPUTS.index(span.kind.lower())
+    encoding = tokenizer.encode(talk.text, add_special_tokens=False)
+    return encoding.ids, [int(chars[start]) for start, _ in encoding.offsets]
+
+
+def windows(ids: list[int], labels: list[int], cls: int, sep: int) -> list[tuple[list[int], list[int]]]:
+    return [
+        ([cls, *ids[s : s + WINDOW], sep], [IGNORE, *labels[s : s + WINDOW], IGNORE])
+        for s in window_starts(len(ids), TRAIN_STRIDE)
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dirs", nargs="*", type=Path, default=[SHARED / "dev", HERE / "data", HERE / "train"])
+    parser.add_argument("--tuned-layers", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--learning-rate", type=float, default=3e-4)
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--hold-out-fold", type=int)
+    parser.add_argument("--hold-out-dir", type=Path)
+    parser.add_argument("--out", type=Path, default=MODEL_FILE)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    torch.set_num_threads(2)
+
+    paths = sorted(p for d in args.dirs for p in d.glob("*.txt"))
+    if any("heldout" in p.parts for p in paths):
+        raise SystemExit("held-out transcripts are never trained on")
+    if args.hold_out_fold is not None:
+        shuffled = paths[:]
+        random.Random(0).shuffle(shuffled)
+        held = set(shuffled[args.hold_out_fold :: args.folds])
+        if args.hold_out_dir:
+            args.hold_out_dir.mkdir(parents=True, exist_ok=True)
+            for path in held:
+                shutil.copy(path, args.hold_out_dir / path.name)
+                (args.hold_out_dir / f"{path.stem}-asr.txt").write_text(convert_file(path), encoding="utf-8")
+        paths = [p for p in paths if p not in held]
+
+    base = sentence_model()
+    tokenizer = base.tokenizer
+    tokenizer.no_truncation()
+    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    examples = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for path in paths:
+            asr = Path(scratch) / path.name
+            asr.write_text(convert_file(path), encoding="utf-8")
+            for session in (parse(path), parse(asr)):
+                examples += windows(*labelled_stream(session, tokenizer), cls, sep)
+    counts = np.bincount([y for _, labels in examples for y in labels if y != IGNORE], minlength=len(OUTPUTS))
+    print(f"{len(paths)} transcripts, {len(examples)} windows, tokens by output {counts.tolist()}", flush=True)
+
+    weights = {k: v.copy() for k, v in base.weights.items()}
+    frozen = LAYERS - args.tuned_layers
+    bottom = [Layer(weights, f"encoder.layer.{i}.", 0.0).eval() for i in range(frozen)]
+    top = nn.ModuleList(Layer(weights, f"encoder.layer.{i}.", 0.1) for i in range(frozen, LAYERS))
+    head = nn.Linear(384, len(OUTPUTS))
+
+    started = time.perf_counter()
+    states = []
+    with torch.no_grad():
+        for ids, _ in examples:
+            x = torch.tensor(weights["embeddings.word_embeddings.weight"][ids])
+            x = x + torch.tensor(weights["embeddings.position_embeddings.weight"][: len(ids)])
+            x = x + torch.tensor(weights["embeddings.token_type_embeddings.weight"][0])
+            x = functional.layer_norm(
+                x, (384,), torch.tensor(weights["embeddings.LayerNorm.weight"]),
+                torch.tensor(weights["embeddings.LayerNorm.bias"]), LAYER_NORM_EPS,
+            )[None]
+            for layer in bottom:
+                x = layer(x, torch.zeros(1))
+            states.append(x[0])
+    print(f"bottom {frozen} layers computed in {time.perf_counter() - started:.0f} s", flush=True)
+
+    optimiser = torch.optim.AdamW([*top.parameters(), *head.parameters()], lr=args.learning_rate, weight_decay=0.01)
+    order = list(range(len(examples)))
+    batch_size = 16
+    steps = args.epochs * ((len(order) + batch_size - 1) // batch_size)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: max(0.0, 1 - step / steps))
+    rng = random.Random(0)
+    for epoch in range(args.epochs):
+        rng.shuffle(order)
+        top.train()
+        total = 0.0
+        for first in range(0, len(order), batch_size):
+            batch = order[first : first + batch_size]
+            width = max(len(examples[i][0]) for i in batch)
+            x = torch.zeros(len(batch), width, 384)
+            y = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+            mask = torch.zeros(len(batch), width)
+            for row, i in enumerate(batch):
+                n = len(examples[i][0])
+                x[row, :n] = states[i]
+                y[row, :n] = torch.tensor(examples[i][1])
+                mask[row, :n] = 1
+            blocked = (1 - mask)[:, None, None, :] * -1e9
+            for layer in top:
+                x = layer(x, blocked)
+            loss = functional.cross_entropy(head(x).reshape(-1, len(OUTPUTS)), y.reshape(-1), ignore_index=IGNORE)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            total += loss.item() * len(batch)
+        print(f"epoch {epoch + 1}: loss {total / len(order):.4f} ({time.perf_counter() - started:.0f} s)", flush=True)
+
+    stored: dict[str, np.ndarray] = {"outputs": np.array(OUTPUTS)}
+    for index, layer in zip(range(frozen, LAYERS), top, strict=True):
+        for name in layer.names:
+            stored[f"encoder.layer.{index}.{name}"] = layer.p(name).detach().numpy().astype(np.float16)
+    stored["head.weight"] = head.weight.detach().numpy().T.astype(np.float32)
+    stored["head.bias"] = head.bias.detach().numpy().astype(np.float32)
+    np.savez_compressed(args.out, **stored)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
