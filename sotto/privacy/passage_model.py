@@ -57,6 +57,14 @@ def conversation(texts: list[str], speakers: list[str] | None) -> Conversation:
     return Conversation("\n".join(pieces), starts)
 
 
+def session_tokenizer() -> Tokenizer:
+    """The sentence model's tokenizer without its cut at 256 tokens: a session is read whole."""
+    tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
 def window_starts(tokens: int, stride: int) -> list[int]:
     """Where each window begins, so that the windows cover every token and the last one is full."""
     if tokens <= WINDOW:
@@ -74,10 +82,7 @@ class PassageModel:
         base = sentence_model()
         self._w = {**base.weights, **{k: v for k, v in stored.items() if k.startswith("encoder.")}}
         self._head_w, self._head_b = stored["head.weight"], stored["head.bias"]
-        # The sentence model's tokenizer cuts texts at 256 tokens; a session is read whole.
-        self._tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
-        self._tokenizer.no_truncation()
-        self._tokenizer.no_padding()
+        self._tokenizer = session_tokenizer()
         self._cls, self._sep = (self._special(name) for name in ("[CLS]", "[SEP]"))
 
     def _special(self, name: str) -> int:

@@ -123,10 +123,6 @@ class SentenceModel:
     def weights(self) -> dict[str, NDArray[np.float32]]:
         return self._w
 
-    @property
-    def tokenizer(self) -> Tokenizer:
-        return self._tokenizer
-
 
 def token_states(
     w: dict[str, NDArray[np.float32]], ids: NDArray[np.int64], mask: NDArray[np.float32]

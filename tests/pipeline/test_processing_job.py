@@ -392,17 +392,19 @@ def test_a_missing_speech_model_fails_the_session_plainly(runtime: Runtime, web:
 def test_a_missing_sentence_model_fails_the_session_plainly(runtime: Runtime, web: TestClient,
                                                              signed_in_therapist: Person, session_wav: bytes,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from sotto.privacy import engine, sentence_model
+    from sotto.privacy import engine, passage_model, sentence_model
+
+    def forget_loaded_models() -> None:
+        for loaded in (engine.default_redactor, passage_model._loaded, sentence_model._loaded):
+            loaded.cache_clear()
 
     session_id, original = upload(runtime, web, signed_in_therapist, session_wav)
     monkeypatch.setenv("SOTTO_SENTENCE_MODEL_DIR", str(runtime.settings.data_dir / "no-model"))
-    engine.default_redactor.cache_clear()
-    sentence_model._loaded.cache_clear()
+    forget_loaded_models()
     try:
         work_off(runtime)
     finally:
-        engine.default_redactor.cache_clear()
-        sentence_model._loaded.cache_clear()
+        forget_loaded_models()
     failed = row(runtime, session_id)
     assert failed.status == "failed" and failed.problem is not None
     assert "model.safetensors and tokenizer.json" in failed.problem and "Traceback" not in failed.problem

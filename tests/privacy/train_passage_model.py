@@ -30,7 +30,7 @@ from asr_style import convert_file
 from torch import nn
 from torch.nn import functional
 
-from sotto.privacy.passage_model import MODEL_FILE, OUTPUTS, WINDOW, conversation, window_starts
+from sotto.privacy.passage_model import MODEL_FILE, OUTPUTS, WINDOW, conversation, session_tokenizer, window_starts
 from sotto.privacy.sentence_model import HEADS, LAYER_NORM_EPS, LAYERS, sentence_model
 
 HERE = Path(__file__).parent
@@ -126,8 +126,7 @@ def main() -> None:
         paths = [p for p in paths if p not in held]
 
     base = sentence_model()
-    tokenizer = base.tokenizer
-    tokenizer.no_truncation()
+    tokenizer = session_tokenizer()
     cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     examples = []
     with tempfile.TemporaryDirectory() as scratch:
