@@ -35,8 +35,8 @@ WINDOW = 254
 STRIDE = 192
 #: Windows run through the encoder together.
 BATCH = 8
-#: How each speaker's turn is introduced in the stream.
-SPEAKER_WORDS = {"therapist": "therapist", "client": "client", "client2": "other client"}
+#: How each speaker's turn is introduced in the stream ("client2", "client3", ... are "other client").
+SPEAKER_WORDS = {"therapist": "therapist", "client": "client"}
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,17 @@ class Conversation:
 def conversation(texts: list[str], speakers: list[str] | None) -> Conversation:
     pieces, starts, position = [], [], 0
     for turn, text in enumerate(texts):
-        prefix = SPEAKER_WORDS.get(speakers[turn] if speakers else "", "speaker") + ": "
+        prefix = _speaker_word(speakers[turn] if speakers else "") + ": "
         starts.append(position + len(prefix))
         pieces.append(prefix + text)
         position += len(prefix) + len(text) + 1
     return Conversation("\n".join(pieces), starts)
+
+
+def _speaker_word(speaker: str) -> str:
+    if speaker in SPEAKER_WORDS:
+        return SPEAKER_WORDS[speaker]
+    return "other client" if speaker.startswith("client") else "speaker"
 
 
 def session_tokenizer() -> Tokenizer:

@@ -73,9 +73,10 @@ def test_every_token_of_a_long_session_is_read_and_windows_overlap() -> None:
 
 
 def test_the_speakers_roles_introduce_their_turns() -> None:
-    talk = conversation(["Hello.", "Hi there."], ["therapist", "client"])
-    assert talk.text == "therapist: Hello.\nclient: Hi there."
-    assert [talk.text[s : s + 3] for s in talk.starts] == ["Hel", "Hi "]
+    talk = conversation(["Hello.", "Hi there.", "Hi.", "Hey."], ["therapist", "client", "client2", "client3"])
+    assert talk.text == "therapist: Hello.\nclient: Hi there.\nother client: Hi.\nother client: Hey."
+    assert [talk.text[s : s + 2] for s in talk.starts] == ["He", "Hi", "Hi", "He"]
+    assert conversation(["Hello."], None).text == "speaker: Hello."
 
 
 def test_the_passage_model_carries_a_disclosure_into_a_follow_up_the_rules_leave(
