@@ -6,7 +6,7 @@ made without any of the words they know. This model reads the session as one str
 turn after its speaker's role ("therapist: ...", "client: ..."), in overlapping windows of
 ``WINDOW`` tokens, so every token is judged with the turns around it.
 
-It is all-MiniLM-L6-v2 (``sentence_model``) with its top ``tuned_layers`` layers fine-tuned and a
+It is all-MiniLM-L6-v2 (``sentence_model``) with its top layers (two, as trained) fine-tuned and a
 linear layer that gives each token the probability of "none" and of each category. Only the tuned
 layers and that linear layer are stored (``data/passage_model.npz``); the rest are the installed
 model's own. Training (``tests/privacy/train_passage_model.py``) needs PyTorch; running it needs
@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 from tokenizers import Tokenizer
 
-from sotto.privacy.sentence_model import model_dir, sentence_model, token_states
+from sotto.privacy.sentence_model import model_dir, padded, sentence_model, token_states
 
 MODEL_FILE = Path(__file__).parent / "data" / "passage_model.npz"
 #: The model's outputs: no topic, then the categories of ``settings.TOPICS``.
@@ -104,13 +104,14 @@ class PassageModel:
         talk = conversation(texts, speakers)
         encoding = self._tokenizer.encode(talk.text, add_special_tokens=False)
         probabilities = self.token_probabilities(encoding.ids)
+        # Tokens come in text order, so a unit's tokens are one slice, found by bisection.
         token_starts = np.array([start for start, _ in encoding.offsets], dtype=np.int64)
         out = []
         for turn, ranges in enumerate(units):
             row = []
             for start, end in ranges:
-                inside = (token_starts >= talk.starts[turn] + start) & (token_starts < talk.starts[turn] + end)
-                mean = probabilities[inside].mean(axis=0) if inside.any() else np.eye(len(OUTPUTS))[0]
+                first, last = np.searchsorted(token_starts, [talk.starts[turn] + start, talk.starts[turn] + end])
+                mean = probabilities[first:last].mean(axis=0) if last > first else np.eye(len(OUTPUTS))[0]
                 row.append(dict(zip(OUTPUTS, mean.tolist(), strict=True)))
             out.append(row)
         return out
@@ -123,13 +124,7 @@ class PassageModel:
         for first in range(0, len(starts), BATCH):
             batch = starts[first : first + BATCH]
             rows = [[self._cls, *ids[s : s + WINDOW], self._sep] for s in batch]
-            width = max(len(r) for r in rows)
-            tokens = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.float32)
-            for i, row in enumerate(rows):
-                tokens[i, : len(row)] = row
-                mask[i, : len(row)] = 1.0
-            scores = softmax(token_states(self._w, tokens, mask) @ self._head_w + self._head_b)
+            scores = softmax(token_states(self._w, *padded(rows)) @ self._head_w + self._head_b)
             for i, s in enumerate(batch):
                 length = len(rows[i]) - 2
                 total[s : s + length] += scores[i, 1 : 1 + length]

@@ -103,14 +103,7 @@ class SentenceModel:
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         for first in range(0, len(order), BATCH):
             batch = order[first : first + BATCH]
-            width = max(len(encodings[i].ids) for i in batch)
-            ids = np.zeros((len(batch), width), dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.float32)
-            for row, i in enumerate(batch):
-                tokens = encodings[i].ids
-                ids[row, : len(tokens)] = tokens
-                mask[row, : len(tokens)] = 1.0
-            out[batch] = self._pooled(ids, mask)
+            out[batch] = self._pooled(*padded([encodings[i].ids for i in batch]))
         return out
 
     def _pooled(self, ids: NDArray[np.int64], mask: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -122,6 +115,17 @@ class SentenceModel:
     @property
     def weights(self) -> dict[str, NDArray[np.float32]]:
         return self._w
+
+
+def padded(rows: list[list[int]]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+    """Token rows of any lengths as one zero-padded array, with a mask of 1 over the real tokens."""
+    width = max(len(row) for row in rows)
+    ids = np.zeros((len(rows), width), dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.float32)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = row
+        mask[i, : len(row)] = 1.0
+    return ids, mask
 
 
 def token_states(
