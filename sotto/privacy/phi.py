@@ -28,8 +28,9 @@ from presidio_analyzer.predefined_recognizers import (
 
 from sotto.privacy.found import PHI_KINDS, Found, merge
 from sotto.privacy.phi_addresses import find_addresses
+from sotto.privacy.phi_ages import find_ages, find_answered_ages
 from sotto.privacy.phi_contacts import find_contacts, find_ids
-from sotto.privacy.phi_dates import find_ages, find_answered_ages, find_dates
+from sotto.privacy.phi_dates import find_dates
 from sotto.privacy.phi_names import find_names, truecase
 from sotto.privacy.tokens import Token, is_unpunctuated, tokenize
 

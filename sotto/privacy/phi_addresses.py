@@ -38,6 +38,8 @@ def find_addresses(text: str, tokens: list[Token]) -> list[Found]:
             w = prev.lower
             if w in _DETERMINERS or w in _STOPWORDS or any(m in tokens[start].before for m in ",.?!;:"):
                 break
+            if _is_house_number(words, start - 1):
+                break  # "fourteen ninety orchard way": the number is the house's, read below
             start -= 1
         if start == i:
             continue
@@ -49,13 +51,64 @@ def find_addresses(text: str, tokens: list[Token]) -> list[Found]:
             continue
         # A house number before the name: "41", "twenty two oh seven".
         number_start = start
-        while number_start > 0 and (words[number_start - 1].isdigit() or read_number(words, number_start - 1)):
+        while number_start > 0 and (
+            words[number_start - 1].isdigit()
+            or read_number(words, number_start - 1)
+            or (
+                words[number_start - 1] in ("oh", "o")
+                and number_start >= 2
+                and _is_house_number(words, number_start - 2)
+            )
+        ):
             number_start -= 1
         if number_start < start and number_start > 0 and words[number_start - 1] in _DETERMINERS:
             number_start = start
         end = i + 1 if i + 1 < len(words) and words[i + 1] in ("west", "east", "north", "south") else i
         found.append(Found(tokens[number_start].start, tokens[end].end, "LOCATION", 0.8))
-    return found + _numbered_roads(tokens, words) + _intersections(tokens, words)
+    return found + _numbered_roads(tokens, words) + _intersections(tokens, words) + _flats(tokens, words)
+
+
+def _is_house_number(words: list[str], j: int) -> bool:
+    if words[j].isdigit():
+        return True
+    number = read_number(words, j)
+    return number is not None and number.length == 1 and not number.ordinal
+
+
+#: Words that open the number of a flat within a building ("apartment 3B", "flat twelve").
+_FLAT_WORDS = {"apartment", "apt", "flat", "suite"}
+
+
+#: Words after a flat's number that make the number a count ("an apartment two blocks away").
+_FLAT_COUNTED = {
+    "blocks", "block", "floors", "years", "months", "weeks", "days", "bedrooms", "rooms", "minutes", "miles",
+    "times", "more", "of", "people",
+}  # fmt: skip
+
+
+def _flats(tokens: list[Token], words: list[str]) -> list[Found]:
+    """A flat's number or letter: "apartment 3B", "apartment b", "flat twelve"."""
+    found = []
+    for i, word in enumerate(words[:-1]):
+        if word not in _FLAT_WORDS or any(m in tokens[i + 1].before for m in ",.?!;:"):
+            continue
+        code = words[i + 1]
+        length = 1
+        if not (_is_flat_code(code) or (len(code) == 1 and code.isalpha() and code not in ("a", "i"))):
+            number = read_number(words, i + 1)
+            if not number or number.ordinal:
+                continue
+            length = number.length
+        after = words[i + 1 + length] if i + 1 + length < len(words) else ""
+        if after not in _FLAT_COUNTED:
+            found.append(Found(tokens[i].start, tokens[i + length].end, "LOCATION", 0.8))
+    return found
+
+
+def _is_flat_code(word: str) -> bool:
+    """Digits with at most one letter before or after them: "12", "3b", "b4"."""
+    digits = word.strip("abcdefghijklmnopqrstuvwxyz")
+    return digits.isdigit() and len(word) - len(digits) <= 1
 
 
 #: Words before a number that make it a road ("route nine", "highway 101", "interstate five").

@@ -131,10 +131,35 @@ def _spoken_emails(tokens: list[Token]) -> list[Found]:
                 k -= 1
             else:
                 break
+        if k == i - 1 and _mailbox_word(words, i):
+            k = i - 2  # "intake at riverside counseling dot org": a shared mailbox named in an everyday word
         if k == i - 1:
             continue
         found.append(Found(tokens[k + 1].start, tokens[end].end, "CONTACT", 0.9))
     return found
+
+
+#: Words before "at" that place someone ("i work at ...") rather than name a mailbox.
+_NOT_A_MAILBOX = {
+    "work", "works", "worked", "working", "live", "lives", "lived", "living", "stay", "stays", "stayed",
+    "am", "are", "be", "been", "were", "here", "there", "him", "them", "us", "look", "looked", "looking",
+    "go", "goes", "went", "job", "meet", "met", "volunteer", "volunteers", "volunteered", "started",
+}  # fmt: skip
+
+
+def _mailbox_word(words: list[str], at: int) -> bool:
+    """Is the one everyday word before "at" the local part of an address ("email intake at ... dot org")?
+
+    Only when nothing before it could be a local part of its own: the turn starts with it, or a
+    small word ("is", "to", "email") introduces it.
+    """
+    word = words[at - 1]
+    if not word.isalpha() or word in _EMAIL_STOP or word in _NOT_A_MAILBOX:
+        return False
+    return at == 1 or words[at - 2] in _EMAIL_STOP or words[at - 2] in _MAILBOX_INTRODUCERS
+
+
+_MAILBOX_INTRODUCERS = {"emailed", "emailing", "emails", "write", "contact", "reach", "try", "address's", "is"}
 
 
 def _spoken_handles(tokens: list[Token]) -> list[Found]:
@@ -211,6 +236,9 @@ def _spoken_codes(tokens: list[Token]) -> list[Found]:
         if end < j and opened_with_letter and words[end] not in ("a", "i") and end > start:
             end += 1
             letters += 1
+        # A letter after "dash" is a suffix of the code ("four seven seven two one nine dash b").
+        elif end < j and end > start and words[end - 1] in ("dash", "hyphen") and words[end] not in ("a", "i"):
+            end += 1
         context = set(words[max(0, start - 10) : start])
         is_code = (
             len(digits) >= 6 or (len(digits) >= 4 and letters >= 1) or (len(digits) >= 4 and context & _ID_CONTEXT)

@@ -1,4 +1,4 @@
-"""Dates and ages, written or said aloud: "March 3rd", "thursday the ninth", "I'm 52", "she's eleven".
+"""Dates, written or said aloud: "March 3rd", "thursday the ninth", "since thanksgiving" (ages: ``phi_ages``).
 
 Each ``find_*`` function reads one turn (its text and its tokens) and returns what it found.
 """
@@ -9,7 +9,6 @@ import re
 
 from sotto.privacy.found import Found
 from sotto.privacy.tokens import UNITS, Token, lower_words, read_number
-from sotto.privacy.tokens import tokenize as _tokens
 from sotto.privacy.vocabulary import vocabulary
 
 MONTHS = {
@@ -25,30 +24,16 @@ _AMBIGUOUS_MONTHS = {"may", "march", "august", "jan", "mar", "apr", "jun", "jul"
 
 _MONTH_LEAD = {
     "in", "since", "until", "till", "by", "early", "late", "mid", "last", "next", "this", "of", "from",
-    "through", "before", "after", "during", "around", "end", "beginning", "start", "middle", "back",
+    "through", "before", "after", "during", "around", "end", "beginning", "start", "middle", "back", "for",
 }  # fmt: skip
 
 
-_TIME_WORDS = {
-    "o'clock", "oclock", "am", "pm", "a.m", "p.m", "minutes", "minute", "hours", "hour", "percent", "times",
-    "dollars", "bucks", "days", "day", "weeks", "week", "months", "month", "years", "year", "of", "out",
-    "thirty", "fifteen", "forty", "fifty", "twenty", "people", "kids", "things", "pounds", "miles", "mil",
-    "milligrams", "mg", "sessions", "nights", "drinks", "beers", "cans", "glasses", "shots", "pills",
-}  # fmt: skip
+#: Words said between a preposition and a month: "since like march", "in maybe june".
+_MONTH_HEDGES = {"like", "maybe", "about", "around", "probably", "roughly", "early", "late", "mid"}
 
 
-_PERSON_SUBJECTS = {
-    "i'm", "im", "he's", "hes", "she's", "shes", "you're", "youre", "they're", "theyre", "we're",
-}  # fmt: skip
-
-
-_PERSON_PRONOUNS = {"i", "he", "she", "you", "they", "we"}
-
-
-_AGE_ADVERBS = {
-    "only", "just", "barely", "almost", "nearly", "about", "around", "like", "already", "still", "now", "maybe",
-    "probably",
-}  # fmt: skip
+#: Prepositions after which "may" is the month even before a pronoun: "i got out in may i was inside".
+_STRONG_LEAD = {"in", "since", "until", "till", "last", "next", "early", "late", "mid", "through"}
 
 
 _NUMERIC_DATE = re.compile(r"\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}\.\d{1,2}\.\d{2,4}\b")
@@ -68,7 +53,57 @@ def find_dates(text: str, tokens: list[Token]) -> list[Found]:
             start = span[0]
             if start > 0 and words[start - 1] in WEEKDAYS and not any(m in tokens[start].before for m in ".?!;:"):
                 start -= 1  # the weekday said with a date is part of it: "thursday the ninth"
+            elif start == i and word in MONTHS and start > 0 and words[start - 1] in ("last", "next"):
+                start -= 1  # "last august", "through next june": the month is pinned to one year
             found.append(Found(tokens[start].start, tokens[span[1]].end, "DATE", 0.85 if word in MONTHS else 0.8))
+    return found + _holidays(tokens, words)
+
+
+#: Holidays that fall on one day, as their first word(s) and the word(s) that may complete them.
+_HOLIDAYS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("christmas",): ("eve", "day"),
+    ("thanksgiving",): ("day",),
+    ("new", "year's"): ("eve", "day"),
+    ("new", "years"): ("eve", "day"),
+    ("easter",): ("sunday", "monday"),
+    ("halloween",): (),
+    ("labor", "day"): (),
+    ("labour", "day"): (),
+    ("memorial", "day"): (),
+    ("valentine's", "day"): (),
+    ("mother's", "day"): (),
+    ("father's", "day"): (),
+}
+
+#: Words before a holiday that make it a point in time: "since christmas", "around new year's", "maybe labor day".
+#: Not "at" or "for": "said something at christmas", "going there for thanksgiving" are left unmarked.
+_HOLIDAY_LEADS = {"since", "around", "maybe"}
+
+#: Words after a holiday that make it a thing, not a day: "a christmas do", "the new year stuff".
+_HOLIDAY_NOUNS = {
+    "do", "party", "parties", "dinner", "lunch", "tree", "trees", "stuff", "presents", "present", "gifts", "lights",
+    "card", "cards", "shopping", "break", "holidays", "music", "songs", "movie", "movies", "decorations", "sweater",
+    "market", "special", "spirit", "bonus", "list", "morning", "resolution", "resolutions", "table", "food",
+}  # fmt: skip
+
+
+def _holidays(tokens: list[Token], words: list[str]) -> list[Found]:
+    """Holidays said as the day something happened: "since thanksgiving", "maybe christmas eve", "around New Year's"."""
+    found = []
+    for i in range(len(words)):
+        for head, tails in _HOLIDAYS.items():
+            if tuple(words[i : i + len(head)]) != head:
+                continue
+            end = i + len(head) - 1
+            if end + 1 < len(words) and words[end + 1] in tails:
+                end += 1
+            lead_at = i - 1
+            while lead_at >= 0 and words[lead_at] in {"like", "about", "just", "right"}:
+                lead_at -= 1  # "since like christmas"
+            lead = words[lead_at] if lead_at >= 0 else ""
+            nxt = words[end + 1] if end + 1 < len(words) else ""
+            if lead in _HOLIDAY_LEADS and nxt not in _HOLIDAY_NOUNS and (lead != "maybe" or lead_at == i - 1):
+                found.append(Found(tokens[i].start, tokens[end].end, "DATE", 0.75))
     return found
 
 
@@ -106,13 +141,18 @@ def _month_date(tokens: list[Token], words: list[str], i: int) -> tuple[int, int
         if abbreviated:
             return None  # "Jun" alone is more often a name ("min jun") than a month
         if word in _AMBIGUOUS_MONTHS:
-            lead = words[i - 1] if i else ""
+            lead_at = i - 1
+            while lead_at >= 0 and words[lead_at] in _MONTH_HEDGES:
+                lead_at -= 1  # "since like march", "so maybe march"
+            lead = words[lead_at] if lead_at >= 0 else ""
             if tokens[i].is_capitalised and not tokens[i].starts_sentence and word != "may":
                 return (start, end)
-            if lead not in _MONTH_LEAD:
+            hedged = lead_at < i - 1 and words[i - 1] == "maybe" and ends_clause(tokens, i)
+            if lead not in _MONTH_LEAD and not hedged:
                 return None
             nxt = words[i + 1] if i + 1 < len(words) else ""
-            if word == "may" and nxt in {"be", "have", "not", "i", "you", "we", "he", "she", "it", "they", "help"}:
+            pronoun_after = nxt in {"i", "you", "we", "he", "she", "it", "they"}
+            if word == "may" and (nxt in {"be", "have", "not", "help"} or (pronoun_after and lead not in _STRONG_LEAD)):
                 return None
     return (start, end)
 
@@ -161,15 +201,19 @@ def _ordinal_day(tokens: list[Token], words: list[str], i: int) -> tuple[int, in
         return None
     end = i + number.length
     nxt = words[end + 1] if end + 1 < len(words) else ""
-    if _ends_clause(tokens, end):
+    if ends_clause(tokens, end):
         return (i, end)
     if i == 0 and nxt not in _NOT_AFTER_ORDINAL_DAY:
         return (i, end)  # a turn that opens on "the twelfth" answers "when?"
     if i >= 2 and words[i - 1] in _RANGE_WORDS and any(w in MONTHS for w in words[max(0, i - 5) : i - 1]):
         return (i, end)  # the end of a range: "may fourteenth to the seventeenth"
+    if i > 0 and words[i - 1] in WEEKDAYS and nxt not in _NOT_AFTER_ORDINAL_DAY:
+        return (i, end)  # "monday the seventeenth as our next session"
     noun_after = nxt in _NOT_AFTER_ORDINAL_DAY or (nxt and vocabulary().is_common(nxt) and nxt.endswith(("s", "ing")))
     if noun_after and nxt not in _DATE_FOLLOWERS:
         return None
+    if i > 0 and words[i - 1] in {"on", "until", "till", "since"} and not noun_after:
+        return (i, end)  # "see you on the fourteenth take care": a day, unless a noun follows ("on the third try")
     if nxt == "of" and end + 2 < len(words) and words[end + 2] in MONTHS:
         return None  # the month rule covers "the 9th of March"
     if i > 0 and words[i - 1] in WEEKDAYS:
@@ -179,7 +223,7 @@ def _ordinal_day(tokens: list[Token], words: list[str], i: int) -> tuple[int, in
         lead = words[i - 1] if i else ""
         if lead not in {"on", "by", "until", "till", "through", "from", "since", "before", "after"}:
             return None
-    if spelled and nxt and not _ends_clause(tokens, end) and nxt not in _DATE_FOLLOWERS:
+    if spelled and nxt and not ends_clause(tokens, end) and nxt not in _DATE_FOLLOWERS:
         return None
     return (i, end)
 
@@ -199,108 +243,6 @@ _DATE_FOLLOWERS = {
 }  # fmt: skip
 
 
-def _ends_clause(tokens: list[Token], j: int) -> bool:
+def ends_clause(tokens: list[Token], j: int) -> bool:
+    """Does a clause end after token ``j`` (a punctuation mark follows it, or nothing does)?"""
     return j + 1 >= len(tokens) or any(mark in tokens[j + 1].before for mark in ",.?!;:")
-
-
-def find_ages(text: str, tokens: list[Token]) -> list[Found]:
-    """Stated ages: "I'm 52", "she's eleven", "turning four", "71 years old", "when I was eight"."""
-    words = lower_words(tokens)
-    found = []
-    for i in range(len(words)):
-        number = read_number(words, i)
-        if not number or number.ordinal or not 1 <= number.value <= 120:
-            continue
-        end = i + number.length - 1
-        nxt = words[end + 1] if end + 1 < len(words) else ""
-        nxt2 = words[end + 2] if end + 2 < len(words) else ""
-        if (nxt in ("years", "year", "yrs") and nxt2 == "old") or (nxt in ("year", "years") and nxt2 == "olds"):
-            found.append(Found(tokens[i].start, tokens[end].end, "AGE", 0.9))
-            continue
-        joined = not _ends_clause(tokens, end)
-        following = read_number(words, end + 1)
-        span_end = end
-        if joined and following and following.length == 1 and following.value == number.value + 1:
-            # An age given as a range ("i was like eleven twelve"): both numbers are the age.
-            span_end = end + 1
-            nxt = words[end + 2] if end + 2 < len(words) else ""
-        elif joined and (nxt in _TIME_WORDS or nxt.isdigit() or (following and not following.ordinal)):
-            continue
-        lead_at = i - 1
-        while lead_at >= 0 and words[lead_at] in _AGE_ADVERBS:
-            lead_at -= 1
-        lead = words[lead_at] if lead_at >= 0 else ""
-        lead2 = words[lead_at - 1] if lead_at >= 1 else ""
-        at_an_age = lead2 not in _TIME_WORDS and lead2 not in _LEVEL_VERBS and nxt in _AFTER_AN_AGE
-        if lead == "at" and number.value >= 13 and at_an_age:
-            found.append(Found(tokens[i].start, tokens[span_end].end, "AGE", 0.8))  # "started at sixteen and"
-            continue
-        if lead == "at" and (number.value < 13 or not _ends_clause(tokens, end)):
-            continue
-        if _age_lead(lead, lead2, tokens, lead_at):
-            found.append(Found(tokens[i].start, tokens[span_end].end, "AGE", 0.85))
-    return found
-
-
-#: Words before "at <number>" that make it a level or a rating, not an age ("my anxiety was at seventy and").
-_LEVEL_VERBS = {
-    "was", "is", "were", "be", "been", "it's", "its", "stayed", "stays", "stuck", "sitting", "sits", "down",
-    "up", "still", "rated", "rate", "peaked", "maxed", "capped", "holding", "level", "score", "number",
-}  # fmt: skip
-
-
-#: Words that follow "at <age>" but not "at <a clock time>" ("started at sixteen and he's ...").
-_AFTER_AN_AGE = {"and", "i", "he", "she", "they", "we", "he's", "she's", "i'd", "i'm", "you", "my", "his", "her"}
-
-
-def _age_lead(lead: str, lead2: str, tokens: list[Token], at: int) -> bool:
-    if lead in _PERSON_SUBJECTS:
-        return True
-    if lead in {"turn", "turns", "turned", "turning", "aged", "age"}:
-        return True
-    if lead == "at" and at >= 0 and _ends_clause(tokens, at + 1) and lead2 not in _TIME_WORDS:
-        return True  # "at fifteen?" - the number is checked to be a teen or more by the caller
-    if lead == "of" and lead2 == "age":
-        return True
-    if lead in {"was", "is", "were", "am", "'s"}:
-        if lead2 in _PERSON_PRONOUNS or lead2 in _KIN:
-            return True
-        subject = tokens[at - 1] if at >= 1 else None
-        if not subject or not subject.is_capitalised or subject.lower == "i":
-            return False
-        return not subject.starts_sentence or not vocabulary().is_common(subject.bare)
-    return False
-
-
-#: People whose age a client states ("my mom was 52", "my son is six").
-_KIN = {
-    "mom", "mum", "dad", "mother", "father", "son", "daughter", "sister", "brother", "wife", "husband",
-    "grandmother", "grandfather", "grandma", "grandpa", "granddaughter", "grandson", "nephew", "niece",
-    "kid", "child", "baby", "boy", "girl", "partner", "boyfriend", "girlfriend", "cousin", "aunt", "uncle",
-}  # fmt: skip
-
-
-_HOW_OLD = re.compile(r"\bhow old\b")
-#: Words that may come before an age given as an answer ("oh about seven", "she's almost two").
-_ANSWER_LEADS = {"um", "uh", "oh", "well", "yeah", "about", "almost", "nearly", "just", "only", "around", "she's",
-                 "he's", "i'm", "they're", "she", "he", "is", "was", "turned", "turning"}  # fmt: skip
-
-
-def find_answered_ages(question: str, text: str) -> list[Found]:
-    """An age given as the answer to "how old ...?" in the turn before: "Seven months. She's got two teeth"."""
-    if not _HOW_OLD.search(question.lower()):
-        return []
-    tokens = _tokens(text)
-    words = lower_words(tokens)
-    i = 0
-    while i < len(words) and words[i] in _ANSWER_LEADS:
-        i += 1
-    number = read_number(words, i)
-    if not number or number.ordinal or not 1 <= number.value <= 120:
-        return []
-    end = i + number.length - 1
-    if end + 1 < len(words) and words[end + 1] in ("months", "month", "weeks", "week", "years", "year"):
-        end += 1
-        if end + 1 < len(words) and words[end + 1] == "old":
-            end += 1
-    return [Found(tokens[i].start, tokens[end].end, "AGE", 0.85)]

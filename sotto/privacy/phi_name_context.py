@@ -32,7 +32,7 @@ SUBJECTS = {"i", "you", "we", "they", "he", "she", "it", "will", "would", "can",
 
 def names_in_context(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
     """Everyday words standing where only a name can: after a title, a greeting, "my sister", alone."""
-    found = []
+    found = _full_name_as_turn(tokens, vocab)
     for i, token in enumerate(tokens):
         word = token.bare
         if (
@@ -53,7 +53,8 @@ def names_in_context(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
         after_comma = "," in token.before
         titled = prev is not None and prev.lower in TITLES and prev.lower not in ("sister", "brother", "lady", "sir")
         kin_titled = prev is not None and prev.lower in _KIN_TITLES and word not in FUNCTION_WORDS
-        if kin_titled or (titled and (token.is_capitalised or not vocab.is_common(word) or is_first_name)):
+        named_title = titled and (token.is_capitalised or not vocab.is_common(word) or is_first_name)
+        if kin_titled or named_title or (titled and _titled_surname(tokens, i)):
             # "Dr. Pham", "doctor rahimi", "father ramos": the next word is a surname.
             last = i + 1 if is_first_name and _surname_after(tokens, i, vocab) else i
             found.append(Found(token.start, end_without_possessive(tokens[last]), "NAME", 0.8))
@@ -130,6 +131,23 @@ def names_in_context(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
     return found
 
 
+def _full_name_as_turn(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
+    """A turn that is only a first name and one more word is a full name given ("marcus bell").
+
+    The surname may be an everyday word; a word that answers or acts ("okay", "said", "do") is not one.
+    """
+    if len(tokens) != 2 or any(m in tokens[1].before for m in ",.?!;:"):
+        return []
+    first, last = tokens[0].lower, tokens[1].lower
+    if first not in vocab.first_names or first in _EVERYDAY_FIRST_NAMES | _WORDS_FOR_SOMEONE or first in MONTHS:
+        return []
+    if not tokens[1].bare.isalpha() or last in FUNCTION_WORDS | _NOT_A_VOCATIVE_NEXT | _SUBJECT_VERBS | _CLOSERS:
+        return []
+    if last in _ADVERBS or last in SUBJECTS or last.endswith(("ly", "ing")) or vocab.is_not_identifying(last):
+        return []
+    return [Found(tokens[0].start, end_without_possessive(tokens[1]), "NAME", 0.75)]
+
+
 _POSSESSIVES = {"my", "our", "his", "her", "their", "your"}
 
 
@@ -167,6 +185,44 @@ def _surname_after(tokens: list[Token], i: int, vocab: Vocabulary) -> bool:
     if surname.lower.endswith(("ly", "ing", "ed")) or surname.lower in _ADVERBS:
         return False
     return verb.lower in _SUBJECT_VERBS and not vocab.is_not_identifying(surname.bare)
+
+
+#: Titles said only before a surname, unless a word before them makes them a job ("a doctor").
+_SURNAME_TITLES = {"dr", "doctor", "mr", "mister", "mrs", "missus", "ms", "mx", "professor", "reverend", "detective"}
+
+
+#: Words that make the title after them a job or a person described, not a form of address.
+_JOB_MARKERS = _POSSESSIVES | {
+    "a", "an", "the", "this", "that", "every", "any", "some", "no", "another", "each", "which", "what", "whose",
+    "family", "new", "other", "own", "real", "good", "bad", "same", "old", "first", "second",
+}  # fmt: skip
+
+
+#: Everyday words that follow a title used as a job ("doctor appointment", "professor said").
+_AFTER_A_JOB = {
+    "appointment", "appointments", "visit", "visits", "office", "offices", "note", "notes", "bill", "bills",
+    "stuff", "who", "which", "when", "where", "why", "how", "because", "if", "about", "thing", "things",
+    "shows", "show", "type", "types", "kind", "friend", "friends", "degree", "school", "today", "yesterday",
+    "tomorrow", "again", "too", "here", "there", "now", "then", "really", "yeah", "yes", "no", "okay", "please",
+}  # fmt: skip
+
+
+def _titled_surname(tokens: list[Token], i: int) -> bool:
+    """Is the everyday word after a title a surname ("thank you doctor hale", "with mister wood")?
+
+    Not after a job ("she wants to be a doctor when ..."), nor a word that follows the job.
+    """
+    title = tokens[i - 1]
+    word = tokens[i].lower
+    if title.lower not in _SURNAME_TITLES or any(m in tokens[i].before for m in ",.?!;:"):
+        return False
+    if i >= 2 and tokens[i - 2].lower in _JOB_MARKERS and not any(m in title.before for m in ",.?!;:"):
+        return False
+    if not tokens[i].bare.isalpha() or word in FUNCTION_WORDS or word in _NOT_A_VOCATIVE_NEXT:
+        return False
+    if word in _SUBJECT_VERBS or word in SUBJECTS or word in _AFTER_A_JOB or word in _ADVERBS:
+        return False
+    return not word.endswith(("ly", "ing", "ed"))
 
 
 _ADVERBS = {"just", "also", "still", "always", "never", "even", "then", "only", "now", "once", "too", "finally"}

@@ -64,6 +64,8 @@ ORG_HEADS = {
     "alliance", "coalition", "network", "society", "association", "collective", "cooperative", "pantry",
     "outreach", "dentistry", "pediatrics", "chiropractic", "imaging", "radiology", "diagnostics",
     "laboratories", "distributors", "manufacturing", "outfitters", "cleaners", "detailing",
+    "lanes", "cellars", "records", "guild", "billing", "baptist", "lutheran", "methodist", "presbyterian",
+    "pentecostal", "daughters", "union", "bookshop", "bookstore", "books", "imports", "wines", "vineyards",
 }  # fmt: skip
 
 
@@ -96,12 +98,13 @@ GENERIC_MODIFIERS = {
     "church", "school", "summer", "after", "private", "catholic", "christian", "methadone", "drug", "in",
     "bus", "train", "gas", "petrol", "car", "power", "water", "treatment", "dog", "food", "paper", "steel",
     "processing", "packing", "chicken", "meat", "distribution", "sewage", "recycling", "nuclear",
+    "credit", "labor", "labour", "trade", "student", "bowling", "wine", "record",
 }  # fmt: skip
 
 
 ORG_PLACE_LEADS = {
     "at", "for", "from", "with", "to", "called", "named", "join", "joined", "by", "call", "tell", "told",
-    "phoned", "contact", "contacted", "emailed",
+    "phoned", "contact", "contacted", "emailed", "through",
 }  # fmt: skip
 
 

@@ -6,6 +6,7 @@ bakery"), and the heads that carry a name over ("kessler hall", "duffy's tavern"
 from __future__ import annotations
 
 from sotto.privacy.found import Found
+from sotto.privacy.phi_addresses import STREET_TYPES
 from sotto.privacy.phi_dates import MONTHS
 from sotto.privacy.phi_name_words import (
     FUNCTION_WORDS,
@@ -58,6 +59,47 @@ def gazetteer_places(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
             if name in vocab.places and name not in MONTHS and not vocab.is_not_identifying(name):
                 found.append(Found(run[0].start, end_without_possessive(run[-1]), "LOCATION", 0.75))
                 break
+    return found + _compass_places(tokens, vocab) + _named_features(tokens, vocab)
+
+
+_COMPASS = {"north", "south", "east", "west", "northeast", "northwest", "southeast", "southwest"}
+
+
+def _compass_places(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
+    """A compass word before a name-like word after "in", "from" or "moving to" ("from east millbrook")."""
+    found = []
+    for i in range(1, len(tokens) - 1):
+        lead = tokens[i - 1].lower
+        if not (lead in _PLACE_WORD_LEADS or (lead == "to" and i >= 2 and tokens[i - 2].lower in _MOTION_WORDS)):
+            continue
+        word, name = tokens[i], tokens[i + 1]
+        if word.lower not in _COMPASS and word.lower not in ("mount", "mt"):
+            continue
+        if any(m in t.before for t in (word, name) for m in ',.?!;:"'):
+            continue
+        if vocab.is_not_identifying(f"{word.lower} {name.bare}"):
+            continue  # "in north carolina": a state names no one
+        if word.lower in _COMPASS and not vocab.looks_like_name(name.bare):
+            continue  # "from east side", "north of here"
+        if name.lower in FUNCTION_WORDS or not name.text.isalpha():
+            continue
+        found.append(Found(word.start, end_without_possessive(name), "LOCATION", 0.8))
+    return found
+
+
+#: Natural features that a name before them makes a landmark ("millbrook reservoir").
+_FEATURE_HEADS = {"reservoir", "canyon", "pond", "forest", "gorge", "trailhead", "marsh", "lagoon", "peak", "cove"}
+
+
+def _named_features(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
+    """A name-like word before a natural feature: "millbrook reservoir", "hadley pond"."""
+    found = []
+    for i in range(1, len(tokens)):
+        name, head = tokens[i - 1], tokens[i]
+        if head.lower not in _FEATURE_HEADS or any(m in head.before for m in ',.?!;:"'):
+            continue
+        if vocab.looks_like_name(name.bare) or name.bare in vocab.places:
+            found.append(Found(name.start, head.end, "LOCATION", 0.8))
     return found
 
 
@@ -89,11 +131,20 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
             continue  # "to the sheriff's office", "to urgent care": a kind of service, not its name
         if any(m in tokens[start].before for m in ".?!;:"):
             continue
-        if all(t.lower in GENERIC_MODIFIERS or t.lower in heads for t in tokens[start:i]):
+        named = tokens[start:i]
+        if all(t.lower in GENERIC_MODIFIERS or t.lower in heads for t in named) and not _street_named(named):
             continue
         kind = "ORG" if token.lower in ORG_HEADS else "LOCATION"
         found.append(Found(tokens[start].start, token.end, kind, 0.85))
     return found
+
+
+def _street_named(words: list[Token]) -> bool:
+    """Is a street named in these words, so that the business is named for it ("harbor street deli")?"""
+    return any(
+        t.lower in STREET_TYPES and k > 0 and words[k - 1].lower not in GENERIC_MODIFIERS | ORG_HEADS | FUNCTION_WORDS
+        for k, t in enumerate(words)
+    )
 
 
 def _is_qualified_head(tokens: list[Token], i: int) -> bool:

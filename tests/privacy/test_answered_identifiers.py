@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sotto.privacy.engine import default_redactor
-from sotto.privacy.phi_dates import find_answered_ages
+from sotto.privacy.phi_ages import find_answered_ages
 
 
 def found(texts: list[str]) -> list[dict[str, str]]:

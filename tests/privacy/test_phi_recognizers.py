@@ -6,8 +6,9 @@ import pytest
 
 from sotto.privacy.engine import default_redactor
 from sotto.privacy.phi_addresses import find_addresses
+from sotto.privacy.phi_ages import find_ages
 from sotto.privacy.phi_contacts import find_contacts, find_ids
-from sotto.privacy.phi_dates import find_ages, find_dates
+from sotto.privacy.phi_dates import find_dates
 from sotto.privacy.phi_names import truecase
 from sotto.privacy.tokens import read_digits, read_number, tokenize
 

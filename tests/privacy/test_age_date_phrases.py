@@ -1,0 +1,185 @@
+"""Ages and dates said in passing: after a name or a verb, as a birthday, a holiday or "last june"."""
+
+from __future__ import annotations
+
+import pytest
+
+from sotto.privacy.phi_ages import find_ages
+from sotto.privacy.phi_dates import find_dates
+from sotto.privacy.tokens import tokenize
+
+
+def ages(text: str) -> list[str]:
+    return [text[f.start : f.end] for f in find_ages(text, tokenize(text))]
+
+
+def dates(text: str) -> list[str]:
+    return [text[f.start : f.end] for f in find_dates(text, tokenize(text))]
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("Wren is six. She drew us a horse.", "six"),
+        ("soren's four and he still naps", "four"),
+        ("okay so dashiell is eight and loves trains", "eight"),
+        ("my brother's eleven now", "eleven"),
+    ],
+)
+def test_an_age_after_a_name_or_kin_and_is_is_an_age(text: str, age: str) -> None:
+    assert age in ages(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tobias is five minutes away.",
+        "it's nine and we're still waiting",
+        "the score is two to one",
+        "orla's two kids came along",
+    ],
+)
+def test_a_count_or_a_time_after_is_is_not_an_age(text: str) -> None:
+    assert ages(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("her birthday's in may and she'll be ten on the sixth", "ten"),
+        ("i'll be forty two by then", "forty two"),
+        ("Dad would have been eighty-one.", "eighty-one"),
+        ("so that makes you twenty seven", "twenty seven"),
+    ],
+)
+def test_an_age_to_come_or_that_would_have_been_is_an_age(text: str, age: str) -> None:
+    assert age in ages(text)
+
+
+def test_a_wait_said_after_will_be_is_not_an_age() -> None:
+    assert ages("i'll be ten minutes late") == []
+    assert ages("we'll be two of us") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("I came out at nineteen, after college.", "nineteen"),
+        ("he was diagnosed at forty-seven.", "forty-seven"),
+        ("it stopped when I got taller, at about fourteen.", "fourteen"),
+    ],
+)
+def test_a_life_event_at_a_number_is_an_age(text: str, age: str) -> None:
+    assert age in ages(text)
+
+
+def test_a_clock_time_after_at_is_not_an_age() -> None:
+    assert ages("the bus comes out at nine and I catch it") == []
+    assert ages("we meet at eleven.") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("i felt fifteen again in that kitchen", "fifteen"),
+        ("you're not nine anymore", "nine"),
+        ("she locked us in from like seven till my dad came home", "seven"),
+    ],
+)
+def test_an_age_felt_again_or_as_the_start_of_a_stretch_is_an_age(text: str, age: str) -> None:
+    assert age in ages(text)
+
+
+def test_a_stretch_of_clock_hours_is_not_an_age() -> None:
+    assert ages("the shop is open from nine till five") == []
+    assert ages("i was there from nine until my shift ended") == []
+
+
+def test_the_second_number_of_a_pair_of_ages_is_an_age() -> None:
+    assert ages("And you're fifty-two and forty-eight, right?") == ["fifty-two", "forty-eight"]
+    assert ages("they're like seven and ten so it's loud") == ["seven", "ten"]
+    assert ages("I'm forty and two kids later I'm tired") == ["forty"]
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("Fourteen in May.", "Fourteen"),
+        ("eighteen in three weeks actually", "eighteen"),
+    ],
+)
+def test_an_answer_that_turns_a_year_older_soon_is_an_age(text: str, age: str) -> None:
+    assert age in ages(text)
+
+
+def test_a_small_count_in_some_weeks_is_not_an_age() -> None:
+    assert ages("Four in two weeks. Down from nine.") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("we had a party for her seventieth birthday", "seventieth"),
+        ("my uncle's fiftieth is next month", "fiftieth"),
+        ("it was his twenty first birthday", "twenty first"),
+    ],
+)
+def test_a_birthday_said_as_an_ordinal_is_an_age(text: str, age: str) -> None:
+    assert age in ages(text)
+
+
+def test_an_ordinal_that_is_not_a_birthday_is_not_an_age() -> None:
+    assert ages("it was the fiftieth time she asked") == []
+    assert ages("her first birthday party i went to") == []
+    assert ages("it was the patient's fortieth visit") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("we split up last august", "last august"),
+        ("the order runs through next june", "next june"),
+        ("I haven't had a drink since like march", "march"),
+        ("the transfer is so maybe april", "april"),
+    ],
+)
+def test_a_month_with_last_next_or_a_hedge_is_a_date(text: str, date: str) -> None:
+    assert date in dates(text)
+
+
+def test_a_month_word_that_is_a_verb_or_a_wish_is_not_a_date() -> None:
+    assert dates("we may march for it") == []
+    assert dates("you may be right") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("how about thursday the twelfth as our next one", "thursday the twelfth"),
+        ("see you on the nineteenth take care", "the nineteenth"),
+    ],
+)
+def test_a_spelled_day_after_a_weekday_or_on_is_a_date(text: str, date: str) -> None:
+    assert date in dates(text)
+
+
+def test_an_ordinal_before_a_noun_is_not_a_date() -> None:
+    assert dates("she got it on the third try") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("i've been sober since thanksgiving", "thanksgiving"),
+        ("her mom said maybe christmas eve", "christmas eve"),
+        ("the visa runs out around New Year's.", "New Year's"),
+    ],
+)
+def test_a_holiday_as_a_point_in_time_is_a_date(text: str, date: str) -> None:
+    assert date in dates(text)
+
+
+def test_a_holiday_as_an_occasion_is_not_a_date() -> None:
+    assert dates("There's a Christmas party at work.") == []
+    assert dates("he said something at christmas") == []
+    assert dates("we might lose staff in the new year") == []

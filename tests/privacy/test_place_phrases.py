@@ -1,0 +1,106 @@
+"""Places, flats and workplaces said in everyday lower-case words, as speech recognition writes them."""
+
+from __future__ import annotations
+
+import pytest
+
+from sotto.privacy.engine import default_redactor
+
+
+def removed(text: str) -> list[str]:
+    """The stretches of ``text`` the finder takes for identifiers."""
+    (items,) = default_redactor()._phi.find([text])
+    return [text[f.start : f.end] for f in items]
+
+
+def is_removed(text: str, phrase: str) -> bool:
+    """Is every word of ``phrase`` inside something the finder removes?"""
+    start = text.index(phrase)
+    (items,) = default_redactor()._phi.find([text])
+    words = [(start + k, start + k + len(w)) for k, w in _offsets(phrase)]
+    return all(any(f.start <= a and b <= f.end for f in items) for a, b in words)
+
+
+def _offsets(phrase: str) -> list[tuple[int, str]]:
+    result, at = [], 0
+    for word in phrase.split():
+        at = phrase.index(word, at)
+        result.append((at, word))
+        at += len(word)
+    return result
+
+
+def keeps_all(text: str, phrase: str) -> bool:
+    """Is no word of ``phrase`` inside something the finder removes?"""
+    start = text.index(phrase)
+    end = start + len(phrase)
+    (items,) = default_redactor()._phi.find([text])
+    return not any(f.start < end and start < f.end for f in items)
+
+
+def test_a_compass_word_before_an_unknown_place_is_removed_with_it() -> None:
+    assert is_removed("the bus from north kellerby was late again", "north kellerby")
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [("we sat on the east side of the room", "east side"), ("it's a bit north of here i think", "north of here")],
+)
+def test_a_compass_word_before_an_everyday_word_is_kept(text: str, phrase: str) -> None:
+    assert keeps_all(text, phrase)
+
+
+def test_a_mountain_named_after_mount_is_removed() -> None:
+    assert is_removed("we drove to mount rainier last summer", "mount rainier")
+
+
+def test_a_named_reservoir_is_removed_and_a_plain_one_kept() -> None:
+    assert is_removed("we used to swim at dunwick reservoir as kids", "dunwick reservoir")
+    assert keeps_all("we used to swim at the reservoir as kids", "the reservoir")
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("she lives in apartment 4c right above us", "apartment 4c"),
+        ("i moved into apartment d last fall", "apartment d"),
+    ],
+)
+def test_a_flat_number_or_letter_is_removed(text: str, phrase: str) -> None:
+    assert is_removed(text, phrase)
+
+
+def test_an_apartment_two_blocks_away_is_not_a_flat_number() -> None:
+    assert keeps_all("we found an apartment two blocks away from her", "apartment two blocks")
+
+
+def test_a_house_number_said_as_words_after_a_verb_is_removed() -> None:
+    assert is_removed("it's fifteen eighty linden way the blue house", "fifteen eighty linden way")
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("i do the books for corrington cellars now", "corrington cellars"),
+        ("we went bowling at lucky strike lanes on friday", "lucky strike lanes"),
+        ("my aunt goes to greater hope baptist every week", "greater hope baptist"),
+        ("i got two weeks off at pine lane credit union but", "pine lane credit union"),
+        ("i picked up a shift at harbor street deli again", "harbor street deli"),
+        ("there's a program through cascade freight for that", "cascade freight"),
+    ],
+)
+def test_a_workplace_named_before_its_head_is_removed(text: str, phrase: str) -> None:
+    assert is_removed(text, phrase)
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("i had to go to the credit union after work", "the credit union"),
+        ("we met at a bowling alley near the mall", "a bowling alley"),
+        ("she asked for medical records from them", "medical records"),
+        ("we went through the records together", "the records"),
+    ],
+)
+def test_a_kind_of_business_without_a_name_is_kept(text: str, phrase: str) -> None:
+    assert keeps_all(text, phrase)

@@ -1,0 +1,68 @@
+"""Names after a title, full names given alone, mailboxes in everyday words and code suffixes, said aloud."""
+
+from __future__ import annotations
+
+import pytest
+
+from sotto.privacy.engine import default_redactor
+
+
+def found(text: str) -> dict[str, str]:
+    (items,) = default_redactor()._phi.find([text])
+    return {text[f.start : f.end]: f.kind for f in items}
+
+
+@pytest.mark.parametrize(
+    ("text", "surname"),
+    [
+        ("thank you doctor finch", "finch"),
+        ("we went to see doctor lark about the letter", "lark"),
+        ("mister wood was my teacher back then", "wood"),
+    ],
+)
+def test_an_everyday_word_after_a_title_is_a_surname(text: str, surname: str) -> None:
+    assert found(text).get(surname) == "NAME"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "she wants to be a doctor when she grows up",
+        "i have a doctor appointment on friday",
+        "the doctor who saw me was kind",
+    ],
+)
+def test_a_title_used_as_a_job_names_nobody(text: str) -> None:
+    assert "NAME" not in found(text).values()
+
+
+def test_a_first_name_and_a_word_alone_in_a_turn_is_a_full_name() -> None:
+    assert found("tobias crane") == {"tobias crane": "NAME"}
+
+
+def test_a_first_name_and_a_reply_is_not_a_full_name() -> None:
+    assert "grace okay" not in found("grace okay")
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("send it to intake at maplewood clinic dot org please", "intake at maplewood clinic dot org"),
+        ("it's referrals at harbor therapy dot com", "referrals at harbor therapy dot com"),
+    ],
+)
+def test_a_shared_mailbox_named_in_an_everyday_word_is_a_contact(text: str, address: str) -> None:
+    assert found(text).get(address) == "CONTACT"
+
+
+def test_working_at_a_place_with_a_web_address_is_not_a_mailbox() -> None:
+    assert not any(k.startswith("work") for k in found("i work at maplewood clinic dot org now"))
+
+
+def test_a_letter_after_dash_ends_a_spoken_code() -> None:
+    text = "the case is four seven seven two one nine dash c and that's it"
+    assert found(text).get("four seven seven two one nine dash c") == "ID"
+
+
+def test_a_plain_number_of_things_is_not_a_code() -> None:
+    assert found("we have four seven dogs") == {}
