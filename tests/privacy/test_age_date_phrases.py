@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from phi_found import spans
 
 from sotto.privacy.phi_ages import find_ages
 from sotto.privacy.phi_dates import find_dates
-from sotto.privacy.tokens import tokenize
 
 
 def ages(text: str) -> list[str]:
-    return [text[f.start : f.end] for f in find_ages(text, tokenize(text))]
+    return spans(find_ages, text)
 
 
 def dates(text: str) -> list[str]:
-    return [text[f.start : f.end] for f in find_dates(text, tokenize(text))]
+    return spans(find_dates, text)
 
 
 @pytest.mark.parametrize(

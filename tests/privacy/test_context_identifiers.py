@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from phi_found import found
 
-from sotto.privacy.engine import default_redactor
 from sotto.privacy.phi_addresses import find_addresses
 from sotto.privacy.phi_ages import find_ages
 from sotto.privacy.phi_contacts import find_ids
 from sotto.privacy.phi_dates import find_dates
 from sotto.privacy.tokens import tokenize
 from sotto.privacy.vocabulary import vocabulary
-
-
-def found(text: str) -> dict[str, str]:
-    (items,) = default_redactor()._phi.find([text])
-    return {text[f.start : f.end]: f.kind for f in items}
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from phi_found import found
 
-from sotto.privacy.engine import default_redactor
 from sotto.privacy.settings import TOPICS
 from sotto.privacy.topics import find_passages
 
@@ -53,7 +53,6 @@ def test_a_question_about_an_ordinary_call_is_left_alone() -> None:
 
 def test_a_weekday_with_a_spelled_ordinal_is_a_date_and_a_hardware_store_an_organisation() -> None:
     text = "my next opening is tuesday the ninth and i work at bellweather hardware"
-    (items,) = default_redactor()._phi.find([text])
-    kinds = {text[f.start : f.end]: f.kind for f in items}
+    kinds = found(text)
     assert kinds.get("tuesday the ninth") == "DATE"
     assert kinds.get("bellweather hardware") == "ORG"

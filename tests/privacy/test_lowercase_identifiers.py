@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from phi_found import found
 
 from sotto.privacy.engine import default_redactor
 from sotto.privacy.found import Found
@@ -10,11 +11,6 @@ from sotto.privacy.phi_contacts import find_contacts
 from sotto.privacy.phi_dates import find_dates
 from sotto.privacy.propagation import propagate_names
 from sotto.privacy.tokens import tokenize
-
-
-def found(text: str) -> dict[str, str]:
-    (items,) = default_redactor()._phi.find([text])
-    return {text[f.start : f.end]: f.kind for f in items}
 
 
 def session(texts: list[str]) -> list[set[str]]:

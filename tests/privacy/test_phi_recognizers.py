@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from phi_found import found, spans
 
-from sotto.privacy.engine import default_redactor
 from sotto.privacy.phi_addresses import find_addresses
 from sotto.privacy.phi_ages import find_ages
 from sotto.privacy.phi_contacts import find_contacts, find_ids
 from sotto.privacy.phi_dates import find_dates
 from sotto.privacy.phi_names import truecase
-from sotto.privacy.tokens import read_digits, read_number, tokenize
-
-
-def spans(rule, text: str) -> list[str]:  # type: ignore[no-untyped-def]
-    return [text[f.start : f.end] for f in rule(text, tokenize(text))]
-
-
-def found(text: str) -> dict[str, str]:
-    """What the whole identifier finder (Presidio, spaCy and our rules) reports, text -> type."""
-    (items,) = default_redactor()._phi.find([text])
-    return {text[f.start : f.end]: f.kind for f in items}
+from sotto.privacy.tokens import read_digits, read_number
 
 
 @pytest.mark.parametrize(

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import pytest
-
-from sotto.privacy.engine import default_redactor
+from phi_found import found, found_items
 
 
 def removed(text: str) -> list[str]:
     """The stretches of ``text`` the finder takes for identifiers."""
-    (items,) = default_redactor()._phi.find([text])
-    return [text[f.start : f.end] for f in items]
+    return list(found(text))
 
 
 def is_removed(text: str, phrase: str) -> bool:
     """Is every word of ``phrase`` inside something the finder removes?"""
     start = text.index(phrase)
-    (items,) = default_redactor()._phi.find([text])
+    items = found_items(text)
     words = [(start + k, start + k + len(w)) for k, w in _offsets(phrase)]
     return all(any(f.start <= a and b <= f.end for f in items) for a, b in words)
 
@@ -34,8 +32,7 @@ def keeps_all(text: str, phrase: str) -> bool:
     """Is no word of ``phrase`` inside something the finder removes?"""
     start = text.index(phrase)
     end = start + len(phrase)
-    (items,) = default_redactor()._phi.find([text])
-    return not any(f.start < end and start < f.end for f in items)
+    return not any(f.start < end and start < f.end for f in found_items(text))
 
 
 def test_a_compass_word_before_an_unknown_place_is_removed_with_it() -> None:

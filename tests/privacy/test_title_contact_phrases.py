@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from sotto.privacy.engine import default_redactor
-
-
-def found(text: str) -> dict[str, str]:
-    (items,) = default_redactor()._phi.find([text])
-    return {text[f.start : f.end]: f.kind for f in items}
+from phi_found import found
 
 
 @pytest.mark.parametrize(
