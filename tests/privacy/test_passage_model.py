@@ -85,7 +85,7 @@ def test_the_passage_model_carries_a_disclosure_into_a_follow_up_the_rules_leave
     roles = ["therapist", "client", "therapist", "client"]
     disclosure = [
         "What's been on your mind?",
-        "My brother's check-in is next week and they might not let him stay. "
+        "My brother's check-in with immigration is next week and they might not let him stay. "
         "If they send him back he has nobody there.",
         "How long has he been waiting?",
         "Four years now.",

@@ -9,6 +9,12 @@ from sotto.privacy.settings import TOPICS
 from sotto.privacy.topics import find_passages
 
 
+@pytest.fixture(autouse=True)
+def rules_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the cue and conversation rules; the passage model has its own tests."""
+    monkeypatch.setattr(topics, "ADD_PROBABILITY", 1.01)
+
+
 def removed(texts: list[str], categories: frozenset[str] = TOPICS) -> list[tuple[int, str, str]]:
     return [(p.turn, p.category, texts[p.turn][p.start : p.end]) for p in find_passages(texts, categories)]
 
