@@ -448,7 +448,8 @@ def test_a_reload_while_offline_says_what_waits_and_sends_it_when_the_network_re
     context.set_offline(False)
     expect(notice).to_contain_text("The audio from before the interruption is saved")
     wait_until("the leftover upload to finish", lambda: stats(page)["uploads"][0]["complete"], page)
-    assert stored_chunks(page) == 0
+    # The upload is marked complete first; its chunks are deleted from IndexedDB just after.
+    wait_until("the sent chunks to be deleted from the device", lambda: stored_chunks(page) == 0, page)
 
     [segment] = recordings_of(runtime, session_id)
     first = rec.chunks.microphone()[0]
@@ -558,7 +559,7 @@ def test_withdrawal_on_the_clients_page_stops_the_recorder_and_destroys_the_sess
     screenshot(page, "record-tablet-withdrawn-by-client")
 
     assert_destroyed(runtime, session_id)
-    assert stored_chunks(page) == 0, "refused audio is still kept on the device"
+    wait_until("the refused audio to be deleted from the device", lambda: stored_chunks(page) == 0, page)
     refused = [at for at, status in patches if status == 403]
     assert refused, patches
     assert all(at <= refused[0] for at, _ in patches), f"the page kept sending after the refusal: {patches}"
@@ -585,7 +586,7 @@ def test_client_withdrew_button_stops_and_destroys_the_session(
     with session_scope(runtime.sessions) as session:
         consent = session.get(Consent, client.consent.id)
         assert consent is not None and consent.status == "withdrawn"
-    assert stored_chunks(page) == 0
+    wait_until("the withdrawn session's audio to be deleted from the device", lambda: stored_chunks(page) == 0, page)
     page.reload()
     expect(page.locator("#refusal")).to_contain_text("withdrawn consent")
     assert rec.script_problems() == [], "\n".join(rec.script_problems())
