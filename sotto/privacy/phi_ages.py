@@ -74,8 +74,11 @@ def find_ages(text: str, tokens: list[Token]) -> list[Found]:
             continue
         settled = ends_clause(tokens, span_end) or nxt in _AFTER_A_SAID_AGE or lead == "from"
         if _age_lead(lead, lead2, tokens, lead_at) or (settled and _said_age(words, tokens, i, lead_at, number.value)):
-            found.append(Found(tokens[i].start, tokens[span_end].end, "AGE", 0.85))
-            found += _second_age(words, tokens, span_end)
+            second = _second_age(words, tokens, span_end)
+            if second and words[span_end + 1] == "or":  # one age, hedged: "nine or ten"
+                found.append(Found(tokens[i].start, second[0].end, "AGE", 0.85))
+            else:
+                found += [Found(tokens[i].start, tokens[span_end].end, "AGE", 0.85), *second]
     return found + _birthday_ordinals(words, tokens)
 
 

@@ -68,7 +68,8 @@ _PHONE = re.compile(
 
 
 _CODE = re.compile(
-    r"(?<![\w\-])(?:[A-Z]{1,4}[\- ]?)?\d[\dA-Za-z]*(?:[\- ](?:\d[\dA-Z]*|[A-Z]{1,4}(?=[\- ]\d)))*(?![\w\-])"
+    r"(?<![\w\-])(?:[A-Z]{1,4}[\- ]?)?\d[\dA-Za-z]*(?:[\- ](?:\d[\dA-Z]*|[A-Z]{1,4}(?=[\- ]\d))|-[A-Z]{1,4}(?![\w\-]))*"
+    r"(?![\w\-])"
 )
 
 
@@ -87,6 +88,11 @@ def _digit_count(s: str) -> int:
     return sum(ch.isdigit() for ch in s)
 
 
+def _domain_words(words: list[str], first: int, last: int) -> int:
+    """Words from ``first`` to ``last`` inclusive, a run of single letters ("c m h") counted as one."""
+    return sum(1 for k in range(first, last + 1) if not (len(words[k]) == 1 and k > first and len(words[k - 1]) == 1))
+
+
 def _spoken_emails(tokens: list[Token]) -> list[Found]:
     """ "j o h n at gmail dot com": a local part, "at", a domain and a known ending after "dot"."""
     words = lower_words(tokens)
@@ -95,10 +101,10 @@ def _spoken_emails(tokens: list[Token]) -> list[Found]:
     for i, word in enumerate(words):
         if word != "at" or i == 0:
             continue
-        # The domain: up to three words, then one or more "dot <ending>".
+        # The domain: up to three words (letters said one by one count as one), then one or more "dot <ending>".
         j = i + 1
         end = None
-        while j < len(words) and j <= i + 4:
+        while j < len(words) and _domain_words(words, i + 1, j) <= 4:
             if words[j] == "dot" and j + 1 < len(words) and words[j + 1] in _TLDS:
                 end = j + 1
                 j += 2

@@ -66,6 +66,7 @@ ORG_HEADS = {
     "laboratories", "distributors", "manufacturing", "outfitters", "cleaners", "detailing",
     "lanes", "cellars", "records", "guild", "billing", "baptist", "lutheran", "methodist", "presbyterian",
     "pentecostal", "daughters", "union", "bookshop", "bookstore", "books", "imports", "wines", "vineyards",
+    "primary", "print", "printers", "hotline", "helpline",
 }  # fmt: skip
 
 

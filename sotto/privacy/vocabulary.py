@@ -105,6 +105,8 @@ SPEECH_WORDS = frozenset(
         "workout",
         "hangout",
         "meetup",
+        "hotline",
+        "hotlines",
     ]
 )
 

@@ -101,6 +101,10 @@ def test_the_second_number_of_a_pair_of_ages_is_an_age() -> None:
     assert ages("I'm forty and two kids later I'm tired") == ["forty"]
 
 
+def test_an_age_hedged_between_two_numbers_is_one_age() -> None:
+    assert ages("that's what he did to me when i was like nine or ten") == ["nine or ten"]
+
+
 @pytest.mark.parametrize(
     ("text", "age"),
     [

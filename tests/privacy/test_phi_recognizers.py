@@ -24,6 +24,7 @@ from sotto.privacy.tokens import read_digits, read_number
             "five oh eight five five five oh one six three",
         ),
         ("it's j o h n at gmail dot com", "j o h n at gmail dot com"),
+        ("it's r n ellis at northbank c m h dot org if", "r n ellis at northbank c m h dot org"),
         ("send it to lgutierrez at eastbaylegalproject dot org please", "lgutierrez at eastbaylegalproject dot org"),
         ("his account is eli underscore builds underscore things", "eli underscore builds underscore things"),
     ],
@@ -38,6 +39,7 @@ def test_contacts_written_and_said_aloud(text: str, expected: str) -> None:
         ("Hang on. XKB 447 199 203.", "XKB 447 199 203"),
         ("It's N00482217.", "N00482217"),
         ("the case number, D-202-CV-2024-04417, and", "D-202-CV-2024-04417"),
+        ("My reference is HOM-2291-448-KB. I check the portal.", "HOM-2291-448-KB"),
         (
             "hang on x k b four four seven one nine nine two zero three",
             "x k b four four seven one nine nine two zero three",
@@ -57,6 +59,8 @@ def test_a_spoken_phone_number_near_a_phone_word_is_a_contact() -> None:
 def test_years_and_amounts_are_not_codes() -> None:
     assert spans(find_ids, "I got arrested in 2019 and paid $1,200.") == []
     assert spans(find_ids, "probation ended in twenty twenty one") == []
+    # Letters end a written code only after a dash: "4482 I think" keeps its "I".
+    assert spans(find_ids, "the pin is 4482 I think") == ["4482"]
 
 
 @pytest.mark.parametrize(

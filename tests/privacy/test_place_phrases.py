@@ -84,6 +84,8 @@ def test_a_house_number_said_as_words_after_a_verb_is_removed() -> None:
         ("i got two weeks off at pine lane credit union but", "pine lane credit union"),
         ("i picked up a shift at harbor street deli again", "harbor street deli"),
         ("there's a program through cascade freight for that", "cascade freight"),
+        ("i'm still at northgate primary the kids are doing the nativity", "northgate primary"),
+        ("everyone at kingfisher print was being really careful with me", "kingfisher print"),
     ],
 )
 def test_a_workplace_named_before_its_head_is_removed(text: str, phrase: str) -> None:
@@ -97,6 +99,8 @@ def test_a_workplace_named_before_its_head_is_removed(text: str, phrase: str) ->
         ("we met at a bowling alley near the mall", "a bowling alley"),
         ("she asked for medical records from them", "medical records"),
         ("we went through the records together", "the records"),
+        ("my primary concern is the print on the letter", "my primary concern is the print"),
+        ("i called the hotline and then the helpline", "the hotline and then the helpline"),
     ],
 )
 def test_a_kind_of_business_without_a_name_is_kept(text: str, phrase: str) -> None:
