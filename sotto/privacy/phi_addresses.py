@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sotto.privacy.found import Found
-from sotto.privacy.tokens import ORDINALS, Token, lower_words, read_number
+from sotto.privacy.tokens import ORDINALS, TEENS, TENS, UNITS, Token, lower_words, read_number
 from sotto.privacy.vocabulary import vocabulary
 
 STREET_TYPES = {
@@ -59,13 +59,17 @@ def find_addresses(text: str, tokens: list[Token]) -> list[Found]:
                 and number_start >= 2
                 and _is_house_number(words, number_start - 2)
             )
+            or (words[number_start - 1] == "hundred" and number_start >= 2 and words[number_start - 2] in UNITS)
         ):
             number_start -= 1
         if number_start < start and number_start > 0 and words[number_start - 1] in _DETERMINERS:
             number_start = start
         end = i + 1 if i + 1 < len(words) and words[i + 1] in ("west", "east", "north", "south") else i
         found.append(Found(tokens[number_start].start, tokens[end].end, "LOCATION", 0.8))
-    return found + _numbered_roads(tokens, words) + _intersections(tokens, words) + _flats(tokens, words)
+    return (
+        found + _numbered_roads(tokens, words) + _intersections(tokens, words) + _flats(tokens, words)
+        + _postal_codes(tokens, words)
+    )  # fmt: skip
 
 
 def _is_house_number(words: list[str], j: int) -> bool:
@@ -109,6 +113,30 @@ def _is_flat_code(word: str) -> bool:
     """Digits with at most one letter before or after them: "12", "3b", "b4"."""
     digits = word.strip("abcdefghijklmnopqrstuvwxyz")
     return digits.isdigit() and len(word) - len(digits) <= 1
+
+
+#: Words that name a postal code, and the words that may come between them and the code.
+_POSTAL_WORDS = {"zip", "zipcode", "postcode"}
+_POSTAL_FILLERS = {"code", "is", "it's", "its", "it", "s", "uh", "um"}
+#: Words a code said aloud is made of ("nine eight four oh five", "ninety eight thousand four hundred five").
+_CODE_WORDS = {*UNITS, *TEENS, *TENS, "hundred", "thousand", "double", "triple"}
+
+
+def _postal_codes(tokens: list[Token], words: list[str]) -> list[Found]:
+    """A postal code after its name: "the zip is 98405", "zip code ninety eight thousand four hundred five"."""
+    found = []
+    for i, word in enumerate(words):
+        if word not in _POSTAL_WORDS:
+            continue
+        start = i + 1
+        while start < len(words) and words[start] in _POSTAL_FILLERS:
+            start += 1
+        end = start
+        while end < len(words) and (words[end] in _CODE_WORDS or any(ch.isdigit() for ch in words[end])):
+            end += 1
+        if end > start:
+            found.append(Found(tokens[start].start, tokens[end - 1].end, "LOCATION", 0.85))
+    return found
 
 
 #: Words before a number that make it a road ("route nine", "highway 101", "interstate five").

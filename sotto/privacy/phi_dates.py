@@ -148,8 +148,8 @@ def _month_date(tokens: list[Token], words: list[str], i: int) -> tuple[int, int
             if tokens[i].is_capitalised and not tokens[i].starts_sentence and word != "may":
                 return (start, end)
             hedged = lead_at < i - 1 and words[i - 1] == "maybe" and ends_clause(tokens, i)
-            if lead not in _MONTH_LEAD and not hedged:
-                return None
+            if lead not in _MONTH_LEAD and not (i > 0 and words[i - 1] in _MONTH_LEAD) and not hedged:
+                return None  # "around march" leads by itself, "so like march" does not
             nxt = words[i + 1] if i + 1 < len(words) else ""
             pronoun_after = nxt in {"i", "you", "we", "he", "she", "it", "they"}
             if word == "may" and (nxt in {"be", "have", "not", "help"} or (pronoun_after and lead not in _STRONG_LEAD)):

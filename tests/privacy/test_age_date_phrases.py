@@ -145,6 +145,7 @@ def test_an_ordinal_that_is_not_a_birthday_is_not_an_age() -> None:
         ("the order runs through next june", "next june"),
         ("I haven't had a drink since like march", "march"),
         ("the transfer is so maybe april", "april"),
+        ("around march i got promoted to site lead", "march"),
     ],
 )
 def test_a_month_with_last_next_or_a_hedge_is_a_date(text: str, date: str) -> None:
@@ -154,6 +155,7 @@ def test_a_month_with_last_next_or_a_hedge_is_a_date(text: str, date: str) -> No
 def test_a_month_word_that_is_a_verb_or_a_wish_is_not_a_date() -> None:
     assert dates("we may march for it") == []
     assert dates("you may be right") == []
+    assert dates("so like march was hard") == []
 
 
 @pytest.mark.parametrize(

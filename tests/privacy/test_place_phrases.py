@@ -73,6 +73,23 @@ def test_an_apartment_two_blocks_away_is_not_a_flat_number() -> None:
 
 def test_a_house_number_said_as_words_after_a_verb_is_removed() -> None:
     assert is_removed("it's fifteen eighty linden way the blue house", "fifteen eighty linden way")
+    assert is_removed("your address is one hundred eighteen larkspur road", "one hundred eighteen larkspur road")
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("that's it the zip is ninety eight thousand four hundred five", "ninety eight thousand four hundred five"),
+        ("zip code nine eight four oh five and the state", "nine eight four oh five"),
+        ("My zip code is 02134, I think.", "02134"),
+    ],
+)
+def test_a_postal_code_after_its_name_is_removed(text: str, phrase: str) -> None:
+    assert is_removed(text, phrase)
+
+
+def test_a_zip_that_is_not_a_code_is_kept() -> None:
+    assert keeps_all("the zip on my jacket broke twice", "the zip on my jacket broke twice")
 
 
 @pytest.mark.parametrize(
