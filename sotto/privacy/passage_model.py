@@ -83,6 +83,14 @@ def softmax(scores: NDArray[np.float32]) -> NDArray[np.float32]:
     return scores / scores.sum(axis=-1, keepdims=True)
 
 
+@dataclass(frozen=True)
+class Judged:
+    """One turn as the model reads it: each output's probability over the turn and over each unit."""
+
+    turn: dict[str, float]
+    units: list[dict[str, float]]
+
+
 class PassageModel:
     def __init__(self, stored: dict[str, NDArray[np.float32]]) -> None:
         base = sentence_model()
@@ -97,24 +105,25 @@ class PassageModel:
             raise ValueError(f"the tokenizer has no {name} token")
         return number
 
-    def unit_probabilities(
-        self, texts: list[str], speakers: list[str] | None, units: list[list[tuple[int, int]]]
-    ) -> list[list[dict[str, float]]]:
-        """For each turn's units (character ranges of its text), the mean probability of each output."""
+    def judge(self, texts: list[str], speakers: list[str] | None, units: list[list[tuple[int, int]]]) -> list[Judged]:
+        """For each turn, the mean probability of each output over the whole turn and over each of
+        its units (character ranges of its text)."""
         talk = conversation(texts, speakers)
         encoding = self._tokenizer.encode(talk.text, add_special_tokens=False)
         probabilities = self.token_probabilities(encoding.ids)
-        # Tokens come in text order, so a unit's tokens are one slice, found by bisection.
+        # Tokens come in text order, so a range's tokens are one slice, found by bisection.
         token_starts = np.array([start for start, _ in encoding.offsets], dtype=np.int64)
-        out = []
-        for turn, ranges in enumerate(units):
-            row = []
-            for start, end in ranges:
-                first, last = np.searchsorted(token_starts, [talk.starts[turn] + start, talk.starts[turn] + end])
-                mean = probabilities[first:last].mean(axis=0) if last > first else np.eye(len(OUTPUTS))[0]
-                row.append(dict(zip(OUTPUTS, mean.tolist(), strict=True)))
-            out.append(row)
-        return out
+
+        def mean(turn: int, start: int, end: int) -> dict[str, float]:
+            offset = talk.starts[turn]
+            first, last = np.searchsorted(token_starts, [offset + start, offset + end])
+            row = probabilities[first:last].mean(axis=0) if last > first else np.eye(len(OUTPUTS))[0]
+            return dict(zip(OUTPUTS, row.tolist(), strict=True))
+
+        return [
+            Judged(mean(turn, 0, len(texts[turn])), [mean(turn, start, end) for start, end in ranges])
+            for turn, ranges in enumerate(units)
+        ]
 
     def token_probabilities(self, ids: list[int]) -> NDArray[np.float32]:
         """Each token's probability of each output, the mean over the windows that hold it."""

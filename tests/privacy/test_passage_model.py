@@ -47,16 +47,18 @@ def test_a_text_longer_than_the_model_takes_is_cut_not_refused() -> None:
     assert np.isfinite(row).all()
 
 
-def test_the_passage_model_gives_each_sentence_a_probability_for_every_output() -> None:
+def test_the_passage_model_gives_each_turn_and_sentence_a_probability_for_every_output() -> None:
     texts = ["It was a quiet week.", "Mostly work, and then my sister visited on Sunday."]
-    judged = passage_model().unit_probabilities(texts, ["therapist", "client"], [[(0, 20)], [(0, 25), (26, 51)]])
-    assert [len(row) for row in judged] == [1, 2]
-    for row in judged:
-        for probabilities in row:
+    judged = passage_model().judge(texts, ["therapist", "client"], [[(0, 20)], [(0, 25), (26, 51)]])
+    assert [len(turn.units) for turn in judged] == [1, 2]
+    for turn in judged:
+        for probabilities in [turn.turn, *turn.units]:
             assert set(probabilities) == set(OUTPUTS)
             assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-5)
             assert max(probabilities, key=lambda k: probabilities[k]) == "none"
-    assert passage_model().unit_probabilities([], None, []) == []
+    # A turn that is one sentence is judged as that sentence.
+    assert judged[0].turn == pytest.approx(judged[0].units[0])
+    assert passage_model().judge([], None, []) == []
 
 
 def test_every_token_of_a_long_session_is_read_and_windows_overlap() -> None:
@@ -82,27 +84,75 @@ def test_the_speakers_roles_introduce_their_turns() -> None:
 def test_the_passage_model_carries_a_disclosure_into_a_follow_up_the_rules_leave(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    roles = ["therapist", "client", "therapist", "client"]
+    # The model reads sessions: each test session opens as one does, not on the disclosure.
+    opening = ["Good to see you. How was the week?", "Busy. Work was fine, and I finally fixed the bike."]
+    roles = ["therapist", "client"] * 3
     disclosure = [
-        "What's been on your mind?",
+        *opening,
+        "That's good to hear. What's been on your mind?",
         "My brother's check-in with immigration is next week and they might not let him stay. "
         "If they send him back he has nobody there.",
         "How long has he been waiting?",
         "Four years now.",
     ]
     look_alike = [
-        "What's been on your mind?",
+        *opening,
+        "That's good to hear. What's been on your mind?",
         "My brother is moving back home next week. He found a job there and he is excited.",
         "How long has he been away?",
         "Four years now.",
     ]
     found = {(p.turn, p.category) for p in find_passages(disclosure, TOPICS, roles)}
-    assert {(1, "immigration"), (2, "immigration")} <= found
+    assert {(3, "immigration"), (4, "immigration")} <= found
     assert not any(category == "immigration" for _, category in
                    {(p.turn, p.category) for p in find_passages(look_alike, TOPICS, roles)})
     # The follow-up question is the model's: the rules alone leave it in.
-    monkeypatch.setattr(topics, "ADD_PROBABILITY", 1.01)
-    assert (2, "immigration") not in {(p.turn, p.category) for p in find_passages(disclosure, TOPICS, roles)}
+    monkeypatch.setattr(topics, "MODEL", None)
+    assert (4, "immigration") not in {(p.turn, p.category) for p in find_passages(disclosure, TOPICS, roles)}
+
+
+def found_with_and_without_the_model(
+    monkeypatch: pytest.MonkeyPatch, texts: list[str], roles: list[str]
+) -> tuple[set[tuple[int, str]], set[tuple[int, str]]]:
+    with_model = {(p.turn, p.category) for p in find_passages(texts, TOPICS, roles)}
+    monkeypatch.setattr(topics, "MODEL", None)
+    rules_alone = {(p.turn, p.category) for p in find_passages(texts, TOPICS, roles)}
+    monkeypatch.undo()
+    return with_model, rules_alone
+
+
+@pytest.mark.parametrize(
+    ("answer", "category"),
+    [
+        ("My book club, weirdly. We're reading a crime novel with a gay detective in it, and we argue about it "
+         "for hours.", "sogi"),
+        ("Tired. I've been drinking a lot of coffee to get through the afternoons, six cups some days.", "substance"),
+    ],
+)
+def test_a_look_alike_the_cue_lists_take_is_left_in_when_the_model_is_sure_it_is_not_a_disclosure(
+    monkeypatch: pytest.MonkeyPatch, answer: str, category: str
+) -> None:
+    texts = ["What's keeping you going at the moment?", answer]
+    with_model, rules_alone = found_with_and_without_the_model(monkeypatch, texts, ["therapist", "client"])
+    assert rules_alone == {(1, category)}
+    assert with_model == set()
+
+
+def test_a_turn_the_model_is_sure_is_on_the_disclosure_goes_whole_without_a_cue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts = [
+        "How did the appointment go?",
+        "Not well. The second transfer didn't take either. That's three embryos now, and we can't afford "
+        "another round.",
+        "I'm so sorry. How are you two holding up?",
+        "I just sat in the car afterwards for an hour. He keeps saying we'll adopt, like that fixes it.",
+    ]
+    roles = ["therapist", "client"] * 2
+    with_model, rules_alone = found_with_and_without_the_model(monkeypatch, texts, roles)
+    assert (3, "health") not in rules_alone
+    assert {(1, "health"), (2, "health"), (3, "health")} <= with_model
+    assert [(p.start, p.end) for p in find_passages(texts, TOPICS, roles) if p.turn == 3] == [(0, len(texts[3]))]
 
 
 def test_a_missing_sentence_model_is_a_plain_error(tmp_path: Path) -> None:

@@ -6,8 +6,16 @@ import logging
 
 import pytest
 
+from sotto.privacy import topics
 from sotto.privacy.engine import RedactionResult, default_redactor, redact_turns
 from sotto.privacy.settings import PrivacySettings
+
+@pytest.fixture(autouse=True)
+def rules_decide_passages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about placeholders, markers, spans and settings, on a four-turn session the
+    passage model (which reads whole sessions) is not made for: the rules decide its passages."""
+    monkeypatch.setattr(topics, "MODEL", None)
+
 
 SESSION = [
     ("therapist", "Good to see you, Maria. How was the week?"),

@@ -12,7 +12,7 @@ from sotto.privacy.topics import find_passages
 @pytest.fixture(autouse=True)
 def rules_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests are about the cue and conversation rules; the passage model has its own tests."""
-    monkeypatch.setattr(topics, "ADD_PROBABILITY", 1.01)
+    monkeypatch.setattr(topics, "MODEL", None)
 
 
 def removed(texts: list[str], categories: frozenset[str] = TOPICS) -> list[tuple[int, str, str]]:

@@ -129,7 +129,7 @@ def test_a_transition_by_the_therapist_is_not_taken_into_the_disclosure_after_it
 
 def test_after_a_transition_a_weak_cue_needs_its_topic_raised_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
     # The rules alone: the passage model, reading the relapse two turns before, may take the drinks too.
-    monkeypatch.setattr(topics, "ADD_PROBABILITY", 1.01)
+    monkeypatch.setattr(topics, "MODEL", None)
     texts = [
         "I relapsed last weekend and drank the whole bottle.",
         "Let's talk about work for a moment. How is the new manager?",

@@ -5,13 +5,17 @@
 
 Needs PyTorch (``pip install torch==2.13.0`` in a venv of its own beside ``pip install -e .``); the
 product runs the result with NumPy. Reads annotated transcripts (FORMAT.md; by default
-../shared/data/dev, tests/privacy/data and tests/privacy/train, never tests/privacy/heldout), each
-also converted to speech-recognition style, lays every session out as the model reads it, and
-labels every token of a turn with the category of the passage it lies in ("none" outside one).
+../shared/data/dev, tests/privacy/data, tests/privacy/train and tests/privacy/devstyle, never
+tests/privacy/heldout), each also converted to speech-recognition style, lays every session out
+as the model reads it, and labels every token of a turn with the category of the passage it lies
+in ("none" outside one).
 The bottom layers of all-MiniLM-L6-v2 stay as installed; the top ``--tuned-layers`` and a linear
 layer are trained. With ``--hold-out-fold`` the sessions of that fold are left out and written,
 clean and in speech-recognition style, to ``--hold-out-dir`` for the redaction scorer.
-Deterministic for the same transcripts and options (one thread, fixed seed).
+The transcripts annotated as the shared dev set is (``--twice``: dev and devstyle, where about one
+turn in eight holds a passage and a passage is often part of a turn) count twice, so the model
+learns their sparser marking and not only the denser one of data/ and train/ (a passage in one
+turn of four, most often the whole turn). Deterministic for the same transcripts and options.
 """
 
 from __future__ import annotations
@@ -99,7 +103,11 @@ def windows(ids: list[int], labels: list[int], cls: int, sep: int) -> list[tuple
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("dirs", nargs="*", type=Path, default=[SHARED / "dev", HERE / "data", HERE / "train"])
+    parser.add_argument(
+        "dirs", nargs="*", type=Path, default=[SHARED / "dev", HERE / "data", HERE / "train", HERE / "devstyle"]
+    )
+    parser.add_argument("--twice", nargs="*", type=Path, default=[SHARED / "dev", HERE / "devstyle"],
+                        help="folders among DIR whose transcripts count twice (annotated as the shared dev set is)")
     parser.add_argument("--tuned-layers", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=4)  # the stored model: 4 epochs over 296 transcripts
     parser.add_argument("--learning-rate", type=float, default=3e-4)
@@ -128,15 +136,21 @@ def main() -> None:
     base = sentence_model()
     tokenizer = session_tokenizer()
     cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    twice = {d.resolve() for d in args.twice}
     examples = []
+    order = []  # indices into examples, an example of a folder in --twice twice over
     with tempfile.TemporaryDirectory() as scratch:
         for path in paths:
             asr = Path(scratch) / path.name
             asr.write_text(convert_file(path), encoding="utf-8")
             for session in (parse(path), parse(asr)):
-                examples += windows(*labelled_stream(session, tokenizer), cls, sep)
+                added = windows(*labelled_stream(session, tokenizer), cls, sep)
+                first = len(examples)
+                examples += added
+                order += list(range(first, len(examples))) * (2 if path.parent.resolve() in twice else 1)
     counts = np.bincount([y for _, labels in examples for y in labels if y != IGNORE], minlength=len(OUTPUTS))
-    print(f"{len(paths)} transcripts, {len(examples)} windows, tokens by output {counts.tolist()}", flush=True)
+    print(f"{len(paths)} transcripts, {len(examples)} windows ({len(order)} with those counted twice), "
+          f"tokens by output {counts.tolist()}", flush=True)
 
     weights = {k: v.copy() for k, v in base.weights.items()}
     frozen = LAYERS - args.tuned_layers
@@ -161,7 +175,6 @@ def main() -> None:
     print(f"bottom {frozen} layers computed in {time.perf_counter() - started:.0f} s", flush=True)
 
     optimiser = torch.optim.AdamW([*top.parameters(), *head.parameters()], lr=args.learning_rate, weight_decay=0.01)
-    order = list(range(len(examples)))
     batch_size = 16
     steps = args.epochs * ((len(order) + batch_size - 1) // batch_size)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: max(0.0, 1 - step / steps))
