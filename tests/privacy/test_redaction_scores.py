@@ -65,7 +65,8 @@ def test_held_out_transcripts_meet_the_targets() -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="train/ (inv-101..168, 301..360, 501..630): the passage model is trained on all of them, the identifier "
-    "rules were studied on inv-101..120 and inv-3*, inv-5*; passage recall and over-removal still miss the targets",
+    "rules were studied on inv-101..120 and inv-3*, inv-5*: identifier recall 0.965, passage recall 0.863, "
+    "over-removal 0.032",
 )
 def test_training_transcripts_meet_the_targets() -> None:
     assert score(HERE / "train").endswith(" ok")
