@@ -10,6 +10,7 @@ from sotto.privacy import topics
 from sotto.privacy.engine import RedactionResult, default_redactor, redact_turns
 from sotto.privacy.settings import PrivacySettings
 
+
 @pytest.fixture(autouse=True)
 def rules_decide_passages(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests are about placeholders, markers, spans and settings, on a four-turn session the
