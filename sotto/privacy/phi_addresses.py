@@ -134,7 +134,8 @@ def _postal_codes(tokens: list[Token], words: list[str]) -> list[Found]:
         end = start
         while end < len(words) and (words[end] in _CODE_WORDS or any(ch.isdigit() for ch in words[end])):
             end += 1
-        if end > start:
+        digits = sum(ch.isdigit() for w in words[start:end] for ch in w)
+        if digits >= 3 or end - start >= 3:  # a code, not "zip two bags"
             found.append(Found(tokens[start].start, tokens[end - 1].end, "LOCATION", 0.85))
     return found
 
