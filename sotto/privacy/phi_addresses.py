@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sotto.privacy.found import Found
-from sotto.privacy.tokens import ORDINALS, TEENS, TENS, UNITS, Token, lower_words, read_number
+from sotto.privacy.tokens import ORDINALS, TEENS, TENS, UNITS, Token, digit_count, lower_words, read_number
 from sotto.privacy.vocabulary import vocabulary
 
 STREET_TYPES = {
@@ -36,7 +36,7 @@ def find_addresses(text: str, tokens: list[Token]) -> list[Found]:
         while start > 0 and i - start < 3:
             prev = tokens[start - 1]
             w = prev.lower
-            if w in _DETERMINERS or w in _STOPWORDS or any(m in tokens[start].before for m in ",.?!;:"):
+            if w in _DETERMINERS or w in _STOPWORDS or tokens[start].breaks_before():
                 break
             if _is_house_number(words, start - 1):
                 break  # "fourteen ninety orchard way": the number is the house's, read below
@@ -94,7 +94,7 @@ def _flats(tokens: list[Token], words: list[str]) -> list[Found]:
     """A flat's number or letter: "apartment 3B", "apartment b", "flat twelve"."""
     found = []
     for i, word in enumerate(words[:-1]):
-        if word not in _FLAT_WORDS or any(m in tokens[i + 1].before for m in ",.?!;:"):
+        if word not in _FLAT_WORDS or tokens[i + 1].breaks_before():
             continue
         code = words[i + 1]
         length = 1
@@ -134,7 +134,7 @@ def _postal_codes(tokens: list[Token], words: list[str]) -> list[Found]:
         end = start
         while end < len(words) and (words[end] in _CODE_WORDS or any(ch.isdigit() for ch in words[end])):
             end += 1
-        digits = sum(ch.isdigit() for w in words[start:end] for ch in w)
+        digits = digit_count("".join(words[start:end]))
         if digits >= 3 or end - start >= 3:  # a code, not "zip two bags"
             found.append(Found(tokens[start].start, tokens[end - 1].end, "LOCATION", 0.85))
     return found
@@ -148,7 +148,7 @@ def _numbered_roads(tokens: list[Token], words: list[str]) -> list[Found]:
     """Roads known by a number: "route nine", "Highway 101", "route thirty one"."""
     found = []
     for i, word in enumerate(words[:-1]):
-        if word not in _ROAD_WORDS or any(m in tokens[i + 1].before for m in ",.?!;:"):
+        if word not in _ROAD_WORDS or tokens[i + 1].breaks_before():
             continue
         number = read_number(words, i + 1)
         after = words[i + 1 + number.length] if number and i + 1 + number.length < len(words) else ""
@@ -169,7 +169,7 @@ def _intersections(tokens: list[Token], words: list[str]) -> list[Found]:
     """Street corners with a numbered street: "on western and twenty sixth", "at 5th and Main"."""
     found = []
     for i in range(2, len(words) - 1):
-        if words[i] != "and" or any(m in tokens[i].before + tokens[i + 1].before for m in ",.?!;:"):
+        if words[i] != "and" or tokens[i].breaks_before() or tokens[i + 1].breaks_before():
             continue
         after = read_number(words, i + 1)
         before = _ordinal_ending_at(words, i - 1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from sotto.privacy.found import Found
-from sotto.privacy.tokens import TEENS, TENS, UNITS, Token, lower_words, read_digits
+from sotto.privacy.tokens import TEENS, TENS, UNITS, Token, digit_count, lower_words, read_digits
 from sotto.privacy.vocabulary import vocabulary
 
 _CONTACT_CONTEXT = {
@@ -78,14 +78,10 @@ def find_contacts(text: str, tokens: list[Token]) -> list[Found]:
     found = [Found(m.start(), m.end(), "CONTACT", 0.95) for m in _EMAIL.finditer(text)]
     found += [Found(m.start(), m.end(), "CONTACT", 0.8) for m in _URL.finditer(text)]
     found += [Found(m.start(), m.end(), "CONTACT", 0.8) for m in _HANDLE.finditer(text)]
-    found += [Found(m.start(), m.end(), "CONTACT", 0.8) for m in _PHONE.finditer(text) if _digit_count(m.group()) >= 7]
+    found += [Found(m.start(), m.end(), "CONTACT", 0.8) for m in _PHONE.finditer(text) if digit_count(m.group()) >= 7]
     found += _spoken_emails(tokens)
     found += _spoken_handles(tokens)
     return found
-
-
-def _digit_count(s: str) -> int:
-    return sum(ch.isdigit() for ch in s)
 
 
 def _domain_words(words: list[str], first: int, last: int) -> int:
@@ -192,7 +188,7 @@ def find_ids(text: str, tokens: list[Token]) -> list[Found]:
     found = []
     for m in _CODE.finditer(text):
         code = m.group()
-        digits = _digit_count(code)
+        digits = digit_count(code)
         letters = sum(ch.isalpha() for ch in code)
         has_upper_code = bool(re.match(r"[A-Z]{1,4}\b|[A-Z]{1,4}-|[A-Z]\d", code))
         if digits >= 5 or (digits >= 4 and letters and has_upper_code) or (digits >= 3 and code.count(" ") >= 2):

@@ -51,7 +51,7 @@ def find_dates(text: str, tokens: list[Token]) -> list[Found]:
             span = _ordinal_day(tokens, words, i)
         if span:
             start = span[0]
-            if start > 0 and words[start - 1] in WEEKDAYS and not any(m in tokens[start].before for m in ".?!;:"):
+            if start > 0 and words[start - 1] in WEEKDAYS and not tokens[start].breaks_before(".?!;:"):
                 start -= 1  # the weekday said with a date is part of it: "thursday the ninth"
             elif start == i and word in MONTHS and start > 0 and words[start - 1] in ("last", "next"):
                 start -= 1  # "last august", "through next june": the month is pinned to one year
@@ -245,4 +245,4 @@ _DATE_FOLLOWERS = {
 
 def ends_clause(tokens: list[Token], j: int) -> bool:
     """Does a clause end after token ``j`` (a punctuation mark follows it, or nothing does)?"""
-    return j + 1 >= len(tokens) or any(mark in tokens[j + 1].before for mark in ",.?!;:")
+    return j + 1 >= len(tokens) or tokens[j + 1].breaks_before()

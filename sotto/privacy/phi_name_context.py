@@ -63,7 +63,7 @@ def names_in_context(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
             continue
         # A name said on its own ("Kayleigh.", "Will?"); an everyday word alone only as a question.
         alone = token.starts_sentence and (
-            (nxt is None or any(m in nxt.before for m in ".?!"))
+            (nxt is None or nxt.breaks_before(".?!"))
             if not vocab.is_common(word)
             else (nxt is not None and "?" in nxt.before)
         )
@@ -88,7 +88,7 @@ def names_in_context(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
         greeted = (
             prev is not None
             and prev.lower in GREETINGS | {"you", "thank"}
-            and (nxt is None or nxt.lower not in _NOT_A_VOCATIVE_NEXT or any(m in nxt.before for m in ",.?!"))
+            and (nxt is None or nxt.lower not in _NOT_A_VOCATIVE_NEXT or nxt.breaks_before(",.?!"))
         )
         # A turn that opens with a greeting greets someone: "afternoon clement you found the room".
         greeted = greeted or (i == 1 and prev is not None and prev.lower in GREETINGS - {"thanks", "sorry"})
@@ -104,7 +104,7 @@ def names_in_context(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
             asked_to_call
             or nxt is None
             or not vocab.is_common(nxt.bare)
-            or any(m in nxt.before for m in ",.?!")
+            or nxt.breaks_before(",.?!")
             or nxt.lower in _NAME_FOLLOWERS
         ):
             found.append(Found(token.start, end_without_possessive(token), "NAME", 0.8))
@@ -136,7 +136,7 @@ def _full_name_as_turn(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
 
     The surname may be an everyday word; a word that answers or acts ("okay", "said", "do") is not one.
     """
-    if len(tokens) != 2 or any(m in tokens[1].before for m in ",.?!;:"):
+    if len(tokens) != 2 or tokens[1].breaks_before():
         return []
     first, last = tokens[0].lower, tokens[1].lower
     if first not in vocab.first_names or first in _EVERYDAY_FIRST_NAMES | _WORDS_FOR_SOMEONE or first in MONTHS:
@@ -178,7 +178,7 @@ def _surname_after(tokens: list[Token], i: int, vocab: Vocabulary) -> bool:
     if i + 2 >= len(tokens):
         return False
     surname, verb = tokens[i + 1], tokens[i + 2]
-    if any(m in surname.before + verb.before for m in ",.?!;:") or not surname.bare.isalpha():
+    if surname.breaks_before() or verb.breaks_before() or not surname.bare.isalpha():
         return False
     if surname.lower in FUNCTION_WORDS or surname.lower in _SUBJECT_VERBS or surname.lower in SUBJECTS:
         return False
@@ -214,9 +214,9 @@ def _titled_surname(tokens: list[Token], i: int) -> bool:
     """
     title = tokens[i - 1]
     word = tokens[i].lower
-    if title.lower not in _SURNAME_TITLES or any(m in tokens[i].before for m in ",.?!;:"):
+    if title.lower not in _SURNAME_TITLES or tokens[i].breaks_before():
         return False
-    if i >= 2 and tokens[i - 2].lower in _JOB_MARKERS and not any(m in title.before for m in ",.?!;:"):
+    if i >= 2 and tokens[i - 2].lower in _JOB_MARKERS and not title.breaks_before():
         return False
     if not tokens[i].bare.isalpha() or word in FUNCTION_WORDS or word in _NOT_A_VOCATIVE_NEXT:
         return False
@@ -237,7 +237,7 @@ _CALLERS = {"calls", "call", "called", "calling", "named", "name", "names"}
 
 def _name_like(token: Token, vocab: Vocabulary) -> bool:
     word = token.bare
-    if not word.isalpha() or word in FUNCTION_WORDS or any(m in token.before for m in ",.?!;:"):
+    if not word.isalpha() or word in FUNCTION_WORDS or token.breaks_before():
         return False
     return word in vocab.first_names or word in vocab.proper or not vocab.is_common(word)
 

@@ -139,7 +139,7 @@ def _proper_noun_runs(text: str, tokens: list[Token], vocab: Vocabulary) -> list
             and prev.text.isalpha()
             and len(prev.text) <= 4
             and not vocab.is_not_identifying(prev.bare)
-        ) and not any(m in tokens[i].before for m in ",.?!;:"):
+        ) and not tokens[i].breaks_before():
             start = i - 1
         if _is_saint(tokens, i):
             end = i + 1
@@ -159,7 +159,7 @@ def _proper_noun_runs(text: str, tokens: list[Token], vocab: Vocabulary) -> list
 
 
 def _first_name_before(tokens: list[Token], start: int, vocab: Vocabulary) -> bool:
-    if start == 0 or any(m in tokens[start].before for m in ",.?!;:"):
+    if start == 0 or tokens[start].breaks_before():
         return False
     prev = tokens[start - 1]
     before = tokens[start - 2].lower if start >= 2 else ""

@@ -47,11 +47,11 @@ def gazetteer_places(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
         lead = tokens[i - 1].lower
         if not (lead in _PLACE_WORD_LEADS or (lead == "to" and i >= 2 and tokens[i - 2].lower in _MOTION_WORDS)):
             continue
-        if any(m in tokens[i].before for m in ",.?!;:"):
+        if tokens[i].breaks_before():
             continue
         for size in (3, 2, 1):
             run = tokens[i : i + size]
-            if len(run) < size or any(any(m in t.before for m in ',.?!;:"') for t in run[1:]):
+            if len(run) < size or any(t.breaks_before(',.?!;:"') for t in run[1:]):
                 continue
             name = " ".join(t.bare for t in run)
             if size == 1 and vocab.is_common(name) and i >= 2 and tokens[i - 2].lower in _NOT_A_PLACE_BEFORE:
@@ -75,7 +75,7 @@ def _compass_places(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
         word, name = tokens[i], tokens[i + 1]
         if word.lower not in _COMPASS and word.lower not in ("mount", "mt"):
             continue
-        if any(m in t.before for t in (word, name) for m in ',.?!;:"'):
+        if word.breaks_before(',.?!;:"') or name.breaks_before(',.?!;:"'):
             continue
         if vocab.is_not_identifying(f"{word.lower} {name.bare}"):
             continue  # "in north carolina": a state names no one
@@ -96,7 +96,7 @@ def _named_features(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
     found = []
     for i in range(1, len(tokens)):
         name, head = tokens[i - 1], tokens[i]
-        if head.lower not in _FEATURE_HEADS or any(m in head.before for m in ',.?!;:"'):
+        if head.lower not in _FEATURE_HEADS or head.breaks_before(',.?!;:"'):
             continue
         if vocab.looks_like_name(name.bare) or name.bare in vocab.places:
             found.append(Found(name.start, head.end, "LOCATION", 0.8))
@@ -121,7 +121,7 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
                 or not (prev.text.isalpha() or (qualified and start == i))
             ):
                 break
-            if any(m in tokens[start].before for m in ",.?!;:"):
+            if tokens[start].breaks_before():
                 break
             start -= 1
         led_by_the = start >= 2 and tokens[start - 1].lower == "the" and tokens[start - 2].lower in ORG_PLACE_LEADS
@@ -129,7 +129,7 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
             continue
         if qualified and start == i - 1:
             continue  # "to the sheriff's office", "to urgent care": a kind of service, not its name
-        if any(m in tokens[start].before for m in ".?!;:"):
+        if tokens[start].breaks_before(".?!;:"):
             continue
         named = tokens[start:i]
         if all(t.lower in GENERIC_MODIFIERS or t.lower in heads for t in named) and not _street_named(named):
@@ -166,7 +166,7 @@ _ORG_OPENERS = {"studio", "club", "cafe", "café", "salon", "hotel", "casa", "bi
 
 def head_before(tokens: list[Token], start: int) -> str | None:
     """The kind of name a lower-case opener right before a run makes it, if there is one."""
-    if start == 0 or any(m in tokens[start].before for m in ",.?!;:"):
+    if start == 0 or tokens[start].breaks_before():
         return None
     opener = tokens[start - 1]
     if opener.is_capitalised:
@@ -189,7 +189,7 @@ def extend_over_heads(tokens: list[Token], start: int, end: int) -> int:
         heads = ORG_HEADS | PLACE_HEADS if lead in ORG_LEADS else (ORG_HEADS | PLACE_HEADS) - WEAK_HEADS
         if ahead < len(tokens) and tokens[ahead].lower in heads:
             between = tokens[end + 1 : ahead + 1]
-            if all(t.lower not in FUNCTION_WORDS and not any(m in t.before for m in ",.?!;:") for t in between):
+            if all(t.lower not in FUNCTION_WORDS and not t.breaks_before() for t in between):
                 end = ahead
                 break
     while end + 1 < len(tokens) and end - start < 6:
@@ -202,7 +202,7 @@ def extend_over_heads(tokens: list[Token], start: int, end: int) -> int:
             end += 2
             continue
         nxt = tokens[end + 1]
-        if any(mark in nxt.before for mark in ',.?!;:"()') or nxt.lower not in ORG_HEADS | PLACE_HEADS:
+        if nxt.breaks_before(',.?!;:"()') or nxt.lower not in ORG_HEADS | PLACE_HEADS:
             break
         if nxt.lower in WEAK_HEADS and lead not in ORG_LEADS and not _head_follows(tokens, end + 1):
             break

@@ -156,7 +156,7 @@ def _in_a_name_slot(tokens: list[Token], i: int) -> bool:
     follows a person ("bill always did the bills", "that bill's really not coming back").
     """
     token = tokens[i]
-    prev = tokens[i - 1].lower if i > 0 and not any(m in token.before for m in ".?!") else ""
+    prev = tokens[i - 1].lower if i > 0 and not token.breaks_before(".?!") else ""
     if prev in _NOT_BEFORE_A_NAME and not (prev == "that" and token.lower.endswith("'s")):
         return False
     if token.lower.endswith("'s") or prev in _BEFORE_A_PERSON:

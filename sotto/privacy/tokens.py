@@ -9,6 +9,8 @@ _WORD = re.compile(r"[\w’']+")
 _SENTENCE_END = re.compile(r"[.?!…]+[\"'”’)\]]*\s+|\n+")
 #: Abbreviations after which a full stop does not end the sentence.
 _ABBREVIATIONS = ("dr", "mr", "mrs", "ms", "st", "prof", "jr", "sr", "vs", "etc", "mt", "ft", "no", "e.g", "i.e")
+#: The marks that split a phrase: a name, an address or a date does not run across one of them.
+CLAUSE_MARKS = ",.?!;:"
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class Token:
     def is_capitalised(self) -> bool:
         return self.text[:1].isupper()
 
+    def breaks_before(self, marks: str = CLAUSE_MARKS) -> bool:
+        """True when one of ``marks`` stands between this word and the one before (a pause, not one phrase)."""
+        return any(mark in self.before for mark in marks)
+
     @property
     def starts_sentence(self) -> bool:
         """True at the start of a turn or after a sentence-ending mark (or an opening quote)."""
@@ -49,6 +55,11 @@ def tokenize(text: str) -> list[Token]:
         tokens.append(Token(match.group(), match.start(), match.end(), text[last : match.start()]))
         last = match.end()
     return tokens
+
+
+def digit_count(text: str) -> int:
+    """How many digits ``text`` holds ("98-405" -> 5)."""
+    return sum(ch.isdigit() for ch in text)
 
 
 def lower_words(tokens: list[Token]) -> list[str]:
