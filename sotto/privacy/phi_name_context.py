@@ -92,6 +92,10 @@ def names_in_context(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
         )
         # A turn that opens with a greeting greets someone: "afternoon clement you found the room".
         greeted = greeted or (i == 1 and prev is not None and prev.lower in GREETINGS - {"thanks", "sorry"})
+        # "hi rowan hi colleen have a seat": a greeted first name that is no everyday word, whatever follows.
+        greeted = greeted or (
+            prev is not None and prev.lower in GREETINGS - {"thanks", "sorry"} and not vocab.is_common(word)
+        )
         related = prev is not None and prev.lower in RELATIONS and i >= 2 and tokens[i - 2].lower in _POSSESSIVES
         closing = nxt is None and prev is not None and prev.lower in _CLOSERS
         introduced = prev is not None and (
@@ -180,7 +184,7 @@ def _surname_after(tokens: list[Token], i: int, vocab: Vocabulary) -> bool:
     surname, verb = tokens[i + 1], tokens[i + 2]
     if surname.breaks_before() or verb.breaks_before() or not surname.bare.isalpha():
         return False
-    if surname.lower in FUNCTION_WORDS or surname.lower in _SUBJECT_VERBS or surname.lower in SUBJECTS:
+    if surname.lower in FUNCTION_WORDS | _SUBJECT_VERBS | SUBJECTS | _AFTER_A_JOB:
         return False
     if surname.lower.endswith(("ly", "ing", "ed")) or surname.lower in _ADVERBS:
         return False

@@ -7,6 +7,10 @@ from __future__ import annotations
 from sotto.privacy.phi_addresses import STREET_TYPES
 from sotto.privacy.tokens import Token
 
+#: Forms of address said before a name: a name found after one takes it along ("Mr. Reyes" goes whole,
+#: so the placeholder does not keep the person's gender). "Miss" only with its capital, not "I miss Ana".
+FORMAL_TITLES = {"dr", "doctor", "mr", "mister", "mrs", "missus", "ms", "miss", "mx", "professor", "prof"}
+
 #: Words before a name that are not part of it ("Dr. [Pham]", "Father [Ramos]").
 TITLES = {
     "dr", "doctor", "mr", "mister", "mrs", "missus", "ms", "miss", "mx", "professor", "prof", "father",
@@ -66,7 +70,8 @@ ORG_HEADS = {
     "laboratories", "distributors", "manufacturing", "outfitters", "cleaners", "detailing",
     "lanes", "cellars", "records", "guild", "billing", "baptist", "lutheran", "methodist", "presbyterian",
     "pentecostal", "daughters", "union", "bookshop", "bookstore", "books", "imports", "wines", "vineyards",
-    "primary", "print", "printers", "hotline", "helpline",
+    "primary", "print", "printers", "hotline", "helpline", "hospice", "architects", "architecture",
+    "bakehouse", "surveying", "surveyors", "siding", "glazing", "movers", "electricians",
 }  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from sotto.privacy.found import Found
 from sotto.privacy.phi_dates import MONTHS
 from sotto.privacy.phi_name_context import SUBJECTS, names_in_context, spelled_out_names
 from sotto.privacy.phi_name_words import (
+    FORMAL_TITLES,
     FUNCTION_WORDS,
     GREETINGS,
     ORG_HEADS,
@@ -80,7 +81,20 @@ def find_names(text: str, tokens: list[Token], entities: Iterable[tuple[int, int
     found += spelled_out_names(tokens)
     found += headed_organisations(tokens)
     found += gazetteer_places(tokens, vocab)
-    return found
+    return [_with_title(f, tokens) for f in found]
+
+
+def _with_title(item: Found, tokens: list[Token]) -> Found:
+    """A name with the form of address said just before it: "Mr. Reyes", "doctor imogen farley"."""
+    if item.kind != "NAME":
+        return item
+    i = next((k for k, t in enumerate(tokens) if t.start == item.start), 0)
+    if i == 0 or tokens[i].before.strip() not in ("", "."):
+        return item
+    title = tokens[i - 1]
+    if title.lower not in FORMAL_TITLES or (title.lower == "miss" and not title.is_capitalised):
+        return item
+    return Found(title.start, item.end, item.kind, item.score)
 
 
 def _spacy_entity(text: str, start: int, end: int, kind: str, vocab: Vocabulary) -> Found | None:

@@ -135,7 +135,10 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
         if all(t.lower in GENERIC_MODIFIERS or t.lower in heads for t in named) and not _street_named(named):
             continue
         kind = "ORG" if token.lower in ORG_HEADS else "LOCATION"
-        found.append(Found(tokens[start].start, token.end, kind, 0.85))
+        end = i
+        while end + 2 < len(tokens) and tokens[end + 1].lower == "and" and tokens[end + 2].lower in ORG_HEADS:
+            end += 2  # "halvorsen roofing and siding"
+        found.append(Found(tokens[start].start, tokens[end].end, kind, 0.85))
     return found
 
 

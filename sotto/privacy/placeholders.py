@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from sotto.privacy.phi_name_words import FORMAL_TITLES
+
 LABELS = {
     "NAME": "Name",
     "LOCATION": "Place",
@@ -20,7 +22,6 @@ LABELS = {
     "ID": "ID",
     "AGE": "Age",
 }
-_TITLE_WORDS = {"dr", "doctor", "mr", "mister", "mrs", "missus", "ms", "miss", "mx", "professor", "prof"}
 
 
 @dataclass
@@ -73,7 +74,7 @@ def _key(text: str) -> str:
 
 def _name_parts(text: str) -> list[str]:
     words = [w.removesuffix("'s").removesuffix("’s") for w in re.findall(r"[\w'’]+", text.lower())]
-    return [w for w in words if w and w not in _TITLE_WORDS]
+    return [w for w in words if w and w not in FORMAL_TITLES]
 
 
 def _same_person(parts: set[str], known: set[str]) -> bool:

@@ -114,7 +114,8 @@ _AFTER_A_NAME = {
     "knows", "knew", "came", "comes", "went", "goes", "was", "is", "has", "had", "does", "did", "and",
     "laughed", "cried", "left", "died", "gets", "got", "would", "could", "always", "never", "just", "really",
     "still", "used", "you", "you're", "you'll", "your", "i", "i'm", "before", "keeps", "kept", "can't",
-    "won't", "didn't", "doesn't", "wasn't", "isn't", "can", "know", "feels", "needs",
+    "won't", "didn't", "doesn't", "wasn't", "isn't", "can", "know", "feels", "needs", "are", "do",
+    "what", "how", "anything", "she's", "he's",
 }  # fmt: skip
 #: Words after which the next is the person asked about or asked to do something ("does rob know",
 #: "asking rob to hold onto them").

@@ -152,7 +152,7 @@ def test_an_everyday_surname_after_a_titled_first_name_goes_with_it() -> None:
 
 
 def test_the_verb_after_a_titled_first_name_stays() -> None:
-    assert found("and then doctor amy told me to wait").get("amy") == "NAME"
+    assert found("and then doctor amy told me to wait") == {"doctor amy": "NAME"}
 
 
 def test_a_first_name_opening_a_sentence_before_said_is_a_name() -> None:

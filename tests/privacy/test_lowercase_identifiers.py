@@ -172,3 +172,25 @@ def test_a_spoken_address_keeps_every_word_joined_by_dot() -> None:
     text = "send it to desmond dot quill at fastpost dot net after the session"
     spans = [text[f.start : f.end] for f in find_contacts(text, tokenize(text))]
     assert "desmond dot quill at fastpost dot net" in spans
+
+
+def test_a_known_name_addressed_before_a_question_is_removed_without_capitals() -> None:
+    texts = [
+        "hi jay thanks for coming in",
+        "that happened at the park last month jay are you okay to talk about it",
+        "jay what gets in the way",
+        "a jay was singing outside the window",
+    ]
+    removed = session(texts)
+    assert "jay" in removed[1] and "jay" in removed[2]
+    assert "jay" not in removed[3]
+
+
+def test_a_name_greeted_after_another_is_a_name_whatever_follows() -> None:
+    assert found("hi rowan hi marisol have a seat wherever you like").get("marisol") == "NAME"
+    assert found("hello everyone have a seat") == {}
+
+
+def test_a_name_said_after_a_title_takes_the_title_and_not_the_question_after_it() -> None:
+    assert found("none taken mister reyes how has the week been") == {"mister reyes": "NAME"}
+    assert found("I miss Ana so much") == {"Ana": "NAME"}

@@ -139,7 +139,7 @@ def test_a_street_with_a_determiner_is_not_an_address() -> None:
         ("My supervisor, Deshawn, came over.", {"Deshawn": "NAME"}),
         (
             "Dr. Pham sent me, my primary care over at Greendale Family Medicine.",
-            {"Pham": "NAME", "Greendale Family Medicine": "ORG"},
+            {"Dr. Pham": "NAME", "Greendale Family Medicine": "ORG"},
         ),
         ("I was in HMP Kelvinhaugh.", {"HMP Kelvinhaugh": "LOCATION"}),
         ("She still calls him Min-jun when she's serious.", {"Min-jun": "NAME"}),

@@ -123,3 +123,16 @@ def test_a_workplace_named_before_its_head_is_removed(text: str, phrase: str) ->
 )
 def test_a_kind_of_business_without_a_name_is_kept(text: str, phrase: str) -> None:
     assert keeps_all(text, phrase)
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("i do roofing for halvorsen roofing and siding it's seasonal", "halvorsen roofing and siding"),
+        ("the afternoons at harrow and finch architects are long", "harrow and finch architects"),
+        ("the last week at saint brendan's hospice whether i should have", "saint brendan's hospice"),
+        ("up at five to open at larkspur bakehouse", "larkspur bakehouse"),
+    ],
+)
+def test_a_business_with_two_heads_or_a_newer_head_is_removed_whole(text: str, phrase: str) -> None:
+    assert is_removed(text, phrase)

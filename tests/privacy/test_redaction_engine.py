@@ -32,7 +32,8 @@ def test_identifiers_become_consistent_placeholders_and_passages_a_neutral_marke
     assert "[Name 1] is still my name on the lease at [Place 1]" in result.texts[1]
     assert "[Age]" in result.texts[1]
     assert result.texts[2] == "[removed: sensitive topic]"
-    assert result.texts[3] == "Ms. [Name 1], can I reach you at [Contact 1] if the call drops?"
+    # The title goes with the name: "Ms." would tell the reader the person's gender.
+    assert result.texts[3] == "[Name 1], can I reach you at [Contact 1] if the call drops?"
 
 
 def test_spans_point_into_the_original_text_and_are_counted() -> None:

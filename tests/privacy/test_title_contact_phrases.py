@@ -7,15 +7,15 @@ from phi_found import found
 
 
 @pytest.mark.parametrize(
-    ("text", "surname"),
+    ("text", "name"),
     [
-        ("thank you doctor finch", "finch"),
-        ("we went to see doctor lark about the letter", "lark"),
-        ("mister wood was my teacher back then", "wood"),
+        ("thank you doctor finch", "doctor finch"),
+        ("we went to see doctor lark about the letter", "doctor lark"),
+        ("mister wood was my teacher back then", "mister wood"),
     ],
 )
-def test_an_everyday_word_after_a_title_is_a_surname(text: str, surname: str) -> None:
-    assert found(text).get(surname) == "NAME"
+def test_an_everyday_word_after_a_title_is_a_surname_and_goes_with_its_title(text: str, name: str) -> None:
+    assert found(text) == {name: "NAME"}
 
 
 @pytest.mark.parametrize(
