@@ -209,7 +209,9 @@ def _ordinal_day(tokens: list[Token], words: list[str], i: int) -> tuple[int, in
         return (i, end)  # the end of a range: "may fourteenth to the seventeenth"
     if i > 0 and words[i - 1] in WEEKDAYS and nxt not in _NOT_AFTER_ORDINAL_DAY:
         return (i, end)  # "monday the seventeenth as our next session"
-    noun_after = nxt in _NOT_AFTER_ORDINAL_DAY or (nxt and vocabulary().is_common(nxt) and nxt.endswith(("s", "ing")))
+    # A plural or -ing word after it is what is counted ("the third visits"), but not "that's" or "it's".
+    plural = nxt.endswith(("s", "ing")) and "'" not in nxt and vocabulary().is_common(nxt)
+    noun_after = nxt in _NOT_AFTER_ORDINAL_DAY or bool(nxt and plural)
     if noun_after and nxt not in _DATE_FOLLOWERS:
         return None
     if i > 0 and words[i - 1] in {"on", "until", "till", "since"} and not noun_after:
@@ -239,7 +241,7 @@ _DATE_FOLLOWERS = {
     "he'll", "they're", "my", "his", "her", "their", "our", "your", "the", "a", "there", "are", "will",
     "would", "sounds", "fine", "already", "which", "where", "cause", "cos", "yeah", "yes", "no", "go",
     "instead", "please", "perfect", "great", "ok", "how", "what", "you'll", "thank", "thanks", "does", "did",
-    "do", "while", "um", "uh",
+    "do", "while", "um", "uh", "goes", "went", "comes", "either", "that's", "thats",
 }  # fmt: skip
 
 

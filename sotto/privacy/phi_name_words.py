@@ -71,7 +71,9 @@ ORG_HEADS = {
     "lanes", "cellars", "records", "guild", "billing", "baptist", "lutheran", "methodist", "presbyterian",
     "pentecostal", "daughters", "union", "bookshop", "bookstore", "books", "imports", "wines", "vineyards",
     "primary", "print", "printers", "hotline", "helpline", "hospice", "architects", "architecture",
-    "bakehouse", "surveying", "surveyors", "siding", "glazing", "movers", "electricians",
+    "bakehouse", "surveying", "surveyors", "siding", "glazing", "movers", "electricians", "collegiate",
+    "secondary", "espresso", "cantina", "grocers", "buses", "mining", "rovers", "harriers", "harlequins",
+    "wanderers", "athletic", "sons", "physio", "physiotherapy",
 }  # fmt: skip
 
 

@@ -163,6 +163,9 @@ def test_a_month_word_that_is_a_verb_or_a_wish_is_not_a_date() -> None:
     [
         ("how about thursday the twelfth as our next one", "thursday the twelfth"),
         ("see you on the nineteenth take care", "the nineteenth"),
+        ("maybe read it at the grave on the thirtieth that's when we go back", "the thirtieth"),
+        ("i'd love to hear how the twenty first goes", "the twenty first"),
+        ("let's book the next session for just after the twenty seventh either way", "the twenty seventh"),
     ],
 )
 def test_a_spelled_day_after_a_weekday_or_on_is_a_date(text: str, date: str) -> None:
@@ -171,6 +174,7 @@ def test_a_spelled_day_after_a_weekday_or_on_is_a_date(text: str, date: str) -> 
 
 def test_an_ordinal_before_a_noun_is_not_a_date() -> None:
     assert dates("she got it on the third try") == []
+    assert dates("it was on the second visits list") == []
 
 
 @pytest.mark.parametrize(

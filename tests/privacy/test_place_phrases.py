@@ -136,3 +136,20 @@ def test_a_kind_of_business_without_a_name_is_kept(text: str, phrase: str) -> No
 )
 def test_a_business_with_two_heads_or_a_newer_head_is_removed_whole(text: str, phrase: str) -> None:
     assert is_removed(text, phrase)
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("he used to get nineties at westmount secondary", "westmount secondary"),
+        ("i picked up extra shifts at left bank espresso on saturdays", "left bank espresso"),
+        ("he plays for southside rovers and coaches the under nines", "southside rovers"),
+        ("working through lunch at didsbury sports physio because it's easier", "didsbury sports physio"),
+    ],
+)
+def test_schools_cafes_clubs_and_clinics_named_before_their_head_are_removed(text: str, phrase: str) -> None:
+    assert is_removed(text, phrase)
+
+
+def test_a_visit_to_the_physio_keeps_the_word() -> None:
+    assert keeps_all("i went to physio on monday", "physio")
