@@ -82,7 +82,8 @@ PLACE_HEADS = {
     "heights", "hills", "village", "estates", "apartments", "station", "mountain", "river", "valley",
     "springs", "falls", "harbor", "harbour", "bay", "island", "county", "township", "borough", "ward",
     "district", "quarter", "square", "field", "fields", "woods", "creek", "point", "port", "junction",
-    "ridge", "pines", "oaks", "meadows", "acres", "commons", "crossing", "landing", "manor",
+    "ridge", "pines", "oaks", "meadows", "acres", "commons", "crossing", "landing", "manor", "hill", "lakes",
+    "baths",
 } | STREET_TYPES  # fmt: skip
 
 
@@ -106,7 +107,7 @@ GENERIC_MODIFIERS = {
     "church", "school", "summer", "after", "private", "catholic", "christian", "methadone", "drug", "in",
     "bus", "train", "gas", "petrol", "car", "power", "water", "treatment", "dog", "food", "paper", "steel",
     "processing", "packing", "chicken", "meat", "distribution", "sewage", "recycling", "nuclear",
-    "credit", "labor", "labour", "trade", "student", "bowling", "wine", "record",
+    "credit", "labor", "labour", "trade", "student", "bowling", "wine", "record", "trailer", "boot",
 }  # fmt: skip
 
 

@@ -81,7 +81,19 @@ def find_names(text: str, tokens: list[Token], entities: Iterable[tuple[int, int
     found += spelled_out_names(tokens)
     found += headed_organisations(tokens)
     found += gazetteer_places(tokens, vocab)
-    return [_with_title(f, tokens) for f in found]
+    return [_with_title(f, tokens) for f in found if not _names_no_one(f, text, tokens, vocab)]
+
+
+def _names_no_one(item: Found, text: str, tokens: list[Token], vocab: Vocabulary) -> bool:
+    """Is this a state or a country of two words ("South Carolina"), or the second word of one ("north
+    carolina", "new york")? One word alone may be a name too ("Jordan, you'll get ...")."""
+    words = [t.bare for t in tokenize(text[item.start : item.end])]
+    if len(words) > 1 and vocab.is_not_identifying(" ".join(words)):
+        return True
+    i = next((k for k, t in enumerate(tokens) if t.start == item.start), 0)
+    if i == 0 or tokens[i].end < item.end or tokens[i].breaks_before():
+        return False
+    return vocab.is_not_identifying(f"{tokens[i - 1].lower} {tokens[i].bare}")
 
 
 def _with_title(item: Found, tokens: list[Token]) -> Found:

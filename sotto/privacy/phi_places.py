@@ -63,24 +63,29 @@ def gazetteer_places(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
 
 
 _COMPASS = {"north", "south", "east", "west", "northeast", "northwest", "southeast", "southwest"}
+#: Words that open a place's name, whatever word follows ("port clement", "mount airy", "lake wendouree").
+_PLACE_PREFIXES = {"mount", "mt", "port", "fort", "lake"}
 
 
 def _compass_places(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
-    """A compass word before a name-like word after "in", "from" or "moving to" ("from east millbrook")."""
+    """A compass word, "new" or a place prefix before a name after "in", "from" or "moving to" ("from east
+    millbrook", "in port clement", "to new glasgow")."""
     found = []
     for i in range(1, len(tokens) - 1):
-        lead = tokens[i - 1].lower
-        if not (lead in _PLACE_WORD_LEADS or (lead == "to" and i >= 2 and tokens[i - 2].lower in _MOTION_WORDS)):
+        word, name, lead = tokens[i], tokens[i + 1], tokens[i - 1].lower
+        if word.lower not in _COMPASS | _PLACE_PREFIXES | {"new"}:
             continue
-        word, name = tokens[i], tokens[i + 1]
-        if word.lower not in _COMPASS and word.lower not in ("mount", "mt"):
+        named = vocab.looks_like_name(name.bare)
+        after_motion = i >= 2 and tokens[i - 2].lower in _MOTION_WORDS
+        moving_to = lead == "to" and (after_motion or (word.lower == "new" and named))
+        if not (lead in _PLACE_WORD_LEADS or moving_to):
             continue
         if word.breaks_before(',.?!;:"') or name.breaks_before(',.?!;:"'):
             continue
         if vocab.is_not_identifying(f"{word.lower} {name.bare}"):
-            continue  # "in north carolina": a state names no one
-        if word.lower in _COMPASS and not vocab.looks_like_name(name.bare):
-            continue  # "from east side", "north of here"
+            continue  # "in north carolina", "to new york": a state names no one
+        if word.lower not in _PLACE_PREFIXES and not named:
+            continue  # "from east side", "north of here", "in new shoes"
         if name.lower in FUNCTION_WORDS or not name.text.isalpha():
             continue
         found.append(Found(word.start, end_without_possessive(name), "LOCATION", 0.8))
@@ -125,7 +130,11 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
                 break
             start -= 1
         led_by_the = start >= 2 and tokens[start - 1].lower == "the" and tokens[start - 2].lower in ORG_PLACE_LEADS
-        if start == i or start == 0 or (tokens[start - 1].lower not in ORG_PLACE_LEADS and not led_by_the):
+        # A place is also named after "in" or "near": "at my mum's in box hill".
+        led = tokens[start - 1].lower in ORG_PLACE_LEADS or (
+            token.lower in PLACE_HEADS and tokens[start - 1].lower in _PLACE_WORD_LEADS
+        )
+        if start == i or start == 0 or not (led or led_by_the):
             continue
         if qualified and start == i - 1:
             continue  # "to the sheriff's office", "to urgent care": a kind of service, not its name

@@ -153,3 +153,30 @@ def test_schools_cafes_clubs_and_clinics_named_before_their_head_are_removed(tex
 
 def test_a_visit_to_the_physio_keeps_the_word() -> None:
     assert keeps_all("i went to physio on monday", "physio")
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("i walked from cheetham hill the bus pass has run out", "cheetham hill"),
+        ("we've been living at my mum's in box hill she's thrilled", "box hill"),
+        ("i went back to the house in port clement to start clearing it out", "port clement"),
+        ("you don't make somebody drive forty minutes to new glasgow to tell them", "new glasgow"),
+    ],
+)
+def test_a_town_named_by_a_prefix_or_a_hill_is_removed(text: str, phrase: str) -> None:
+    assert is_removed(text, phrase)
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("we moved to new york last year", "new york"),
+        ("she's from north carolina originally", "north carolina"),
+        ("She's from South Carolina.", "South Carolina"),
+        ("we were in trailer park hell for a year", "trailer park"),
+        ("he bought new shoes in town", "new shoes"),
+    ],
+)
+def test_a_state_or_an_everyday_phrase_after_in_stays(text: str, phrase: str) -> None:
+    assert keeps_all(text, phrase)
