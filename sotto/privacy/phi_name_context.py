@@ -14,6 +14,10 @@ _NAME_VERBS = {
     "said", "says", "told", "tells", "asked", "asks", "called", "calls", "texted", "texts", "thinks",
     "wants", "wanted", "knows", "came", "comes", "went", "goes", "was", "is", "has", "had", "does", "did",
     "and", "laughed", "cried", "left", "died", "got", "gets", "would", "will", "can", "could",
+    "gave", "took", "made", "sent", "brought", "helped", "drove", "bought", "found", "showed", "keeps", "kept",
+    "just", "always", "never", "still", "finally", "also", "used", "picked", "moved", "lives", "lived", "works",
+    "worked", "rang", "phoned", "stayed", "started", "stopped", "tried", "thought", "felt", "heard", "saw", "met",
+    "loves", "loved", "hates", "needs", "likes",
 }  # fmt: skip
 
 
@@ -127,7 +131,9 @@ def names_in_context(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
             alone = False
         # "my sponsor dale the next morning": after a relation, a first name before a new phrase.
         phrase_after = nxt is not None and nxt.lower in _PHRASE_OPENERS and word not in _EVERYDAY_FIRST_NAMES
-        named_relation = related and (after_comma or nxt is None or nxt.lower in _NAME_VERBS or phrase_after)
+        # ("my brother will always ...", "my sister may still ...": a verb, not a name.)
+        acting = nxt is not None and nxt.lower in _NAME_VERBS and word not in ("will", "may")
+        named_relation = related and (after_comma or nxt is None or acting or phrase_after)
         if alone or greeted or named_relation or closing:
             found.append(Found(token.start, end_without_possessive(token), "NAME", 0.75))
         elif (related and token.is_capitalised) or speaking or contacted:
@@ -289,6 +295,7 @@ _PERSONAL = {
 _CLOSERS = {
     "you", "week", "today", "thanks", "thank", "bye", "goodbye", "morning", "afternoon", "evening",
     "night", "hi", "hello", "hey", "okay", "yes", "time", "luck", "care", "soon", "there", "back", "again",
+    "yourself", "home",
 }  # fmt: skip
 
 

@@ -194,3 +194,20 @@ def test_a_name_greeted_after_another_is_a_name_whatever_follows() -> None:
 def test_a_name_said_after_a_title_takes_the_title_and_not_the_question_after_it() -> None:
     assert found("none taken mister reyes how has the week been") == {"mister reyes": "NAME"}
     assert found("I miss Ana so much") == {"Ana": "NAME"}
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("my supervisor hector gave me a shot when nobody else would", "hector"),
+        ("take care of yourself kit", "kit"),
+        ("take care driving home colleen", "colleen"),
+    ],
+)
+def test_an_everyday_first_name_after_my_relation_or_a_goodbye_is_a_name(text: str, name: str) -> None:
+    assert found(text).get(name) == "NAME"
+
+
+@pytest.mark.parametrize("text", ["my brother will always be there", "my sister may still come", "i drove home"])
+def test_a_modal_after_my_relation_or_home_alone_stays(text: str) -> None:
+    assert found(text) == {}
