@@ -104,7 +104,12 @@ def test_confinement_told_without_the_word_prison_is_a_criminal_passage() -> Non
     assert category == "criminal"
 
 
-def test_the_answer_to_a_session_long_topic_in_a_short_sentence_counts_only_for_its_speaker() -> None:
+def test_the_answer_to_a_session_long_topic_in_a_short_sentence_counts_only_for_its_speaker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The rules alone: the passage model, reading a five-turn session that opens on the relapse, takes
+    # the whole last turn for part of it.
+    monkeypatch.setattr(topics, "MODEL", None)
     texts = [
         "I relapsed in March after two years sober.",
         "Let's talk about the new job.",
