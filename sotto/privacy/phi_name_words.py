@@ -73,7 +73,7 @@ ORG_HEADS = {
     "primary", "print", "printers", "hotline", "helpline", "hospice", "architects", "architecture",
     "bakehouse", "surveying", "surveyors", "siding", "glazing", "movers", "electricians", "collegiate",
     "secondary", "espresso", "cantina", "grocers", "buses", "mining", "rovers", "harriers", "harlequins",
-    "wanderers", "athletic", "sons", "physio", "physiotherapy",
+    "wanderers", "athletic", "physio", "physiotherapy",
 }  # fmt: skip
 
 

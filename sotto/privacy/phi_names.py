@@ -90,18 +90,23 @@ def _names_no_one(item: Found, text: str, tokens: list[Token], vocab: Vocabulary
     words = [t.bare for t in tokenize(text[item.start : item.end])]
     if len(words) > 1 and vocab.is_not_identifying(" ".join(words)):
         return True
-    i = next((k for k, t in enumerate(tokens) if t.start == item.start), 0)
-    if i == 0 or tokens[i].end < item.end or tokens[i].breaks_before():
+    i = _first_token(tokens, item)
+    if not i or tokens[i].end < item.end or tokens[i].breaks_before():
         return False
     return vocab.is_not_identifying(f"{tokens[i - 1].lower} {tokens[i].bare}")
+
+
+def _first_token(tokens: list[Token], item: Found) -> int | None:
+    """The index of the token ``item`` starts on (None when it starts inside a word)."""
+    return next((k for k, t in enumerate(tokens) if t.start == item.start), None)
 
 
 def _with_title(item: Found, tokens: list[Token]) -> Found:
     """A name with the form of address said just before it: "Mr. Reyes", "doctor imogen farley"."""
     if item.kind != "NAME":
         return item
-    i = next((k for k, t in enumerate(tokens) if t.start == item.start), 0)
-    if i == 0 or tokens[i].before.strip() not in ("", "."):
+    i = _first_token(tokens, item)
+    if not i or tokens[i].before.strip() not in ("", "."):
         return item
     title = tokens[i - 1]
     if title.lower not in FORMAL_TITLES or (title.lower == "miss" and not title.is_capitalised):

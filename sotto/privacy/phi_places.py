@@ -19,7 +19,7 @@ from sotto.privacy.phi_name_words import (
     WEAK_HEADS,
     end_without_possessive,
 )
-from sotto.privacy.tokens import Token
+from sotto.privacy.tokens import TEENS, TENS, UNITS, Token
 from sotto.privacy.vocabulary import Vocabulary
 
 #: Words before "to" that make it "to a place" rather than "to do something" ("moving back to billings").
@@ -108,6 +108,10 @@ def _named_features(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
     return found
 
 
+#: Words that count what the head names rather than name it ("for three buses").
+_COUNTS = {*UNITS, *TEENS, *TENS, "both", "all", "several", "many", "few", "some"}
+
+
 def headed_organisations(tokens: list[Token]) -> list[Found]:
     """Organisations named in everyday words before a head: "at golden crust bakery", "for mercy west cancer center"."""
     heads = (ORG_HEADS | PLACE_HEADS) - WEAK_HEADS
@@ -141,7 +145,8 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
         if tokens[start].breaks_before(".?!;:"):
             continue
         named = tokens[start:i]
-        if all(t.lower in GENERIC_MODIFIERS or t.lower in heads for t in named) and not _street_named(named):
+        # "for three buses", "the two hill towns": a count or a kind of place, not a name.
+        if all(t.lower in GENERIC_MODIFIERS | _COUNTS or t.lower in heads for t in named) and not _street_named(named):
             continue
         kind = "ORG" if token.lower in ORG_HEADS else "LOCATION"
         end = i

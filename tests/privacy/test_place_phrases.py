@@ -180,3 +180,15 @@ def test_a_town_named_by_a_prefix_or_a_hill_is_removed(text: str, phrase: str) -
 )
 def test_a_state_or_an_everyday_phrase_after_in_stays(text: str, phrase: str) -> None:
     assert keeps_all(text, phrase)
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("it took me two buses to get there", "two buses"),
+        ("i cooked for both sons on sunday", "both sons"),
+        ("we got quotes from three architects", "three architects"),
+    ],
+)
+def test_a_count_before_a_business_head_stays(text: str, phrase: str) -> None:
+    assert keeps_all(text, phrase)
