@@ -59,7 +59,7 @@ def gazetteer_places(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
             if name in vocab.places and name not in MONTHS and not vocab.is_not_identifying(name):
                 found.append(Found(run[0].start, end_without_possessive(run[-1]), "LOCATION", 0.75))
                 break
-    return found + _compass_places(tokens, vocab) + _named_features(tokens, vocab)
+    return found + _prefixed_places(tokens, vocab) + _named_features(tokens, vocab)
 
 
 _COMPASS = {"north", "south", "east", "west", "northeast", "northwest", "southeast", "southwest"}
@@ -67,9 +67,10 @@ _COMPASS = {"north", "south", "east", "west", "northeast", "northwest", "southea
 _PLACE_PREFIXES = {"mount", "mt", "port", "fort", "lake"}
 
 
-def _compass_places(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
+def _prefixed_places(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
     """A compass word, "new" or a place prefix before a name after "in", "from" or "moving to" ("from east
-    millbrook", "in port clement", "to new glasgow")."""
+    millbrook", "in port clement", "to new glasgow"). A state so named ("north carolina") is dropped
+    with every other finding that names no one, in ``phi_names.find_names``."""
     found = []
     for i in range(1, len(tokens) - 1):
         word, name, lead = tokens[i], tokens[i + 1], tokens[i - 1].lower
@@ -82,8 +83,6 @@ def _compass_places(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
             continue
         if word.breaks_before(',.?!;:"') or name.breaks_before(',.?!;:"'):
             continue
-        if vocab.is_not_identifying(f"{word.lower} {name.bare}"):
-            continue  # "in north carolina", "to new york": a state names no one
         if word.lower not in _PLACE_PREFIXES and not named:
             continue  # "from east side", "north of here", "in new shoes"
         if name.lower in FUNCTION_WORDS or not name.text.isalpha():
@@ -150,10 +149,15 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
             continue
         kind = "ORG" if token.lower in ORG_HEADS else "LOCATION"
         end = i
-        while end + 2 < len(tokens) and tokens[end + 1].lower == "and" and tokens[end + 2].lower in ORG_HEADS:
+        while _and_a_head_after(tokens, end):
             end += 2  # "halvorsen roofing and siding"
         found.append(Found(tokens[start].start, tokens[end].end, kind, 0.85))
     return found
+
+
+def _and_a_head_after(tokens: list[Token], end: int) -> bool:
+    """Do "and" and another business head follow ``tokens[end]`` ("roofing and siding", "feed and supply")?"""
+    return end + 2 < len(tokens) and tokens[end + 1].lower == "and" and tokens[end + 2].lower in ORG_HEADS
 
 
 def _street_named(words: list[Token]) -> bool:
@@ -215,7 +219,7 @@ def extend_over_heads(tokens: list[Token], start: int, end: int) -> int:
             continue
         if tokens[end].lower.endswith("'s"):
             break
-        if tokens[end + 1].lower == "and" and end + 2 < len(tokens) and tokens[end + 2].lower in ORG_HEADS:
+        if _and_a_head_after(tokens, end):
             end += 2
             continue
         nxt = tokens[end + 1]
