@@ -19,7 +19,7 @@ MONTHS = {
 
 
 #: Month names that are everyday words too: a date only with a day or a time word around them.
-_AMBIGUOUS_MONTHS = {"may", "march", "august", "jan", "mar", "apr", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
+_AMBIGUOUS_MONTHS = {"may", "march", "jan", "mar", "apr", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
 
 
 _MONTH_LEAD = {
@@ -241,7 +241,7 @@ _DATE_FOLLOWERS = {
     "he'll", "they're", "my", "his", "her", "their", "our", "your", "the", "a", "there", "are", "will",
     "would", "sounds", "fine", "already", "which", "where", "cause", "cos", "yeah", "yes", "no", "go",
     "instead", "please", "perfect", "great", "ok", "how", "what", "you'll", "thank", "thanks", "does", "did",
-    "do", "while", "um", "uh", "goes", "went", "comes", "either", "that's", "thats",
+    "do", "while", "um", "uh", "goes", "went", "comes", "either", "that's", "thats", "pause", "laughs", "sighs",
 }  # fmt: skip
 
 

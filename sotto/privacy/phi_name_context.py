@@ -27,6 +27,16 @@ _NOT_A_VOCATIVE_NEXT = {
 }  # fmt: skip
 
 
+def _greets_a_second(tokens: list[Token], i: int, vocab: Vocabulary) -> bool:
+    """Is ``tokens[i]`` greeted right after someone else was ("hi rowan hi colleen", "hi ana and hi grace")?"""
+    j = i - 2
+    if j >= 0 and tokens[j].lower == "and":
+        j -= 1
+    if j < 1 or tokens[j - 1].lower not in GREETINGS:
+        return False
+    return tokens[j].bare in vocab.first_names or not vocab.is_common(tokens[j].bare)
+
+
 def _after_subject(tokens: list[Token], i: int) -> bool:
     return i > 0 and tokens[i - 1].lower in SUBJECTS
 
@@ -96,9 +106,12 @@ def names_in_context(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
         )
         # A turn that opens with a greeting greets someone: "afternoon clement you found the room".
         greeted = greeted or (i == 1 and prev is not None and prev.lower in GREETINGS - {"thanks", "sorry"})
-        # "hi rowan hi colleen have a seat": a greeted first name that is no everyday word, whatever follows.
+        # "hi rowan hi colleen have a seat": a greeted first name that is no everyday word, whatever follows,
+        # and any first name greeted right after another name ("hi rowan hi colleen").
         greeted = greeted or (
-            prev is not None and prev.lower in GREETINGS - {"thanks", "sorry"} and not vocab.is_common(word)
+            prev is not None
+            and prev.lower in GREETINGS - {"thanks", "sorry"}
+            and (not vocab.is_common(word) or _greets_a_second(tokens, i, vocab))
         )
         related = prev is not None and prev.lower in RELATIONS and i >= 2 and tokens[i - 2].lower in _POSSESSIVES
         closing = nxt is None and prev is not None and prev.lower in _CLOSERS

@@ -73,7 +73,7 @@ ORG_HEADS = {
     "primary", "print", "printers", "hotline", "helpline", "hospice", "architects", "architecture",
     "bakehouse", "surveying", "surveyors", "siding", "glazing", "movers", "electricians", "collegiate",
     "secondary", "espresso", "cantina", "grocers", "buses", "mining", "rovers", "harriers", "harlequins",
-    "wanderers", "athletic", "physio", "physiotherapy",
+    "wanderers", "athletic", "physio", "physiotherapy", "upholstery", "timber", "aid",
 }  # fmt: skip
 
 
@@ -130,7 +130,7 @@ WEAK_HEADS = {
     "home", "homes", "house", "day", "family", "community", "general", "city", "county", "high", "middle",
     "care", "team", "law", "health", "office", "board", "program", "programme", "point", "field", "works",
     "group", "trust", "press", "media", "united", "store", "shop", "kitchen", "walk", "way", "place",
-    "close", "row", "square", "grove", "gardens", "river", "valley", "springs", "quarter", "ward", "bay",
+    "close", "row", "square", "grove", "gardens", "river", "valley", "springs", "quarter", "ward", "bay", "aid",
 }  # fmt: skip
 
 

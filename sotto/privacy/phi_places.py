@@ -148,11 +148,22 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
         if all(t.lower in GENERIC_MODIFIERS | _COUNTS or t.lower in heads for t in named) and not _street_named(named):
             continue
         kind = "ORG" if token.lower in ORG_HEADS else "LOCATION"
-        end = i
-        while _and_a_head_after(tokens, end):
-            end += 2  # "halvorsen roofing and siding"
+        end = _heads_after(tokens, i, after_a_lead=tokens[start - 1].lower in ORG_LEADS)
         found.append(Found(tokens[start].start, tokens[end].end, kind, 0.85))
     return found
+
+
+def _heads_after(tokens: list[Token], end: int, after_a_lead: bool) -> int:
+    """Where a name ending at ``tokens[end]`` ends once the heads after it are added ("saguaro ridge
+    high", "halvorsen roofing and siding"); a weak head counts only after "at", "for" or "with"."""
+    heads = ORG_HEADS | PLACE_HEADS if after_a_lead else (ORG_HEADS | PLACE_HEADS) - WEAK_HEADS
+    while True:
+        if _and_a_head_after(tokens, end):
+            end += 2
+        elif end + 1 < len(tokens) and tokens[end + 1].lower in heads and not tokens[end + 1].breaks_before():
+            end += 1
+        else:
+            return end
 
 
 def _and_a_head_after(tokens: list[Token], end: int) -> bool:

@@ -70,7 +70,14 @@ def test_a_name_before_a_kind_of_service_is_an_organisation(text: str, name: str
 
 
 @pytest.mark.parametrize(
-    "text", ["i had to go to urgent care again", "then we drove to the sheriff's office", "we had to call home care"]
+    "text",
+    [
+        "i had to go to urgent care again",
+        "then we drove to the sheriff's office",
+        "we had to call home care",
+        "i did first aid at the pool",
+        "he works for financial aid at the college",
+    ],
 )
 def test_a_kind_of_service_alone_stays(text: str) -> None:
     assert "ORG" not in found(text).values()
@@ -82,6 +89,9 @@ def test_a_kind_of_service_alone_stays(text: str) -> None:
         ("i still work nights at silver creek poultry", "silver creek poultry"),
         ("there's a support group at the lantern alliance on fridays", "lantern alliance"),
         ("he did two years at cedar ridge before his release", "cedar ridge"),
+        ("i went to the front office at saguaro ridge high and asked", "saguaro ridge high"),
+        ("i ask my boss at la palma upholstery for the afternoon", "la palma upholstery"),
+        ("she goes to the kids group at clydeside women's aid on wednesdays", "clydeside women's aid"),
     ],
 )
 def test_businesses_and_places_named_by_an_industry_or_place_head_are_found(text: str, name: str) -> None:
@@ -189,6 +199,21 @@ def test_a_known_name_addressed_before_a_question_is_removed_without_capitals() 
 def test_a_name_greeted_after_another_is_a_name_whatever_follows() -> None:
     assert found("hi rowan hi marisol have a seat wherever you like").get("marisol") == "NAME"
     assert found("hello everyone have a seat") == {}
+
+
+def test_an_everyday_first_name_greeted_right_after_another_name_is_a_name() -> None:
+    assert found("hi rowan hi colleen have a seat wherever you like").get("colleen") == "NAME"
+    assert found("hi ana and hi grace have a seat").get("grace") == "NAME"
+    assert "there" not in found("hi ana hi there")
+
+
+def test_a_month_that_is_no_everyday_word_is_a_date_without_capitals_or_a_lead() -> None:
+    assert found("on the intake form you both wrote august under recent losses").get("august") == "DATE"
+
+
+def test_a_day_before_a_stage_direction_is_a_date() -> None:
+    assert found("thank you i'll have it ready by the tenth pause shall we go back").get("the tenth") == "DATE"
+    assert found("that was the tenth time she called") == {}
 
 
 def test_a_name_said_after_a_title_takes_the_title_and_not_the_question_after_it() -> None:
