@@ -217,7 +217,7 @@ def _spoken_codes(tokens: list[Token]) -> list[Found]:
                 j += length
                 continue
             w = words[j]
-            if len(w) == 1 and w.isalpha() and (w not in ("a", "i") or _next_is_digit(words, j)):
+            if len(w) == 1 and w.isalpha() and (w not in ("a", "i") or _opens_a_code(words, j)):
                 letters += 1
                 j += 1
                 continue
@@ -241,9 +241,20 @@ def _spoken_codes(tokens: list[Token]) -> list[Found]:
         # A letter after "dash" is a suffix of the code ("four seven seven two one nine dash b").
         elif end < j and end > start and words[end - 1] in ("dash", "hyphen") and words[end] not in ("a", "i"):
             end += 1
+        # Letters that close the turn or the sentence after the digits end the code ("three seven w a").
+        closing = end
+        while closing < len(words) and closing - end < 3 and len(words[closing]) == 1 and words[closing].isalpha():
+            closing += 1
+        ends_here = closing == len(words) or tokens[closing].breaks_before()
+        if digits and closing > end and ends_here and any(w not in ("a", "i") for w in words[end:closing]):
+            letters += closing - end
+            end = j = closing
         context = set(words[max(0, start - 10) : start])
         is_code = (
-            len(digits) >= 6 or (len(digits) >= 4 and letters >= 1) or (len(digits) >= 4 and context & _ID_CONTEXT)
+            len(digits) >= 6
+            or (len(digits) >= 4 and letters >= 1)
+            or (len(digits) >= 4 and context & _ID_CONTEXT)
+            or (len(digits) >= 3 and letters >= 2 and context & _ID_CONTEXT)  # "the plate is k l m four five two"
         )
         if is_code and end > start and not _is_plain_number(words[start:end]):
             kind = "CONTACT" if (context & _CONTACT_CONTEXT) and not letters and 7 <= len(digits) <= 12 else "ID"
@@ -252,6 +263,14 @@ def _spoken_codes(tokens: list[Token]) -> list[Found]:
             found.append(Found(tokens[start].start, tokens[end - 1].end, kind, 0.8))
         i = max(j, i + 1)
     return found
+
+
+def _opens_a_code(words: list[str], j: int) -> bool:
+    """Is "a" or "i" at ``j`` a letter of a code: before a digit, or before a letter and a digit ("i n four four")?"""
+    if _next_is_digit(words, j):
+        return True
+    nxt = words[j + 1] if j + 1 < len(words) else ""
+    return len(nxt) == 1 and nxt.isalpha() and nxt not in ("a", "i") and _next_is_digit(words, j + 1)
 
 
 def _next_is_digit(words: list[str], j: int) -> bool:

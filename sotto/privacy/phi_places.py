@@ -126,6 +126,7 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
             if not partners and (
                 prev.lower in FUNCTION_WORDS
                 or prev.lower in ORG_PLACE_LEADS
+                or (token.lower in PLACE_HEADS and prev.lower in _PLACE_WORD_LEADS)
                 or not (prev.text.isalpha() or (qualified and start == i))
             ):
                 break

@@ -90,6 +90,7 @@ def test_a_kind_of_service_alone_stays(text: str) -> None:
         ("there's a support group at the lantern alliance on fridays", "lantern alliance"),
         ("he did two years at cedar ridge before his release", "cedar ridge"),
         ("i went to the front office at saguaro ridge high and asked", "saguaro ridge high"),
+        ("the loop around halberd lake and the garden", "halberd lake"),
         ("i ask my boss at la palma upholstery for the afternoon", "la palma upholstery"),
         ("she goes to the kids group at clydeside women's aid on wednesdays", "clydeside women's aid"),
     ],

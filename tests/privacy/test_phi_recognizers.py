@@ -45,6 +45,9 @@ def test_contacts_written_and_said_aloud(text: str, expected: str) -> None:
             "x k b four four seven one nine nine two zero three",
         ),
         ("the claim number is c two two four seven nine one six eight and", "c two two four seven nine one six eight"),
+        ("it's i n four four seven one zero nine two three five", "i n four four seven one zero nine two three five"),
+        ("sure one oh oh four eight two three three seven w a", "one oh oh four eight two three three seven w a"),
+        ("the plate is k l m four five two", "k l m four five two"),
     ],
 )
 def test_codes_written_and_read_out(text: str, expected: str) -> None:
@@ -61,6 +64,8 @@ def test_years_and_amounts_are_not_codes() -> None:
     assert spans(find_ids, "probation ended in twenty twenty one") == []
     # Letters end a written code only after a dash: "4482 I think" keeps its "I".
     assert spans(find_ids, "the pin is 4482 I think") == ["4482"]
+    assert spans(find_ids, "i got four five six seven eight a day") == []
+    assert spans(find_ids, "we won four five two") == []
 
 
 @pytest.mark.parametrize(
