@@ -41,12 +41,17 @@ def find_ages(text: str, tokens: list[Token]) -> list[Found]:
     found = []
     for i in range(len(words)):
         number = read_number(words, i)
+        if number and number.ordinal and number.length == 2 and i > 0 and words[i - 1] in _TURNED:
+            number = read_number(words[: i + 1], i)  # "she turned seventy first time without him"
         if not number or number.ordinal or not 1 <= number.value <= 120:
             continue
         end = i + number.length - 1
         nxt = words[end + 1] if end + 1 < len(words) else ""
         nxt2 = words[end + 2] if end + 2 < len(words) else ""
-        if (nxt in ("years", "year", "yrs") and nxt2 == "old") or (nxt in ("year", "years") and nxt2 == "olds"):
+        of_age = nxt2 == "of" and words[end + 3 : end + 4] == ["age"]  # "forty four years of age"
+        if (nxt in ("years", "year", "yrs") and (nxt2 == "old" or of_age)) or (
+            nxt in ("year", "years") and nxt2 == "olds"
+        ):
             found.append(Found(tokens[i].start, tokens[end].end, "AGE", 0.9))
             continue
         joined = not ends_clause(tokens, end)
@@ -80,6 +85,9 @@ def find_ages(text: str, tokens: list[Token]) -> list[Found]:
             else:
                 found += [Found(tokens[i].start, tokens[span_end].end, "AGE", 0.85), *second]
     return found + _birthday_ordinals(words, tokens)
+
+
+_TURNED = {"turned", "turns", "turn", "turning"}
 
 
 #: Life events that "at <number>" dates by an age: "diagnosed at fifty-one", "came out at fifteen".

@@ -26,6 +26,8 @@ _ID_CONTEXT = {
 
 
 _TLDS = {"com", "org", "net", "edu", "gov", "io", "co", "uk", "us", "ca", "me", "info", "biz", "au", "ie", "de"}
+#: Endings said letter by letter ("dot c a", "dot a c dot n z"), besides those of ``_TLDS``.
+_SPELLED_ENDINGS = {"nz", "za", "in", "ac", "sg", "ph", "fr", "es", "it", "nl"}
 
 
 _SPOKEN_SYMBOLS = {"dot", "underscore", "dash", "hyphen", "period"}
@@ -84,6 +86,17 @@ def find_contacts(text: str, tokens: list[Token]) -> list[Found]:
     return found
 
 
+def _ending(words: list[str], dot: int) -> int:
+    """How many words after the "dot" at ``dot`` make a known ending ("com": 1, "c a": 2), 0 if none."""
+    if dot + 1 < len(words) and words[dot + 1] in _TLDS:
+        return 1
+    letters = 0
+    while dot + 1 + letters < len(words) and len(words[dot + 1 + letters]) == 1 and words[dot + 1 + letters].isalpha():
+        letters += 1
+    spelled = "".join(words[dot + 1 : dot + 1 + letters])
+    return letters if letters in (2, 3) and spelled in _TLDS | _SPELLED_ENDINGS else 0
+
+
 def _domain_words(words: list[str], first: int, last: int) -> int:
     """Words from ``first`` to ``last`` inclusive, a run of single letters ("c m h") counted as one."""
     return sum(1 for k in range(first, last + 1) if not (len(words[k]) == 1 and k > first and len(words[k - 1]) == 1))
@@ -101,12 +114,12 @@ def _spoken_emails(tokens: list[Token]) -> list[Found]:
         j = i + 1
         end = None
         while j < len(words) and _domain_words(words, i + 1, j) <= 4:
-            if words[j] == "dot" and j + 1 < len(words) and words[j + 1] in _TLDS:
-                end = j + 1
-                j += 2
-                while j + 1 < len(words) and words[j] == "dot" and words[j + 1] in _TLDS:
-                    end = j + 1
-                    j += 2
+            if words[j] == "dot" and (length := _ending(words, j)):
+                end = j + length
+                j = end + 1
+                while words[j : j + 1] == ["dot"] and (length := _ending(words, j)):
+                    end = j + length
+                    j = end + 1
                 break
             j += 1
         if end is None or end == i + 2:

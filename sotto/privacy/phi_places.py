@@ -168,8 +168,14 @@ def _heads_after(tokens: list[Token], end: int, after_a_lead: bool) -> int:
 
 
 def _and_a_head_after(tokens: list[Token], end: int) -> bool:
-    """Do "and" and another business head follow ``tokens[end]`` ("roofing and siding", "feed and supply")?"""
-    return end + 2 < len(tokens) and tokens[end + 1].lower == "and" and tokens[end + 2].lower in ORG_HEADS
+    """Do "and" and another business head or a firm's ending follow ``tokens[end]`` ("roofing and siding")?"""
+    if end + 2 >= len(tokens) or tokens[end + 1].lower != "and":
+        return False
+    return tokens[end + 2].lower in ORG_HEADS or tokens[end + 2].lower in _FIRM_ENDINGS
+
+
+#: What follows "and" at the end of a firm's name: "pritchard and sons", "halvorsen print and pack".
+_FIRM_ENDINGS = {"sons", "son", "daughter", "daughters", "co", "partners", "associates", "design", "pack", "crate"}
 
 
 def _street_named(words: list[Token]) -> bool:

@@ -193,3 +193,9 @@ def test_a_holiday_as_an_occasion_is_not_a_date() -> None:
     assert dates("There's a Christmas party at work.") == []
     assert dates("he said something at christmas") == []
     assert dates("we might lose staff in the new year") == []
+
+
+def test_an_age_in_years_of_age_or_turned_before_an_ordinal_word_is_an_age() -> None:
+    assert "forty four" in ages("it didn't feel like a plan i'm forty four years of age and i was shaking")
+    assert ages("for my mum's birthday she turned seventy first time without him") == ["seventy"]
+    assert ages("he came in seventy first out of eighty runners") == []

@@ -185,6 +185,25 @@ def test_a_spoken_address_keeps_every_word_joined_by_dot() -> None:
     assert "desmond dot quill at fastpost dot net" in spans
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "frontdesk at kitsilanocounselling dot c a",
+        "tsap zero one four at waitemata dot a c dot n z",
+        "z dot mirza at students dot u s g dot a c dot u k",
+        "imogen dot hart at lakemail dot c o dot u k",
+    ],
+)
+def test_a_spoken_address_may_end_in_letters_said_one_by_one(address: str) -> None:
+    text = f"you can email me at {address} if anything comes up"
+    assert address in [text[f.start : f.end] for f in find_contacts(text, tokenize(text))]
+
+
+def test_a_firm_named_for_its_family_takes_its_ending() -> None:
+    assert found("he's got a hardware place pritchard and sons on stepney street").get("pritchard and sons") == "ORG"
+    assert found("in the break room at halvorsen print and pack i stood up").get("halvorsen print and pack") == "ORG"
+
+
 def test_a_known_name_addressed_before_a_question_is_removed_without_capitals() -> None:
     texts = [
         "hi jay thanks for coming in",
