@@ -73,7 +73,9 @@ ORG_HEADS = {
     "primary", "print", "printers", "hotline", "helpline", "hospice", "architects", "architecture",
     "bakehouse", "surveying", "surveyors", "siding", "glazing", "movers", "electricians", "collegiate",
     "secondary", "espresso", "cantina", "grocers", "buses", "mining", "rovers", "harriers", "harlequins",
-    "wanderers", "athletic", "physio", "physiotherapy", "upholstery", "timber", "aid",
+    "wanderers", "athletic", "physio", "physiotherapy", "upholstery", "timber", "aid", "surgery", "rehabilitation",
+    "textiles", "surgical", "hospitality", "mutual", "bakeries", "taproom", "studios", "museum",
+    "courthouse", "housing",
 }  # fmt: skip
 
 
@@ -83,7 +85,7 @@ PLACE_HEADS = {
     "springs", "falls", "harbor", "harbour", "bay", "island", "county", "township", "borough", "ward",
     "district", "quarter", "square", "field", "fields", "woods", "creek", "point", "port", "junction",
     "ridge", "pines", "oaks", "meadows", "acres", "commons", "crossing", "landing", "manor", "hill", "lakes",
-    "baths",
+    "baths", "reservoir", "quay", "heath",
 } | STREET_TYPES  # fmt: skip
 
 
@@ -107,7 +109,8 @@ GENERIC_MODIFIERS = {
     "church", "school", "summer", "after", "private", "catholic", "christian", "methadone", "drug", "in",
     "bus", "train", "gas", "petrol", "car", "power", "water", "treatment", "dog", "food", "paper", "steel",
     "processing", "packing", "chicken", "meat", "distribution", "sewage", "recycling", "nuclear",
-    "credit", "labor", "labour", "trade", "student", "bowling", "wine", "record", "trailer", "boot",
+    "credit", "labor", "labour", "trade", "student", "bowling", "wine", "record", "trailer", "boot", "science",
+    "art", "history", "natural",
 }  # fmt: skip
 
 
@@ -131,6 +134,7 @@ WEAK_HEADS = {
     "care", "team", "law", "health", "office", "board", "program", "programme", "point", "field", "works",
     "group", "trust", "press", "media", "united", "store", "shop", "kitchen", "walk", "way", "place",
     "close", "row", "square", "grove", "gardens", "river", "valley", "springs", "quarter", "ward", "bay", "aid",
+    "surgery", "housing",
 }  # fmt: skip
 
 

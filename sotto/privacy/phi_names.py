@@ -212,7 +212,10 @@ def _joins(tokens: list[Token], end: int, vocab: Vocabulary) -> bool:
         return True  # a hyphenated name: "Min-jun", "Jean-Paul"
     if any(mark in gap for mark in ',.?!;:"()') and gap.strip() != "&":
         return False
-    if gap.strip() == "&" or (nxt.lower == "and" and end + 2 < len(tokens) and tokens[end + 2].is_capitalised):
+    after_and = tokens[end + 2] if nxt.lower == "and" and end + 2 < len(tokens) else None
+    if after_and is not None and after_and.text == "I":
+        return False  # "at Tarrant Mutual and I don't"
+    if gap.strip() == "&" or (after_and is not None and after_and.is_capitalised):
         return nxt.is_capitalised or nxt.lower == "and"
     if tokens[end].lower == "and":
         return nxt.is_capitalised

@@ -161,7 +161,11 @@ def _heads_after(tokens: list[Token], end: int, after_a_lead: bool) -> int:
     while True:
         if _and_a_head_after(tokens, end):
             end += 2
-        elif end + 1 < len(tokens) and tokens[end + 1].lower in heads and not tokens[end + 1].breaks_before():
+        elif (
+            end + 1 < len(tokens)
+            and (tokens[end + 1].lower in heads or tokens[end + 1].lower in _HEAD_TAILS)
+            and not tokens[end + 1].breaks_before()
+        ):
             end += 1
         else:
             return end
@@ -172,6 +176,10 @@ def _and_a_head_after(tokens: list[Token], end: int) -> bool:
     if end + 2 >= len(tokens) or tokens[end + 1].lower != "and":
         return False
     return tokens[end + 2].lower in ORG_HEADS or tokens[end + 2].lower in _FIRM_ENDINGS
+
+
+#: Words that carry a name on only after a head: "auto glass", "sexual health service", "medical practice".
+_HEAD_TAILS = {"glass", "body", "service", "practice", "hub", "authority", "singers", "league", "ems"}
 
 
 #: What follows "and" at the end of a firm's name: "pritchard and sons", "halvorsen print and pack".

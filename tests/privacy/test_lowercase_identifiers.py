@@ -199,6 +199,26 @@ def test_a_spoken_address_may_end_in_letters_said_one_by_one(address: str) -> No
     assert address in [text[f.start : f.end] for f in find_contacts(text, tokenize(text))]
 
 
+def test_a_name_before_and_i_keeps_and_i() -> None:
+    assert found("the old one was my work line at tarrant textiles and i don't check it") == {
+        "tarrant textiles": "ORG"
+    }
+    assert found("Kieran and I went to the coast.") == {"Kieran": "NAME"}
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("i suppose so doctor okonjo at vale road surgery will give me a talking to", "vale road surgery"),
+        ("i work at rio grande auto glass from seven to five", "rio grande auto glass"),
+        ("the referral came from the parkside sexual health service with reference", "parkside sexual health service"),
+        ("some guy ran the red light on corrigan parade right in front of me", "corrigan parade"),
+    ],
+)
+def test_a_name_carries_on_over_a_head_and_the_word_that_completes_it(text: str, name: str) -> None:
+    assert name in found(text)
+
+
 def test_a_firm_named_for_its_family_takes_its_ending() -> None:
     assert found("he's got a hardware place pritchard and sons on stepney street").get("pritchard and sons") == "ORG"
     assert found("in the break room at halvorsen print and pack i stood up").get("halvorsen print and pack") == "ORG"
