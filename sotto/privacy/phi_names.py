@@ -32,7 +32,13 @@ from sotto.privacy.phi_name_words import (
     TITLES,
     end_without_possessive,
 )
-from sotto.privacy.phi_places import extend_over_heads, gazetteer_places, head_before, headed_organisations
+from sotto.privacy.phi_places import (
+    extend_over_heads,
+    gazetteer_places,
+    head_before,
+    headed_organisations,
+    paired_firms,
+)
 from sotto.privacy.tokens import Token, tokenize
 from sotto.privacy.vocabulary import Vocabulary, vocabulary
 
@@ -80,6 +86,7 @@ def find_names(text: str, tokens: list[Token], entities: Iterable[tuple[int, int
     found += names_in_context(tokens, vocab)
     found += spelled_out_names(tokens)
     found += headed_organisations(tokens)
+    found += paired_firms(tokens)
     found += gazetteer_places(tokens, vocab)
     return [_with_title(f, tokens) for f in found if not _names_no_one(f, text, tokens, vocab)]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sotto.privacy.found import Found
 from sotto.privacy.phi_addresses import STREET_TYPES
-from sotto.privacy.phi_dates import MONTHS
+from sotto.privacy.phi_dates import MONTHS, WEEKDAYS
 from sotto.privacy.phi_name_words import (
     FUNCTION_WORDS,
     GENERIC_MODIFIERS,
@@ -152,6 +152,59 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
         end = _heads_after(tokens, i, after_a_lead=tokens[start - 1].lower in ORG_LEADS)
         found.append(Found(tokens[start].start, tokens[end].end, kind, 0.85))
     return found
+
+
+def paired_firms(tokens: list[Token]) -> list[Found]:
+    """Shops and cafés named "X and Y" where work is talked about: "my manager at birch and bean",
+    "trivia at the maple and main", "her shop corkscrew and crumb"."""
+    found = []
+    for i in range(2, len(tokens) - 1):
+        first, second = tokens[i - 1], tokens[i + 1]
+        if tokens[i].lower != "and" or not all(_firm_word(t) for t in (first, second)):
+            continue
+        if any(t.breaks_before() for t in (tokens[i], second)):
+            continue
+        if i + 2 < len(tokens) and tokens[i + 2].lower in _AFTER_A_VERB:
+            continue  # "sell coffee at the market and argue with every customer"
+        lead_at = i - 2 - (tokens[i - 2].lower == "the")
+        lead = tokens[lead_at].lower if lead_at >= 0 else ""
+        named_after_a_kind = lead in _FIRM_KINDS
+        if not named_after_a_kind and not (lead in {"at", "for"} and _talk_of_work(tokens, lead_at)):
+            continue
+        found.append(Found(first.start, second.end, "ORG", 0.7))
+    return found
+
+
+def _firm_word(token: Token) -> bool:
+    if not token.text.isalpha() or token.lower.endswith(("ly", "ed", "ing")) or token.lower in WEEKDAYS | MONTHS:
+        return False
+    return token.lower not in FUNCTION_WORDS | ORG_PLACE_LEADS | _NOT_FIRM_WORDS | _COUNTS
+
+
+def _talk_of_work(tokens: list[Token], lead_at: int) -> bool:
+    """Is work or a shop talked about in the few words before ``lead_at``?"""
+    return any(t.lower in _WORK_WORDS | _FIRM_KINDS for t in tokens[max(0, lead_at - 6) : lead_at])
+
+
+#: Kinds of business that a name in apposition follows ("the restaurant olive and thyme").
+_FIRM_KINDS = {
+    "shop", "cafe", "café", "restaurant", "bakery", "pub", "bar", "store", "bistro", "salon", "deli", "diner",
+}  # fmt: skip
+_WORK_WORDS = {
+    "manager", "boss", "shift", "shifts", "job", "work", "works", "working", "worked", "stocktake", "trivia",
+    "quiz", "counter", "barista", "waitress", "waiter", "cook", "hired", "interview", "staff", "coffee",
+    "tasting", "department", "foreman", "supervisor", "owner",
+}  # fmt: skip
+#: Words that pair in everyday talk, not in a shop's name ("at work and home", "for lunch and dinner").
+_NOT_FIRM_WORDS = {
+    "home", "work", "school", "church", "college", "uni", "night", "nights", "day", "days", "weekend", "weekends",
+    "lunch", "dinner", "breakfast", "brunch", "morning", "mornings", "evening", "evenings", "then", "now", "so",
+    "also", "just", "still", "again", "back", "there", "here", "everything", "everyone", "stuff", "things", "all",
+    "both", "once", "twice", "first", "second", "last", "least", "tired", "hungry", "late", "early", "me", "him",
+    "together", "alone", "apart",
+}  # fmt: skip
+#: Words that follow a verb rather than a shop's name ("... and argue with", "... and talk to").
+_AFTER_A_VERB = {"with", "to", "about", "that", "it", "them", "him", "her", "me", "us", "you", "everyone"}
 
 
 def _heads_after(tokens: list[Token], end: int, after_a_lead: bool) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from sotto.privacy.found import Found, merge
+from sotto.privacy.phi_name_words import FUNCTION_WORDS
 from sotto.privacy.tokens import Token, tokenize
 from sotto.privacy.vocabulary import Vocabulary, vocabulary
 
@@ -32,7 +33,8 @@ def propagate_names(texts: list[str], found: list[list[Found]]) -> list[list[Fou
             span_tokens = tokenize(text[item.start : item.end])
             if item.kind == "NAME":
                 for token in span_tokens:
-                    if len(token.bare) >= 2 and token.bare.isalpha():
+                    # "and" in "Flour and Fig" is no name of its own to carry.
+                    if len(token.bare) >= 2 and token.bare.isalpha() and token.bare not in FUNCTION_WORDS:
                         words.setdefault(token.bare, "NAME")
             elif len(span_tokens) > 1:
                 phrases.setdefault(" ".join(t.bare for t in span_tokens), item.kind)

@@ -219,6 +219,36 @@ def test_a_name_carries_on_over_a_head_and_the_word_that_completes_it(text: str,
     assert name in found(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("my manager at birch and bean pulled me into the back", "birch and bean"),
+        ("we used to do thursday trivia at maple and main we were terrible", "maple and main"),
+        ("she runs a wine tasting at her shop corkscrew and crumb on alternate fridays", "corkscrew and crumb"),
+    ],
+)
+def test_a_shop_named_x_and_y_is_found_where_work_or_a_shop_is_talked_about(text: str, name: str) -> None:
+    assert found(text).get(name) == "ORG"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my shift at work and then i went home",
+        "she used to sell coffee at the market and argue with every customer",
+        "the shift is thursday and friday this week",
+        "we met for lunch and talked at the park and laughed",
+    ],
+)
+def test_an_everyday_pair_after_at_is_no_shop(text: str) -> None:
+    assert "ORG" not in found(text).values()
+
+
+def test_a_name_of_several_words_carries_only_its_name_words() -> None:
+    texts = ["the manager at the flour and fig so i'm doing the early bake", "so kat and i went and had a coffee"]
+    assert "and" not in session(texts)[1]
+
+
 def test_a_firm_named_for_its_family_takes_its_ending() -> None:
     assert found("he's got a hardware place pritchard and sons on stepney street").get("pritchard and sons") == "ORG"
     assert found("in the break room at halvorsen print and pack i stood up").get("halvorsen print and pack") == "ORG"
