@@ -22,6 +22,7 @@ _ID_CONTEXT = {
     "id", "case", "record", "member", "reference", "account", "licence", "license", "plate", "ssn",
     "social", "security", "student", "docket", "file", "policy", "patient", "mrn", "confirmation", "claim",
     "badge", "passport", "alien", "registration", "number", "code", "pin", "insurance", "medicaid", "medicare",
+    "rego", "reg", "plates",
 }  # fmt: skip
 
 

@@ -225,9 +225,18 @@ def _ordinal_day(tokens: list[Token], words: list[str], i: int) -> tuple[int, in
         lead = words[i - 1] if i else ""
         if lead not in {"on", "by", "until", "till", "through", "from", "since", "before", "after"}:
             return None
-    if spelled and nxt and not ends_clause(tokens, end) and nxt not in _DATE_FOLLOWERS:
+    if spelled and nxt and not ends_clause(tokens, end) and nxt not in _DATE_FOLLOWERS and not _time_at(words, end + 1):
         return None
     return (i, end)
+
+
+def _time_at(words: list[str], i: int) -> bool:
+    """Is a clock time said from ``words[i]`` ("four thirty", "ten am"): the day before it is a date."""
+    hour = read_number(words, i)
+    if not hour or hour.ordinal or not 1 <= hour.value <= 12:
+        return False
+    after = words[i + hour.length] if i + hour.length < len(words) else ""
+    return after in {"thirty", "fifteen", "forty", "o'clock", "oclock", "am", "pm"}
 
 
 _RANGE_WORDS = {"to", "through", "till", "until", "and"}
@@ -242,6 +251,7 @@ _DATE_FOLLOWERS = {
     "would", "sounds", "fine", "already", "which", "where", "cause", "cos", "yeah", "yes", "no", "go",
     "instead", "please", "perfect", "great", "ok", "how", "what", "you'll", "thank", "thanks", "does", "did",
     "do", "while", "um", "uh", "goes", "went", "comes", "either", "that's", "thats", "pause", "laughs", "sighs",
+    "itself", "yep",
 }  # fmt: skip
 
 

@@ -26,7 +26,7 @@ from sotto.privacy.vocabulary import Vocabulary
 _MOTION_WORDS = {
     "back", "move", "moved", "moving", "go", "goes", "went", "going", "gone", "come", "came", "coming", "drive",
     "drove", "driving", "fly", "flew", "flying", "trip", "bus", "train", "relocated", "transferred", "way",
-    "road", "ride", "sent", "home",
+    "road", "ride", "sent", "home", "welcome",
 }  # fmt: skip
 
 

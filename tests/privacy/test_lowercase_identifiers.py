@@ -281,6 +281,17 @@ def test_a_month_that_is_no_everyday_word_is_a_date_without_capitals_or_a_lead()
     assert found("on the intake form you both wrote august under recent losses").get("august") == "DATE"
 
 
+def test_a_day_before_a_clock_time_or_itself_is_a_date() -> None:
+    assert found("how about the seventeenth four thirty and text me after").get("the seventeenth") == "DATE"
+    assert found("let's talk about the fourteenth itself will you be going").get("the fourteenth") == "DATE"
+
+
+def test_a_city_welcomed_to_and_a_plate_after_rego_are_found() -> None:
+    assert found("welcome to wellington so i thought today we'd look at it").get("wellington") == "LOCATION"
+    text = "the cop wrote the rego down and everything k t r four eight two warning not a fine"
+    assert found(text).get("k t r four eight two") == "ID"
+
+
 def test_a_day_before_a_stage_direction_is_a_date() -> None:
     assert found("thank you i'll have it ready by the tenth pause shall we go back").get("the tenth") == "DATE"
     assert found("that was the tenth time she called") == {}
