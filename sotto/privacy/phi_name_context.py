@@ -27,6 +27,9 @@ _NOT_A_VOCATIVE_NEXT = {
 }  # fmt: skip
 
 
+_DETERMINERS = {"the", "a", "an", "this", "that", "my", "your", "his", "her", "our", "their", "its"}
+
+
 def _greets_a_second(tokens: list[Token], i: int, vocab: Vocabulary) -> bool:
     """Is ``tokens[i]`` greeted right after someone else was ("hi rowan hi colleen", "hi ana and hi grace")?"""
     j = i - 2
@@ -89,6 +92,7 @@ def names_in_context(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
                 and i + 2 < len(tokens)
                 and tokens[i + 2].lower in ("i", "me")
                 and not _after_subject(tokens, i)
+                and (prev is None or prev.lower not in _DETERMINERS)  # "down by the river and i hit the floor"
             )
             or (not vocab.is_common(word) and nxt.lower in _ADDRESSED_NEXT and token.starts_sentence)
         )

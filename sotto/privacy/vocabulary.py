@@ -1,7 +1,7 @@
 """The word lists the recognisers consult, read once per process from ``sotto/privacy/data``.
 
 ``build_wordlists.py`` explains where the generated lists come from; ``not_identifying.txt``
-is kept by hand.
+and ``more_first_names.txt`` are kept by hand.
 """
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ def vocabulary() -> Vocabulary:
         proper=_read("proper_nouns.txt"),
         # Census first names include a few function words ("In", "So", "An", "My") that would
         # otherwise be taken for a name after "met" or "call".
-        first_names=_read("first_names.txt") - _FUNCTION_WORD_NAMES,
+        first_names=(_read("first_names.txt") | _read("more_first_names.txt")) - _FUNCTION_WORD_NAMES,
         not_identifying=_read("not_identifying.txt"),
         places=_read("places.txt"),
     )

@@ -277,6 +277,13 @@ def test_an_everyday_first_name_greeted_right_after_another_name_is_a_name() -> 
     assert "there" not in found("hi ana hi there")
 
 
+def test_a_modern_given_name_that_is_an_everyday_word_is_a_name_where_a_name_stands() -> None:
+    assert found("hi wren how's the week been").get("wren") == "NAME"
+    assert found("that i want him to call me wren not owen").get("wren") == "NAME"
+    assert found("we walked by the river and a wren sang") == {}
+    assert found("they were doing fireworks down by the river and i hit the floor") == {}
+
+
 def test_a_month_that_is_no_everyday_word_is_a_date_without_capitals_or_a_lead() -> None:
     assert found("on the intake form you both wrote august under recent losses").get("august") == "DATE"
 
