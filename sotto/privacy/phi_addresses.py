@@ -9,7 +9,7 @@ from sotto.privacy.vocabulary import vocabulary
 STREET_TYPES = {
     "street", "st", "road", "rd", "avenue", "ave", "lane", "ln", "drive", "court", "ct", "boulevard",
     "blvd", "way", "place", "terrace", "circle", "crescent", "parkway", "highway", "hwy", "row", "close",
-    "square", "alley", "trail", "pike", "walk", "grove", "gardens", "parade",
+    "square", "alley", "trail", "pike", "walk", "grove", "gardens", "parade", "motorway", "freeway", "expressway",
 }  # fmt: skip
 
 

@@ -75,7 +75,9 @@ ORG_HEADS = {
     "secondary", "espresso", "cantina", "grocers", "buses", "mining", "rovers", "harriers", "harlequins",
     "wanderers", "athletic", "physio", "physiotherapy", "upholstery", "timber", "aid", "surgery", "rehabilitation",
     "textiles", "surgical", "hospitality", "mutual", "bakeries", "taproom", "studios", "museum",
-    "courthouse", "housing",
+    "courthouse", "housing", "hub", "authority", "tigers", "rockets", "lions", "eagles", "hawks", "bears",
+    "wolves", "sharks", "panthers", "falcons", "hornets", "comets", "bandits", "flyers", "rams", "dragons",
+    "knights", "warriors", "raiders", "chargers",
 }  # fmt: skip
 
 
@@ -85,7 +87,7 @@ PLACE_HEADS = {
     "springs", "falls", "harbor", "harbour", "bay", "island", "county", "township", "borough", "ward",
     "district", "quarter", "square", "field", "fields", "woods", "creek", "point", "port", "junction",
     "ridge", "pines", "oaks", "meadows", "acres", "commons", "crossing", "landing", "manor", "hill", "lakes",
-    "baths", "reservoir", "quay", "heath",
+    "baths", "reservoir", "quay", "heath", "layout",
 } | STREET_TYPES  # fmt: skip
 
 

@@ -64,7 +64,7 @@ def gazetteer_places(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
 
 _COMPASS = {"north", "south", "east", "west", "northeast", "northwest", "southeast", "southwest"}
 #: Words that open a place's name, whatever word follows ("port clement", "mount airy", "lake wendouree").
-_PLACE_PREFIXES = {"mount", "mt", "port", "fort", "lake"}
+_PLACE_PREFIXES = {"mount", "mt", "port", "fort", "lake", "cape"}
 
 
 def _prefixed_places(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
@@ -79,7 +79,8 @@ def _prefixed_places(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
         named = vocab.looks_like_name(name.bare)
         after_motion = i >= 2 and tokens[i - 2].lower in _MOTION_WORDS
         moving_to = lead == "to" and (after_motion or (word.lower == "new" and named))
-        if not (lead in _PLACE_WORD_LEADS or moving_to):
+        at_a_prefixed_place = lead == "at" and word.lower in _PLACE_PREFIXES  # "at cape lambert"
+        if not (lead in _PLACE_WORD_LEADS or moving_to or at_a_prefixed_place):
             continue
         if word.breaks_before(',.?!;:"') or name.breaks_before(',.?!;:"'):
             continue
@@ -117,7 +118,9 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
     found = []
     for i, token in enumerate(tokens):
         qualified = _is_qualified_head(tokens, i)
-        if (token.lower not in heads and not qualified) or i == 0:
+        # "cuba street's a nightmare": a street or a place is named before "'s" ("is") too.
+        head = token.bare if token.bare in PLACE_HEADS else token.lower
+        if (head not in heads and not qualified) or i == 0:
             continue
         start = i
         while start > 0 and i - start < 4:
@@ -126,7 +129,7 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
             if not partners and (
                 prev.lower in FUNCTION_WORDS
                 or prev.lower in ORG_PLACE_LEADS
-                or (token.lower in PLACE_HEADS and prev.lower in _PLACE_WORD_LEADS)
+                or (head in PLACE_HEADS and prev.lower in _PLACE_WORD_LEADS)
                 or not (prev.text.isalpha() or (qualified and start == i))
             ):
                 break
@@ -136,7 +139,7 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
         led_by_the = start >= 2 and tokens[start - 1].lower == "the" and tokens[start - 2].lower in ORG_PLACE_LEADS
         # A place is also named after "in" or "near": "at my mum's in box hill".
         led = tokens[start - 1].lower in ORG_PLACE_LEADS or (
-            token.lower in PLACE_HEADS and tokens[start - 1].lower in _PLACE_WORD_LEADS
+            head in PLACE_HEADS and tokens[start - 1].lower in _PLACE_WORD_LEADS
         )
         if start == i or start == 0 or not (led or led_by_the):
             continue
@@ -148,9 +151,9 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
         # "for three buses", "the two hill towns": a count or a kind of place, not a name.
         if all(t.lower in GENERIC_MODIFIERS | _COUNTS or t.lower in heads for t in named) and not _street_named(named):
             continue
-        kind = "ORG" if token.lower in ORG_HEADS else "LOCATION"
+        kind = "ORG" if head in ORG_HEADS else "LOCATION"
         end = _heads_after(tokens, i, after_a_lead=tokens[start - 1].lower in ORG_LEADS)
-        found.append(Found(tokens[start].start, tokens[end].end, kind, 0.85))
+        found.append(Found(tokens[start].start, end_without_possessive(tokens[end]), kind, 0.85))
     return found
 
 
@@ -232,7 +235,7 @@ def _and_a_head_after(tokens: list[Token], end: int) -> bool:
 
 
 #: Words that carry a name on only after a head: "auto glass", "sexual health service", "medical practice".
-_HEAD_TAILS = {"glass", "body", "service", "practice", "hub", "authority", "singers", "league", "ems"}
+_HEAD_TAILS = {"glass", "body", "service", "practice", "singers", "league", "ems"}
 
 
 #: What follows "and" at the end of a firm's name: "pritchard and sons", "halvorsen print and pack".

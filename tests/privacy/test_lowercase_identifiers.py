@@ -213,6 +213,11 @@ def test_a_name_before_and_i_keeps_and_i() -> None:
         ("i work at rio grande auto glass from seven to five", "rio grande auto glass"),
         ("the referral came from the parkside sexual health service with reference", "parkside sexual health service"),
         ("some guy ran the red light on corrigan parade right in front of me", "corrigan parade"),
+        ("she plays for the rongotai rockets she scored twice", "rongotai rockets"),
+        ("the youth worker at kingston youth hub on thursdays", "kingston youth hub"),
+        ("the restructure at harbourline transport authority was going to be", "harbourline transport authority"),
+        ("our flat in hsr layout and the lift was broken", "hsr layout"),
+        ("the lockout tags on the conveyor at cape lambert and i just stood there", "cape lambert"),
     ],
 )
 def test_a_name_carries_on_over_a_head_and_the_word_that_completes_it(text: str, name: str) -> None:
