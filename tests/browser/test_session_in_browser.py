@@ -28,7 +28,7 @@ SCRIPT = (
     ("therapist", "How was it to have him staying with you?", False),
     ("client", "Mostly good. We cooked together and talked about our parents a lot.", False),
     ("therapist", "What came up when you talked about your parents?", False),
-    ("client", "That we both still want their approval, even now that we are adults.", False),
+    ("client", "That we both still want their approval, even now that we are grown up.", False),
 )
 
 
