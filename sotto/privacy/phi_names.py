@@ -33,6 +33,7 @@ from sotto.privacy.phi_name_words import (
     end_without_possessive,
 )
 from sotto.privacy.phi_places import (
+    HEAD_TAILS,
     extend_over_heads,
     gazetteer_places,
     head_before,
@@ -238,9 +239,11 @@ def _type_of_run(tokens: list[Token], start: int, end: int, vocab: Vocabulary) -
     lead2 = tokens[start - 2].lower if start > 1 else ""
     if words[0] in _SAINTS:
         return "ORG", 0.9
-    if words[-1] in ORG_HEADS and len(words) > 1:
+    # The last head names the kind, not a word that completes it ("delgado's auto body").
+    head = next((w for w in reversed(words) if w not in HEAD_TAILS), words[-1])
+    if head in ORG_HEADS and len(words) > 1:
         return "ORG", 0.9
-    if words[-1] in PLACE_HEADS and len(words) > 1:
+    if head in PLACE_HEADS and len(words) > 1:
         return "LOCATION", 0.9
     if words[0] in _PLACE_PREFIXES and len(words) > 1:
         return "LOCATION", 0.8

@@ -37,6 +37,10 @@ _NOT_A_PLACE_BEFORE = {
 }  # fmt: skip
 
 
+#: Heads of a business or a place name, and those that make one on their own (not after "at" only).
+_HEADS = ORG_HEADS | PLACE_HEADS
+_STRONG_HEADS = _HEADS - WEAK_HEADS
+
 _PLACE_WORD_LEADS = {"in", "from", "near", "outside", "around", "past", "toward", "towards"}
 
 
@@ -114,7 +118,7 @@ _COUNTS = {*UNITS, *TEENS, *TENS, "both", "all", "several", "many", "few", "some
 
 def headed_organisations(tokens: list[Token]) -> list[Found]:
     """Organisations named in everyday words before a head: "at golden crust bakery", "for mercy west cancer center"."""
-    heads = (ORG_HEADS | PLACE_HEADS) - WEAK_HEADS
+    heads = _STRONG_HEADS
     found = []
     for i, token in enumerate(tokens):
         qualified = _is_qualified_head(tokens, i)
@@ -152,7 +156,7 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
         if all(t.lower in GENERIC_MODIFIERS | _COUNTS or t.lower in heads for t in named) and not _street_named(named):
             continue
         kind = "ORG" if head in ORG_HEADS else "LOCATION"
-        end = _heads_after(tokens, i, after_a_lead=tokens[start - 1].lower in ORG_LEADS)
+        end = heads_after(tokens, start, i, after_a_lead=tokens[start - 1].lower in ORG_LEADS)
         found.append(Found(tokens[start].start, end_without_possessive(tokens[end]), kind, 0.85))
     return found
 
@@ -210,21 +214,41 @@ _NOT_FIRM_WORDS = {
 _AFTER_A_VERB = {"with", "to", "about", "that", "it", "them", "him", "her", "me", "us", "you", "everyone"}
 
 
-def _heads_after(tokens: list[Token], end: int, after_a_lead: bool) -> int:
-    """Where a name ending at ``tokens[end]`` ends once the heads after it are added ("saguaro ridge
-    high", "halvorsen roofing and siding"); a weak head counts only after "at", "for" or "with"."""
-    heads = ORG_HEADS | PLACE_HEADS if after_a_lead else (ORG_HEADS | PLACE_HEADS) - WEAK_HEADS
-    while True:
-        if _and_a_head_after(tokens, end):
+def heads_after(tokens: list[Token], start: int, end: int, after_a_lead: bool) -> int:
+    """Where a name over ``tokens[start : end + 1]`` ends once the heads after it are added: "saguaro
+    ridge high", "halvorsen roofing and siding", "duffy's tavern", "jubilee auto glass".
+
+    A weak head counts only after "at", "for" or "with" (``after_a_lead``) or before a strong head
+    ("pine valley community church"); a word of ``HEAD_TAILS`` only after a head; a name runs to
+    ``MAX_NAME_WORDS`` words at most.
+    """
+    while end + 1 < len(tokens) and end - start < MAX_NAME_WORDS - 1:
+        word, following = tokens[end], tokens[end + 1]
+        if word.lower.endswith("'s"):
+            if following.lower not in _STRONG_HEADS or following.breaks_before(_PAUSES):
+                return end
+            end += 1  # "Dupuy's Market", "duffy's tavern"
+        elif _and_a_head_after(tokens, end):
             end += 2
-        elif (
-            end + 1 < len(tokens)
-            and (tokens[end + 1].lower in heads or tokens[end + 1].lower in _HEAD_TAILS)
-            and not tokens[end + 1].breaks_before()
-        ):
+        elif not following.breaks_before(_PAUSES) and _head_goes_on(tokens, end, after_a_lead):
             end += 1
         else:
             return end
+    return end
+
+
+def _head_goes_on(tokens: list[Token], end: int, after_a_lead: bool) -> bool:
+    """Does the word after ``tokens[end]`` carry its name on as a head, or a word that completes one?"""
+    word, following = tokens[end].lower, tokens[end + 1].lower
+    if following in WEAK_HEADS:
+        return after_a_lead or _head_follows(tokens, end + 1)
+    return following in _STRONG_HEADS or (following in HEAD_TAILS and word in _HEADS | HEAD_TAILS)
+
+
+#: Marks between two words that end a name: a pause or a quote.
+_PAUSES = ',.?!;:"()'
+#: Words a name runs to at most once heads are added to it.
+MAX_NAME_WORDS = 7
 
 
 def _and_a_head_after(tokens: list[Token], end: int) -> bool:
@@ -235,7 +259,7 @@ def _and_a_head_after(tokens: list[Token], end: int) -> bool:
 
 
 #: Words that carry a name on only after a head: "auto glass", "sexual health service", "medical practice".
-_HEAD_TAILS = {"glass", "body", "service", "practice", "singers", "league", "ems"}
+HEAD_TAILS = {"glass", "body", "service", "practice", "singers", "league", "ems"}
 
 
 #: What follows "and" at the end of a firm's name: "pritchard and sons", "halvorsen print and pack".
@@ -287,31 +311,16 @@ def extend_over_heads(tokens: list[Token], start: int, end: int) -> int:
     Up to two other words may come before the head ("judith basin feed and supply").
     """
     lead = tokens[start - 1].lower if start > 0 else ""
+    heads = _HEADS if lead in ORG_LEADS else _STRONG_HEADS
     for gap in (1, 2):
         ahead = end + gap + 1
-        heads = ORG_HEADS | PLACE_HEADS if lead in ORG_LEADS else (ORG_HEADS | PLACE_HEADS) - WEAK_HEADS
         if ahead < len(tokens) and tokens[ahead].lower in heads:
             between = tokens[end + 1 : ahead + 1]
             if all(t.lower not in FUNCTION_WORDS and not t.breaks_before() for t in between):
                 end = ahead
                 break
-    while end + 1 < len(tokens) and end - start < 6:
-        if tokens[end].lower.endswith("'s") and tokens[end + 1].lower in (ORG_HEADS | PLACE_HEADS) - WEAK_HEADS:
-            end += 1  # "Dupuy's Market", "duffy's tavern"
-            continue
-        if tokens[end].lower.endswith("'s"):
-            break
-        if _and_a_head_after(tokens, end):
-            end += 2
-            continue
-        nxt = tokens[end + 1]
-        if nxt.breaks_before(',.?!;:"()') or nxt.lower not in ORG_HEADS | PLACE_HEADS:
-            break
-        if nxt.lower in WEAK_HEADS and lead not in ORG_LEADS and not _head_follows(tokens, end + 1):
-            break
-        end += 1
-    return end
+    return heads_after(tokens, start, end, after_a_lead=lead in ORG_LEADS)
 
 
 def _head_follows(tokens: list[Token], i: int) -> bool:
-    return i + 1 < len(tokens) and tokens[i + 1].lower in (ORG_HEADS | PLACE_HEADS) - WEAK_HEADS
+    return i + 1 < len(tokens) and tokens[i + 1].lower in _STRONG_HEADS

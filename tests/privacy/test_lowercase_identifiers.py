@@ -224,6 +224,12 @@ def test_a_name_carries_on_over_a_head_and_the_word_that_completes_it(text: str,
     assert name in found(text)
 
 
+def test_a_possessive_name_carries_on_over_its_heads_and_the_word_that_completes_them() -> None:
+    # "body" completes "auto" after "delgado's" as it does after any head; the kind is the head's.
+    assert found("the quote from delgado's auto body was double what we paid") == {"delgado's auto body": "ORG"}
+    assert found("Mum drove for Kessler County EMS until she retired.") == {"Kessler County EMS": "ORG"}
+
+
 @pytest.mark.parametrize(
     ("text", "name"),
     [
