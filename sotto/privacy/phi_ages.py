@@ -93,7 +93,7 @@ _TURNED = {"turned", "turns", "turn", "turning"}
 #: Life events that "at <number>" dates by an age: "diagnosed at fifty-one", "came out at fifteen".
 _EVENTS_AT_AN_AGE = {
     "diagnosed", "married", "pregnant", "retired", "died", "widowed", "divorced", "engaged", "sober", "adopted",
-    "arrested", "baptized", "baptised", "confirmed", "transitioned", "emigrated",
+    "arrested", "baptized", "baptised", "confirmed", "transitioned", "emigrated", "attack", "stroke", "away",
 }  # fmt: skip
 
 

@@ -251,7 +251,7 @@ _DATE_FOLLOWERS = {
     "would", "sounds", "fine", "already", "which", "where", "cause", "cos", "yeah", "yes", "no", "go",
     "instead", "please", "perfect", "great", "ok", "how", "what", "you'll", "thank", "thanks", "does", "did",
     "do", "while", "um", "uh", "goes", "went", "comes", "either", "that's", "thats", "pause", "laughs", "sighs",
-    "itself", "yep",
+    "itself", "yep", "i've", "ive", "we've", "you've", "they've",
 }  # fmt: skip
 
 

@@ -77,7 +77,7 @@ ORG_HEADS = {
     "textiles", "surgical", "hospitality", "mutual", "bakeries", "taproom", "studios", "museum",
     "courthouse", "housing", "hub", "authority", "tigers", "rockets", "lions", "eagles", "hawks", "bears",
     "wolves", "sharks", "panthers", "falcons", "hornets", "comets", "bandits", "flyers", "rams", "dragons",
-    "knights", "warriors", "raiders", "chargers",
+    "knights", "warriors", "raiders", "chargers", "chiefs", "orthodontics", "kindergarten", "escrow",
 }  # fmt: skip
 
 
@@ -87,7 +87,7 @@ PLACE_HEADS = {
     "springs", "falls", "harbor", "harbour", "bay", "island", "county", "township", "borough", "ward",
     "district", "quarter", "square", "field", "fields", "woods", "creek", "point", "port", "junction",
     "ridge", "pines", "oaks", "meadows", "acres", "commons", "crossing", "landing", "manor", "hill", "lakes",
-    "baths", "reservoir", "quay", "heath", "layout",
+    "baths", "reservoir", "quay", "heath", "layout", "reserve",
 } | STREET_TYPES  # fmt: skip
 
 

@@ -41,7 +41,7 @@ _NOT_A_PLACE_BEFORE = {
 _HEADS = ORG_HEADS | PLACE_HEADS
 _STRONG_HEADS = _HEADS - WEAK_HEADS
 
-_PLACE_WORD_LEADS = {"in", "from", "near", "outside", "around", "past", "toward", "towards"}
+_PLACE_WORD_LEADS = {"in", "from", "near", "outside", "around", "round", "past", "toward", "towards"}
 
 
 def gazetteer_places(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
@@ -63,7 +63,27 @@ def gazetteer_places(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
             if name in vocab.places and name not in MONTHS and not vocab.is_not_identifying(name):
                 found.append(Found(run[0].start, end_without_possessive(run[-1]), "LOCATION", 0.75))
                 break
-    return found + _prefixed_places(tokens, vocab) + _named_features(tokens, vocab)
+    return found + _branches(tokens, vocab) + _prefixed_places(tokens, vocab) + _named_features(tokens, vocab)
+
+
+#: What a firm has in a town, named by the town ("the limerick branch", "the leeds office").
+_BRANCH_WORDS = {"branch", "office", "offices", "depot", "site", "campus", "account", "store", "plant"}
+#: Words before those that say which kind it is, not where ("the head office", "the post office").
+_NOT_A_BRANCH_TOWN = {"head", "post", "front", "back", "box", "home", "sales", "tax", "ticket", "building", "job"}
+
+
+def _branches(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
+    """A town from the places list between "the" and a branch or an office: "moved to the limerick branch"."""
+    found = []
+    for i in range(1, len(tokens) - 1):
+        town, after = tokens[i], tokens[i + 1]
+        if tokens[i - 1].lower != "the" or after.lower not in _BRANCH_WORDS or after.breaks_before():
+            continue
+        if town.lower in GENERIC_MODIFIERS | _NOT_A_BRANCH_TOWN | MONTHS or vocab.is_not_identifying(town.lower):
+            continue
+        if town.lower in vocab.places and not town.breaks_before():
+            found.append(Found(town.start, town.end, "LOCATION", 0.7))
+    return found
 
 
 _COMPASS = {"north", "south", "east", "west", "northeast", "northwest", "southeast", "southwest"}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from sotto.privacy.found import Found, merge
+from sotto.privacy.phi_dates import WEEKDAYS
 from sotto.privacy.phi_name_words import FUNCTION_WORDS
 from sotto.privacy.tokens import Token, tokenize
 from sotto.privacy.vocabulary import Vocabulary, vocabulary
@@ -109,6 +110,7 @@ _NOT_BEFORE_A_NAME = {
     "i", "you", "he", "she", "we", "they", "it", "who", "which", "there", "what", "some", "any", "no",
     "every", "each", "one", "of", "free", "good", "own", "first", "last", "next", "whole", "electric",
     "phone", "gas", "water", "more", "less", "much", "such", "than", "as", "i'll", "you'll", "we'll",
+    "everyone", "everybody", "someone", "somebody", "anyone", "anybody", "nobody", "or",
 }  # fmt: skip
 #: Words that follow a person's name as the subject or the one addressed ("bill always did", "will you").
 _AFTER_A_NAME = {
@@ -118,6 +120,11 @@ _AFTER_A_NAME = {
     "still", "used", "you", "you're", "you'll", "your", "i", "i'm", "before", "keeps", "kept", "can't",
     "won't", "didn't", "doesn't", "wasn't", "isn't", "can", "know", "feels", "needs", "are", "do",
     "what", "how", "anything", "she's", "he's",
+    # What a person does, said of them by name ("poppy set me up on the tablet", "poppy made me an e-mail").
+    "made", "makes", "set", "gave", "gives", "brought", "brings", "took", "takes", "drove", "drives", "rang",
+    "rings", "phoned", "picked", "helped", "helps", "showed", "bought", "sent", "sends", "loves", "likes",
+    "reckons", "moved", "lives", "lived", "stayed", "met", "paid", "walked", "tried", "tries", "seems",
+    "wrote", "writes", "shouted", "yelled", "smiled", "nodded", "hugged", "offered", "promised", "turned",
 }  # fmt: skip
 #: Words after which the next is the person asked about or asked to do something ("does rob know",
 #: "asking rob to hold onto them").
@@ -146,7 +153,7 @@ def _names_by_usage(texts: list[str], vocab: Vocabulary) -> set[str]:
         for i, token in enumerate(tokens):
             word = token.bare
             ambiguous = vocab.is_common(word) or vocab.is_not_identifying(word)
-            if word in vocab.first_names and ambiguous and _in_a_name_slot(tokens, i):
+            if word in vocab.first_names and ambiguous and word not in WEEKDAYS and _in_a_name_slot(tokens, i):
                 turns.setdefault(word, set()).add(index)
     return {word for word, seen in turns.items() if len(seen) >= USAGE_TURNS}
 

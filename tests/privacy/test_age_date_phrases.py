@@ -67,6 +67,8 @@ def test_a_wait_said_after_will_be_is_not_an_age() -> None:
         ("I came out at nineteen, after college.", "nineteen"),
         ("he was diagnosed at forty-seven.", "forty-seven"),
         ("it stopped when I got taller, at about fourteen.", "fourteen"),
+        ("because of appa he had his heart attack at fifty four in the bank where he worked", "fifty four"),
+        ("my nan passed away at eighty one in her sleep", "eighty one"),
     ],
 )
 def test_a_life_event_at_a_number_is_an_age(text: str, age: str) -> None:
@@ -166,6 +168,7 @@ def test_a_month_word_that_is_a_verb_or_a_wish_is_not_a_date() -> None:
         ("maybe read it at the grave on the thirtieth that's when we go back", "the thirtieth"),
         ("i'd love to hear how the twenty first goes", "the twenty first"),
         ("let's book the next session for just after the twenty seventh either way", "the twenty seventh"),
+        ("the exam's the sixth then the report's the ninth i've got them on a sticky note", "the ninth"),
     ],
 )
 def test_a_spelled_day_after_a_weekday_or_on_is_a_date(text: str, date: str) -> None:
