@@ -118,7 +118,7 @@ _NOT_PERSONS = {
 
 
 _FUTURE_BE = {"i'll", "she'll", "he'll", "you'll", "they'll", "we'll", "will", "have", "i'd", "she'd", "he'd",
-              "you'd", "would", "gonna", "to"}  # fmt: skip
+              "you'd", "would", "gonna", "to", "would've", "wouldve", "might've", "could've"}  # fmt: skip
 
 
 def _said_age(words: list[str], tokens: list[Token], i: int, at: int, value: int) -> bool:

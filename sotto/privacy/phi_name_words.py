@@ -78,6 +78,7 @@ ORG_HEADS = {
     "courthouse", "housing", "hub", "authority", "tigers", "rockets", "lions", "eagles", "hawks", "bears",
     "wolves", "sharks", "panthers", "falcons", "hornets", "comets", "bandits", "flyers", "rams", "dragons",
     "knights", "warriors", "raiders", "chargers", "chiefs", "orthodontics", "kindergarten", "escrow",
+    "bulldogs", "components", "traders", "nutrition", "resources", "marine", "security",
 }  # fmt: skip
 
 
@@ -112,7 +113,7 @@ GENERIC_MODIFIERS = {
     "bus", "train", "gas", "petrol", "car", "power", "water", "treatment", "dog", "food", "paper", "steel",
     "processing", "packing", "chicken", "meat", "distribution", "sewage", "recycling", "nuclear",
     "credit", "labor", "labour", "trade", "student", "bowling", "wine", "record", "trailer", "boot", "science",
-    "art", "history", "natural",
+    "art", "history", "natural", "human", "social", "border", "airport", "national", "cyber",
 }  # fmt: skip
 
 

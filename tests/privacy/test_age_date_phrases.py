@@ -56,6 +56,10 @@ def test_an_age_to_come_or_that_would_have_been_is_an_age(text: str, age: str) -
     assert age in ages(text)
 
 
+def test_an_age_that_would_have_been_said_short_is_an_age() -> None:
+    assert ages("yeah it's march ninth he would've been thirty two") == ["thirty two"]
+
+
 def test_a_wait_said_after_will_be_is_not_an_age() -> None:
     assert ages("i'll be ten minutes late") == []
     assert ages("we'll be two of us") == []

@@ -256,14 +256,26 @@ def test_a_name_carries_on_over_a_head_and_the_word_that_completes_it(text: str,
         ("merle takes the dog round blackbutt reserve of a morning", "blackbutt reserve", "LOCATION"),
         ("she moved to the limerick branch in march", "limerick", "LOCATION"),
         ("he wanted me to take over the limerick account", "limerick", "LOCATION"),
+        ("my supervisor at rosslyn auto components shouted at me", "rosslyn auto components", "ORG"),
+        ("the roster at ironside security changes every month", "ironside security", "ORG"),
+        ("he plays for the redan bulldogs on saturday", "redan bulldogs", "ORG"),
     ],
 )
 def test_firms_teams_reserves_and_branches_named_in_everyday_words_are_found(text: str, name: str, kind: str) -> None:
     assert found(text).get(name) == kind
 
 
-@pytest.mark.parametrize("text", ["i have to go to the head office on monday", "she works at the post office"])
-def test_a_kind_of_office_is_no_town(text: str) -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i have to go to the head office on monday",
+        "she works at the post office",
+        "the lady at social security was kind",
+        "we play dominoes at the social club",
+        "she's the dietitian at the nutrition clinic",
+    ],
+)
+def test_a_kind_of_office_club_or_service_is_no_name(text: str) -> None:
     assert found(text) == {}
 
 
