@@ -50,10 +50,11 @@ def test_invented_transcripts_in_speech_recognition_style_meet_the_targets(tmp_p
 @pytest.mark.skipif(not SCORER.exists(), reason="the shared scorer is not beside the project")
 @pytest.mark.xfail(
     strict=True,
-    reason="heldout/ (109 sessions: inv-019..021, 201..206, 401..420, 701..720 and the dev-style 801..820, "
-    "971..990 and 1101..1120, clean and speech-recognition style, never trained on; the model's thresholds were "
-    "chosen on 401..420 and 801..820): identifier recall 0.987, passage recall 0.704 (criminal 146/199, immigration "
-    "170/209, sogi 133/184, trauma 118/192, substance 128/211, health 148/202), over-removal 0.072",
+    reason="heldout/ (149 sessions: inv-019..021, 201..206, 401..420, 701..720 and the dev-style 801..820, "
+    "971..990, 1101..1120, 1201..1220 and 1301..1320, clean and speech-recognition style, never trained on; the "
+    "model's thresholds were chosen on 401..420 and 801..820): identifier recall 0.990, passage recall 0.713 "
+    "(criminal 176/234, immigration 206/256, sogi 155/213, trauma 147/243, substance 183/283, health 190/253), "
+    "over-removal 0.078",
 )
 def test_held_out_transcripts_meet_the_targets() -> None:
     # Kept apart from data/ so that the tests above measure what was tuned and this one what was not.
@@ -66,7 +67,7 @@ def test_held_out_transcripts_meet_the_targets() -> None:
     strict=True,
     reason="train/ (inv-101..168, 301..360, 501..630, and 34 densely marked dev-style ones among 951..1050 that the "
     "stored model has not seen): the stored passage model is trained on the rest, the identifier rules were studied "
-    "on all of them: identifier recall 0.975, passage recall 0.801, over-removal 0.032",
+    "on all of them: identifier recall 0.976, passage recall 0.801, over-removal 0.032",
 )
 def test_training_transcripts_meet_the_targets() -> None:
     assert score(HERE / "train").endswith(" ok")
