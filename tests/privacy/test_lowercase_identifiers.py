@@ -124,17 +124,6 @@ def test_an_everyday_first_name_used_once_as_a_name_is_not_guessed_elsewhere() -
     assert session(texts) == [set(), set()]
 
 
-def test_an_everyday_first_name_that_does_things_in_several_turns_is_a_name() -> None:
-    texts = [
-        "and poppy set me up on the tablet for video calls",
-        "so poppy made me an e mail as well",
-        "we put a poppy on the wreath in november",
-    ]
-    removed = session(texts)
-    assert "poppy" in removed[0] and "poppy" in removed[1]
-    assert "poppy" not in removed[2]
-
-
 def test_weekdays_and_else_are_not_names_by_what_follows_them() -> None:
     # "sunday" and "else" are on the census list of first names; "makes" and "seems" follow a person too.
     texts = [
@@ -146,15 +135,23 @@ def test_weekdays_and_else_are_not_names_by_what_follows_them() -> None:
     assert session(texts) == [set(), set(), set(), set()]
 
 
-def test_an_everyday_first_name_asked_about_in_several_turns_is_a_name() -> None:
-    texts = [
-        "did mark ever find out about the money",
-        "i keep asking mark to take the car keys",
-        "the teacher put a red mark on it",
-    ]
-    removed = session(texts)
-    assert "mark" in removed[0] and "mark" in removed[1]
-    assert "mark" not in removed[2]
+@pytest.mark.parametrize(
+    ("name", "as_a_name", "as_a_word"),
+    [
+        # asked about, or asked to do something
+        ("mark", ["did mark ever find out about the money", "i keep asking mark to take the car keys"],
+         "the teacher put a red mark on it"),
+        # doing something
+        ("poppy", ["and poppy set me up on the tablet for video calls", "so poppy made me an e mail as well"],
+         "we put a poppy on the wreath in november"),
+    ],
+)  # fmt: skip
+def test_an_everyday_first_name_used_as_a_name_in_several_turns_is_a_name_there_only(
+    name: str, as_a_name: list[str], as_a_word: str
+) -> None:
+    removed = session([*as_a_name, as_a_word])
+    assert all(name in turn for turn in removed[:-1])
+    assert name not in removed[-1]
 
 
 def test_a_known_name_heard_doing_something_is_removed_without_capitals() -> None:
@@ -222,9 +219,7 @@ def test_a_spoken_address_may_end_in_letters_said_one_by_one(address: str) -> No
 
 
 def test_a_name_before_and_i_keeps_and_i() -> None:
-    assert found("the old one was my work line at tarrant textiles and i don't check it") == {
-        "tarrant textiles": "ORG"
-    }
+    assert found("the old one was my work line at tarrant textiles and i don't check it") == {"tarrant textiles": "ORG"}
     assert found("Kieran and I went to the coast.") == {"Kieran": "NAME"}
 
 
