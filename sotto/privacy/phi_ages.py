@@ -54,6 +54,9 @@ def find_ages(text: str, tokens: list[Token]) -> list[Found]:
         ):
             found.append(Found(tokens[i].start, tokens[end].end, "AGE", 0.9))
             continue
+        if nxt in _BABY_UNITS and _baby_age(words, tokens, i, end):
+            found.append(Found(tokens[i].start, tokens[end + 1].end, "AGE", 0.85))  # "she's four months"
+            continue
         joined = not ends_clause(tokens, end)
         following = read_number(words, end + 1)
         span_end = end
@@ -88,6 +91,27 @@ def find_ages(text: str, tokens: list[Token]) -> list[Found]:
 
 
 _TURNED = {"turned", "turns", "turn", "turning"}
+
+
+_BABY_UNITS = {"weeks", "week", "months", "month"}
+#: Words after a baby's age in weeks or months that end what is said of it ("she's eleven weeks tomorrow").
+_AFTER_A_BABY_AGE = {"now", "today", "tomorrow", "already", "this", "next", "so", "but"}
+
+
+def _baby_age(words: list[str], tokens: list[Token], i: int, end: int) -> bool:
+    """A baby's age in weeks or months: "six weeks old", or said of someone with nothing after it
+    ("she's four months, a dote", "he's eleven weeks tomorrow"), not "six months sober" or "nine weeks pregnant"."""
+    after = words[end + 2] if end + 2 < len(words) else ""
+    if after == "old":
+        return True
+    if i == 0 or not (ends_clause(tokens, end + 1) or after in _AFTER_A_BABY_AGE):
+        return False
+    lead = words[i - 1]
+    if lead in {"he's", "hes", "she's", "shes"}:
+        return True
+    if lead == "is" and i >= 2:
+        return _names_a_person(tokens[i - 2], words[i - 2])
+    return lead.endswith("'s") and lead not in _NOT_PERSONS and _names_a_person(tokens[i - 1], lead[:-2])
 
 
 #: Life events that "at <number>" dates by an age: "diagnosed at fifty-one", "came out at fifteen".

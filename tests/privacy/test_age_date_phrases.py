@@ -206,3 +206,24 @@ def test_an_age_in_years_of_age_or_turned_before_an_ordinal_word_is_an_age() -> 
     assert "forty four" in ages("it didn't feel like a plan i'm forty four years of age and i was shaking")
     assert ages("for my mum's birthday she turned seventy first time without him") == ["seventy"]
     assert ages("he came in seventy first out of eighty runners") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("she's eleven weeks tomorrow sorry in advance if she cries", "eleven weeks"),
+        ("She's four months, a dote.", "four months"),
+        ("the baby is nine weeks old and sleeping better", "nine weeks"),
+        ("Saoirse's seven months.", "seven months"),
+    ],
+)
+def test_a_baby_s_age_in_weeks_or_months_is_an_age(text: str, age: str) -> None:
+    assert ages(text) == [age]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["i'm eleven weeks pregnant", "he's six months sober", "it's six weeks now", "she's two months behind on rent"],
+)
+def test_a_pregnancy_a_sobriety_or_a_wait_in_weeks_or_months_is_not_an_age(text: str) -> None:
+    assert ages(text) == []
