@@ -15,6 +15,7 @@ from sotto.privacy.phi_name_words import (
     ORG_LEADS,
     ORG_PLACE_LEADS,
     PLACE_HEADS,
+    RELATIONS,
     SERVICE_QUALIFIERS,
     WEAK_HEADS,
     end_without_possessive,
@@ -172,13 +173,28 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
         if tokens[start].breaks_before(".?!;:"):
             continue
         named = tokens[start:i]
-        # "for three buses", "the two hill towns": a count or a kind of place, not a name.
-        if all(t.lower in GENERIC_MODIFIERS | _COUNTS or t.lower in heads for t in named) and not _street_named(named):
+        # "for three buses", "the two hill towns", "at mum's place": a count, a kind of place or whose, not a name.
+        if all(_not_a_name_word(t) or t.lower in heads for t in named) and not _street_named(named):
             continue
         kind = "ORG" if head in ORG_HEADS else "LOCATION"
         end = heads_after(tokens, start, i, after_a_lead=tokens[start - 1].lower in ORG_LEADS)
         found.append(Found(tokens[start].start, end_without_possessive(tokens[end]), kind, 0.85))
     return found
+
+
+def _not_a_name_word(token: Token) -> bool:
+    """Is this word before a head a count, a kind ("book club") or a kin word's possessive ("mum's place")?"""
+    if token.lower.endswith("'s"):
+        return token.bare in RELATIONS
+    return token.lower in GENERIC_MODIFIERS | _COUNTS | _CLUB_KINDS
+
+
+#: What a club or a group is for, not its name ("book club", "the running group").
+_CLUB_KINDS = {
+    "book", "drama", "youth", "chess", "running", "walking", "golf", "rugby", "football", "soccer", "tennis",
+    "swimming", "sailing", "knitting", "gardening", "film", "photography", "debate", "debating", "fan",
+    "netball", "cricket", "hockey", "baseball", "basketball", "choir", "supper", "lunch", "breakfast",
+}  # fmt: skip
 
 
 def paired_firms(tokens: list[Token]) -> list[Found]:

@@ -254,6 +254,7 @@ def test_a_name_carries_on_over_a_head_and_the_word_that_completes_it(text: str,
         ("my supervisor at rosslyn auto components shouted at me", "rosslyn auto components", "ORG"),
         ("the roster at ironside security changes every month", "ironside security", "ORG"),
         ("he plays for the redan bulldogs on saturday", "redan bulldogs", "ORG"),
+        ("she's at mayfield running club most nights", "mayfield running club", "ORG"),
     ],
 )
 def test_firms_teams_reserves_and_branches_named_in_everyday_words_are_found(text: str, name: str, kind: str) -> None:
@@ -268,6 +269,9 @@ def test_firms_teams_reserves_and_branches_named_in_everyday_words_are_found(tex
         "the lady at social security was kind",
         "we play dominoes at the social club",
         "she's the dietitian at the nutrition clinic",
+        "could you ring someone from book club for a chat",
+        "then he joined the drama club at school",
+        "i've been going to running club on tuesdays",
     ],
 )
 def test_a_kind_of_office_club_or_service_is_no_name(text: str) -> None:
