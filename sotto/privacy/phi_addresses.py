@@ -30,6 +30,8 @@ def find_addresses(text: str, tokens: list[Token]) -> list[Found]:
         abbreviation = word in ("st", "dr") and text[tokens[i].end : tokens[i].end + 1] == "."
         if abbreviation and i + 1 < len(tokens) and tokens[i + 1].is_capitalised:
             continue  # "Dr. Pham", "St. Michael's": a title, not a street
+        if word == "place" and words[i - 1].endswith("'s"):
+            continue  # "at mum's place", "kyle's place": someone's home, not a street
         # One to three naming words before the street type, none of them a determiner. Everyday
         # words name a street only after a preposition or a house number ("on central avenue").
         start = i

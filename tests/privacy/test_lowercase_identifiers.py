@@ -255,6 +255,7 @@ def test_a_name_carries_on_over_a_head_and_the_word_that_completes_it(text: str,
         ("the roster at ironside security changes every month", "ironside security", "ORG"),
         ("he plays for the redan bulldogs on saturday", "redan bulldogs", "ORG"),
         ("she's at mayfield running club most nights", "mayfield running club", "ORG"),
+        ("we crashed at kyle's place", "kyle", "NAME"),
     ],
 )
 def test_firms_teams_reserves_and_branches_named_in_everyday_words_are_found(text: str, name: str, kind: str) -> None:
@@ -272,6 +273,7 @@ def test_firms_teams_reserves_and_branches_named_in_everyday_words_are_found(tex
         "could you ring someone from book club for a chat",
         "then he joined the drama club at school",
         "i've been going to running club on tuesdays",
+        "we had tea at mum's place after",
     ],
 )
 def test_a_kind_of_office_club_or_service_is_no_name(text: str) -> None:
