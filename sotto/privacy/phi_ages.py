@@ -106,12 +106,8 @@ def _baby_age(words: list[str], tokens: list[Token], i: int, end: int) -> bool:
         return True
     if i == 0 or not (ends_clause(tokens, end + 1) or after in _AFTER_A_BABY_AGE):
         return False
-    lead = words[i - 1]
-    if lead in {"he's", "hes", "she's", "shes"}:
-        return True
-    if lead == "is" and i >= 2:
-        return _names_a_person(tokens[i - 2], words[i - 2])
-    return lead.endswith("'s") and lead not in _NOT_PERSONS and _names_a_person(tokens[i - 1], lead[:-2])
+    # he's and she's, not i'm or you're: "I'm nine weeks" is a pregnancy.
+    return words[i - 1] in {"he's", "hes", "she's", "shes"} or _a_person_is(words, tokens, i - 1)
 
 
 #: Life events that "at <number>" dates by an age: "diagnosed at fifty-one", "came out at fifteen".
@@ -164,10 +160,8 @@ def _said_age(words: list[str], tokens: list[Token], i: int, at: int, value: int
         return after[1] in _CLAUSE_SUBJECTS or (after[1] in {"my", "our"} and after[2:] != [] and after[2] in _KIN)
     if lead in {"until", "till", "by", "since"}:
         return value >= 13 and lead2 not in _TIME_WORDS and lead2 not in _LEVEL_VERBS
-    if lead == "is" and at >= 1:
-        return _names_a_person(tokens[at - 1], lead2)
-    if lead.endswith("'s") and lead not in _NOT_PERSONS:
-        return lead == "who's" or _names_a_person(tokens[at], lead[:-2])
+    if (lead == "is" and at >= 1) or (lead.endswith("'s") and lead not in _NOT_PERSONS):
+        return _a_person_is(words, tokens, at)
     if tokens[i].starts_sentence or i == 0 or (at >= 0 and lead in {"um", "uh", "oh", "yeah", "well"}):
         return _turning_soon(words, i, i + (2 if value > 20 and value % 10 else 1))
     return False
@@ -175,6 +169,17 @@ def _said_age(words: list[str], tokens: list[Token], i: int, at: int, value: int
 
 #: Words that open a clause after "from six till ...": the event that ended a stretch of childhood.
 _CLAUSE_SUBJECTS = {"i", "mom", "mum", "dad", "she", "he", "we", "they", "mother", "father"}
+
+
+def _a_person_is(words: list[str], tokens: list[Token], at: int) -> bool:
+    """True when ``words[at]`` says a person is something: "is" after a kin word or a name ("mateo is"), or
+    a person's "'s" ("mateo's", "who's"); not "it's", "that's" or "the score is"."""
+    lead = words[at]
+    if lead == "is":
+        return at >= 1 and _names_a_person(tokens[at - 1], words[at - 1])
+    if not lead.endswith("'s") or lead in _NOT_PERSONS:
+        return False
+    return lead == "who's" or _names_a_person(tokens[at], lead[:-2])
 
 
 def _names_a_person(token: Token, bare: str) -> bool:

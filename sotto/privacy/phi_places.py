@@ -219,14 +219,14 @@ def paired_firms(tokens: list[Token]) -> list[Found]:
 
 
 def _firm_word(token: Token) -> bool:
-    if not token.text.isalpha() or token.lower.endswith(("ly", "ed", "ing")) or token.lower in WEEKDAYS | MONTHS:
+    if not token.text.isalpha() or token.lower.endswith(("ly", "ed", "ing")):
         return False
-    return token.lower not in FUNCTION_WORDS | ORG_PLACE_LEADS | _NOT_FIRM_WORDS | _COUNTS
+    return token.lower not in _NEVER_IN_A_PAIRED_NAME
 
 
 def _talk_of_work(tokens: list[Token], lead_at: int) -> bool:
     """Is work or a shop talked about in the few words before ``lead_at``?"""
-    return any(t.lower in _WORK_WORDS | _FIRM_KINDS for t in tokens[max(0, lead_at - 6) : lead_at])
+    return any(t.lower in _TALK_OF_WORK for t in tokens[max(0, lead_at - 6) : lead_at])
 
 
 #: Kinds of business that a name in apposition follows ("the restaurant olive and thyme").
@@ -246,6 +246,8 @@ _NOT_FIRM_WORDS = {
     "both", "once", "twice", "first", "second", "last", "least", "tired", "hungry", "late", "early", "me", "him",
     "together", "alone", "apart",
 }  # fmt: skip
+_NEVER_IN_A_PAIRED_NAME = FUNCTION_WORDS | ORG_PLACE_LEADS | _NOT_FIRM_WORDS | _COUNTS | WEEKDAYS | MONTHS
+_TALK_OF_WORK = _WORK_WORDS | _FIRM_KINDS
 #: Words that follow a verb rather than a shop's name ("... and argue with", "... and talk to").
 _AFTER_A_VERB = {"with", "to", "about", "that", "it", "them", "him", "her", "me", "us", "you", "everyone"}
 
