@@ -162,9 +162,18 @@ def _said_age(words: list[str], tokens: list[Token], i: int, at: int, value: int
         return value >= 13 and lead2 not in _TIME_WORDS and lead2 not in _LEVEL_VERBS
     if (lead == "is" and at >= 1) or (lead.endswith("'s") and lead not in _NOT_PERSONS):
         return _a_person_is(words, tokens, at)
+    if lead == "are":
+        return lead2 in _PEOPLE  # "your friends are sixteen", "the twins are nine"
     if tokens[i].starts_sentence or i == 0 or (at >= 0 and lead in {"um", "uh", "oh", "yeah", "well"}):
         return _turning_soon(words, i, i + (2 if value > 20 and value % 10 else 1))
     return False
+
+
+#: People spoken of together, whose ages are given with "are".
+_PEOPLE = {
+    "friends", "kids", "children", "twins", "boys", "girls", "sons", "daughters", "brothers", "sisters",
+    "cousins", "grandkids", "grandchildren", "both",
+}  # fmt: skip
 
 
 #: Words that open a clause after "from six till ...": the event that ended a stretch of childhood.
@@ -235,9 +244,16 @@ def _birthday_ordinals(words: list[str], tokens: list[Token]) -> list[Found]:
         nxt = words[end + 1] if end + 1 < len(words) else ""
         owner = tokens[i - 1] if i >= 1 else None
         possessed = owner is not None and owner.lower.endswith("'s") and _names_a_person(owner, owner.bare)
-        if nxt in {"birthday", "bday", "birthdays"} or (possessed and (decade or (number and number.value > 31))):
+        # "her sixtieth", "my fortieth": a person's decade is a birthday; "our fortieth" is an anniversary.
+        theirs = owner is not None and owner.lower in {"my", "his", "her", "your"} and nxt not in _NOT_BIRTHDAYS
+        said_of_someone = (possessed and (decade or (number and number.value > 31))) or (decade and theirs)
+        if nxt in {"birthday", "bday", "birthdays"} or said_of_someone:
             found.append(Found(tokens[i].start, tokens[end].end, "AGE", 0.8))
     return found
+
+
+#: What a decade ordinal after "my" or "her" counts when it is no birthday ("her fortieth anniversary").
+_NOT_BIRTHDAYS = {"anniversary", "wedding", "reunion", "year", "season", "time", "attempt", "try", "lap"}
 
 
 #: Words before "at <number>" that make it a level or a rating, not an age ("my anxiety was at seventy and").

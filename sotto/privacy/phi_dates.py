@@ -210,7 +210,7 @@ def _ordinal_day(tokens: list[Token], words: list[str], i: int) -> tuple[int, in
     if i > 0 and words[i - 1] in WEEKDAYS and nxt not in _NOT_AFTER_ORDINAL_DAY:
         return (i, end)  # "monday the seventeenth as our next session"
     # A plural or -ing word after it is what is counted ("the third visits"), but not "that's" or "it's".
-    plural = nxt.endswith(("s", "ing")) and "'" not in nxt and vocabulary().is_common(nxt)
+    plural = _counted_form(nxt) and "'" not in nxt and vocabulary().is_common(nxt)
     noun_after = nxt in _NOT_AFTER_ORDINAL_DAY or bool(nxt and plural)
     if noun_after and nxt not in _DATE_FOLLOWERS:
         return None
@@ -228,6 +228,13 @@ def _ordinal_day(tokens: list[Token], words: list[str], i: int) -> tuple[int, in
     if spelled and nxt and not ends_clause(tokens, end) and nxt not in _DATE_FOLLOWERS and not _time_at(words, end + 1):
         return None
     return (i, end)
+
+
+def _counted_form(word: str) -> bool:
+    """A plural or an -ing form ("visits", "meeting"), not a verb that only ends so ("bring", "sing")."""
+    if word.endswith("ing"):
+        return any(vowel in word[:-3] for vowel in "aeiouy")
+    return word.endswith("s")
 
 
 def _time_at(words: list[str], i: int) -> bool:

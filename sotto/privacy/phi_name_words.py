@@ -78,7 +78,8 @@ ORG_HEADS = {
     "courthouse", "housing", "hub", "authority", "tigers", "rockets", "lions", "eagles", "hawks", "bears",
     "wolves", "sharks", "panthers", "falcons", "hornets", "comets", "bandits", "flyers", "rams", "dragons",
     "knights", "warriors", "raiders", "chargers", "chiefs", "orthodontics", "kindergarten", "escrow",
-    "bulldogs", "components", "traders", "nutrition", "resources", "marine", "security",
+    "bulldogs", "components", "traders", "nutrition", "resources", "marine", "security", "polytechnic",
+    "ambulance", "shipping", "lines",
 }  # fmt: skip
 
 
@@ -137,7 +138,7 @@ WEAK_HEADS = {
     "care", "team", "law", "health", "office", "board", "program", "programme", "point", "field", "works",
     "group", "trust", "press", "media", "united", "store", "shop", "kitchen", "walk", "way", "place",
     "close", "row", "square", "grove", "gardens", "river", "valley", "springs", "quarter", "ward", "bay", "aid",
-    "surgery", "housing",
+    "surgery", "housing", "ambulance", "lines",
 }  # fmt: skip
 
 

@@ -216,6 +216,8 @@ def _joins(tokens: list[Token], end: int, vocab: Vocabulary) -> bool:
     """Does the word after ``tokens[end]`` continue the same name ("Mark Halloran", "Birch & Bean")?"""
     nxt = tokens[end + 1]
     gap = nxt.before
+    if nxt.text == "I":
+        return False  # "at Assiniboine College I did": the speaker, not a name's next word
     if gap == "-" and nxt.text.isalpha():
         return True  # a hyphenated name: "Min-jun", "Jean-Paul"
     if any(mark in gap for mark in ',.?!;:"()') and gap.strip() != "&":

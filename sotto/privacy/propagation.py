@@ -48,7 +48,8 @@ def propagate_names(texts: list[str], found: list[list[Found]]) -> list[list[Fou
     result = []
     for text, items in zip(texts, found, strict=True):
         tokens = tokenize(text)
-        extra = _word_mentions(text, tokens, words, vocab, _named_positions(tokens, items))
+        named = _named_positions(tokens, items)
+        extra = _word_mentions(text, tokens, words, vocab, named) + _paired_names(tokens, named, vocab)
         extra += _phrase_mentions(text, phrases)
         result.append(merge(items + [f for f in extra if not _covered(f, items)]) if extra else items)
     return result
@@ -87,6 +88,25 @@ def _word_mentions(
             continue
         end = token.end - 2 if token.lower.endswith("'s") else token.end
         out.append(Found(token.start, end, kind, 0.6))
+    return out
+
+
+def _paired_names(tokens: list[Token], named: set[int], vocab: Vocabulary) -> list[Found]:
+    """In lower-case text, a first name joined by "and" to a name found in the turn: "tom and aroha",
+    "priya and grace came". (With capitals, such a name is found by its capital.)"""
+    if any(t.is_capitalised for t in tokens):
+        return []
+    out = []
+    for i, token in enumerate(tokens):
+        if i in named or token.bare not in vocab.first_names or token.bare in FUNCTION_WORDS | _MODALS:
+            continue
+        if token.lower.endswith("'s"):
+            continue
+        nxt = tokens[i + 1].lower if i + 1 < len(tokens) else ""
+        before_a_name = nxt == "and" and i + 2 in named and not tokens[i + 1].breaks_before()
+        after_a_name = i >= 2 and tokens[i - 1].lower == "and" and i - 2 in named and not token.breaks_before()
+        if before_a_name or (after_a_name and nxt not in _NOT_BEFORE_A_NAME):
+            out.append(Found(token.start, token.end, "NAME", 0.6))
     return out
 
 

@@ -24,6 +24,8 @@ def dates(text: str) -> list[str]:
         ("soren's four and he still naps", "four"),
         ("okay so dashiell is eight and loves trains", "eight"),
         ("my brother's eleven now", "eleven"),
+        ("Your friends are sixteen. It's different.", "sixteen"),
+        ("the twins are nine and they fight all day", "nine"),
     ],
 )
 def test_an_age_after_a_name_or_kin_and_is_is_an_age(text: str, age: str) -> None:
@@ -132,6 +134,8 @@ def test_a_small_count_in_some_weeks_is_not_an_age() -> None:
         ("we had a party for her seventieth birthday", "seventieth"),
         ("my uncle's fiftieth is next month", "fiftieth"),
         ("it was his twenty first birthday", "twenty first"),
+        ("I went home for Mam's birthday. Her sixtieth.", "sixtieth"),
+        ("my fortieth is in the spring and i'm dreading it", "fortieth"),
     ],
 )
 def test_a_birthday_said_as_an_ordinal_is_an_age(text: str, age: str) -> None:
@@ -142,6 +146,8 @@ def test_an_ordinal_that_is_not_a_birthday_is_not_an_age() -> None:
     assert ages("it was the fiftieth time she asked") == []
     assert ages("her first birthday party i went to") == []
     assert ages("it was the patient's fortieth visit") == []
+    assert ages("we had a meal for our fortieth") == []
+    assert ages("it was her fortieth anniversary at the firm") == []
 
 
 @pytest.mark.parametrize(
@@ -169,6 +175,7 @@ def test_a_month_word_that_is_a_verb_or_a_wish_is_not_a_date() -> None:
     [
         ("how about thursday the twelfth as our next one", "thursday the twelfth"),
         ("see you on the nineteenth take care", "the nineteenth"),
+        ("let's meet again on the thirtieth bring the letter", "the thirtieth"),
         ("maybe read it at the grave on the thirtieth that's when we go back", "the thirtieth"),
         ("i'd love to hear how the twenty first goes", "the twenty first"),
         ("let's book the next session for just after the twenty seventh either way", "the twenty seventh"),

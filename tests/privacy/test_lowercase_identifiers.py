@@ -93,6 +93,9 @@ def test_a_kind_of_service_alone_stays(text: str) -> None:
         ("the loop around halberd lake and the garden", "halberd lake"),
         ("i ask my boss at la palma upholstery for the afternoon", "la palma upholstery"),
         ("she goes to the kids group at clydeside women's aid on wednesdays", "clydeside women's aid"),
+        ("i got through four shifts at waitaha ambulance which felt like a win", "waitaha ambulance"),
+        ("nine years with pacific meridian shipping i sent every peso home", "pacific meridian shipping"),
+        ("i drive twelve hour shifts for northway freight lines when i'm not home", "northway freight lines"),
     ],
 )
 def test_businesses_and_places_named_by_an_industry_or_place_head_are_found(text: str, name: str) -> None:
@@ -117,6 +120,20 @@ def test_a_first_name_used_as_a_name_in_several_turns_is_a_name_there_and_only_t
     removed = session(texts)
     assert "bill" in removed[0] and "bill" in removed[2] and "bill" in removed[3]
     assert "bill" not in removed[1]
+
+
+def test_a_first_name_joined_by_and_to_a_name_is_a_name() -> None:
+    removed = session(["our friends tom and aroha from the choir", "aroha and grace came round after"])
+    assert removed == [{"tom", "aroha"}, {"aroha", "grace"}]
+
+
+def test_a_word_after_a_name_and_and_that_does_something_stays() -> None:
+    assert session(["i told priya and will call her", "me and priya and mark the date"]) == [{"priya"}, {"priya"}]
+
+
+def test_the_speaker_after_a_name_is_not_part_of_it() -> None:
+    assert "assiniboine polytechnic" in found("i came here to study at assiniboine polytechnic i did it all myself")
+    assert "Brandt Logistics" in found("I was at Brandt Logistics I think for a year.")
 
 
 def test_an_everyday_first_name_used_once_as_a_name_is_not_guessed_elsewhere() -> None:
