@@ -185,6 +185,8 @@ def _proper_noun_runs(text: str, tokens: list[Token], vocab: Vocabulary) -> list
         while end + 1 < len(tokens) and _joins(tokens, end, vocab):
             end += 1
         end = extend_over_heads(tokens, start, end)
+        if _opening_word_of_a_named_firm(tokens, start, end, vocab):
+            start -= 1
         kind, score = _type_of_run(tokens, start, end, vocab)
         head_first = head_before(tokens, start)
         if head_first:
@@ -195,6 +197,46 @@ def _proper_noun_runs(text: str, tokens: list[Token], vocab: Vocabulary) -> list
             found.append(Found(tokens[start].start, end_without_possessive(tokens[end]), kind, score))
         i = end + 1
     return found
+
+
+def _opening_word_of_a_named_firm(tokens: list[Token], start: int, end: int, vocab: Vocabulary) -> bool:
+    """Is the everyday word that opens the sentence before a run the first word of the same name
+    ("Lookout Valley Credit Union is ...", "Third Mainland Bridge was ...")? Only before a head, and not
+    a word that opens sentences ("Then", "Yesterday", "Luckily")."""
+    if start == 0 or end == start or tokens[end].lower not in ORG_HEADS | PLACE_HEADS:
+        return False
+    first = tokens[start - 1]
+    word = first.lower
+    if not (first.starts_sentence and first.is_capitalised and first.text.isalpha()) or tokens[start].breaks_before():
+        return False
+    if word in FUNCTION_WORDS or word in _SENTENCE_OPENERS or word.endswith("ly") or word in MONTHS:
+        return False
+    return not vocab.is_not_identifying(word)
+
+
+#: Words that open a sentence before a name without being part of it.
+_SENTENCE_OPENERS = {
+    "yesterday", "today", "tonight", "tomorrow", "then", "now", "well", "okay", "ok", "so", "yeah", "yes",
+    "no", "also", "anyway", "plus", "oh", "sure", "right", "because", "maybe", "sometimes", "last", "next",
+    "every", "both", "even", "just", "like", "after", "before", "since", "when", "once", "still", "again",
+    "all", "some", "any", "most", "many", "each", "either", "neither", "um", "uh", "hm", "hmm", "thanks",
+    "thank", "hi", "hey", "sorry", "please", "poor", "dear", "good", "great", "nice", "honest", "whole",
+    "our", "your", "their", "his", "her", "its", "this", "that", "these", "those", "there", "here", "where",
+    "what", "which", "who", "how", "why", "if", "though", "although", "while", "until", "till", "whether",
+    "not", "never", "always", "already", "apparently", "actually", "anyhow", "besides", "meanwhile",
+    "instead", "otherwise", "luckily", "obviously", "basically", "mainly", "mostly", "especially", "except",
+    "only", "another", "other", "same", "such", "new", "old", "big", "little", "dad", "mum", "mom", "mam",
+    "did", "does", "do", "is", "was", "are", "were", "has", "had", "have", "will", "would", "can", "could",
+    "should", "might", "must", "perhaps", "whereas", "first", "secondly", "finally", "later",
+    "earlier", "soon", "recently", "lately", "sadly", "frankly", "apart", "according", "without",
+    "with", "about", "around", "through", "over", "under", "between", "against", "during", "outside",
+    "inside", "near", "behind", "beyond", "across", "along", "toward", "towards", "via", "per", "from",
+    "into", "onto", "upon", "within", "throughout", "yep", "nah", "nope", "alright", "fine", "wow", "god",
+    # An instruction: "Take Orchard Road home", "Call Harbour Dental tomorrow".
+    "take", "go", "turn", "drive", "call", "ask", "try", "get", "tell", "meet", "visit", "head", "walk", "stop",
+    "leave", "bring", "phone", "ring", "text", "email", "book", "see", "check", "join", "avoid", "skip", "use",
+    "find", "look", "keep", "let", "make", "put", "give", "say", "pass", "cross", "follow", "pick", "drop",
+}  # fmt: skip
 
 
 def _first_name_before(tokens: list[Token], start: int, vocab: Vocabulary) -> bool:

@@ -161,3 +161,27 @@ def test_a_first_name_opening_a_sentence_before_said_is_a_name() -> None:
 
 def test_a_word_for_someone_opening_a_sentence_before_said_stays() -> None:
     assert found("It was late. Ma said the bus had gone.") == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Crazy. Lookout Valley Credit Union is doing a promotion.", "Lookout Valley Credit Union"),
+        ("Three days a week. Rouge River Logistics keeps promising me a route.", "Rouge River Logistics"),
+        ("It was the traffic. Third Mainland Bridge was a disaster.", "Third Mainland Bridge"),
+    ],
+)
+def test_an_everyday_word_opening_the_sentence_before_a_named_firm_is_part_of_the_name(text: str, name: str) -> None:
+    assert name in found(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Yesterday Harbor Hospital rang me.", "Harbor Hospital"),
+        ("Take Orchard Road home so you miss the shop.", "Orchard Road"),
+        ("Then Brandt Logistics called.", "Brandt Logistics"),
+    ],
+)
+def test_a_word_that_opens_sentences_is_not_part_of_the_name_after_it(text: str, name: str) -> None:
+    assert any(found_text.startswith(name) for found_text in found(text))
