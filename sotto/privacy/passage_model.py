@@ -6,7 +6,7 @@ made without any of the words they know. This model reads the session as one str
 turn after its speaker's role ("therapist: ...", "client: ..."), in overlapping windows of
 ``WINDOW`` tokens, so every token is judged with the turns around it.
 
-It is all-MiniLM-L6-v2 (``sentence_model``) with its top layers (two, as trained) fine-tuned and a
+It is all-MiniLM-L6-v2 (``sentence_model``) with its top layers (three, as trained) fine-tuned and a
 linear layer that gives each token the probability of "none" and of each category. Only the tuned
 layers and that linear layer are stored (``data/passage_model.npz``); the rest are the installed
 model's own. Training (``tests/privacy/train_passage_model.py``) needs PyTorch; running it needs

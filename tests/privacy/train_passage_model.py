@@ -108,8 +108,8 @@ def main() -> None:
     )
     parser.add_argument("--twice", nargs="*", type=Path, default=[SHARED / "dev", HERE / "devstyle"],
                         help="folders among DIR whose transcripts count twice (annotated as the shared dev set is)")
-    parser.add_argument("--tuned-layers", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=4)  # the stored model: 4 epochs over 386 transcripts
+    parser.add_argument("--tuned-layers", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3)  # the stored model: 3 epochs over 505 transcripts
     parser.add_argument("--learning-rate", type=float, default=3e-4)
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--hold-out-fold", type=int)
