@@ -6,6 +6,9 @@ context. Once found, the same word elsewhere in the session is the same identifi
 exceptions: an everyday word ("Hope", "Will") is carried only to capitalised mid-sentence
 mentions, never to lower-case text, and a word that is also a country or state ("Georgia",
 "Jordan") is not carried to "to/in/from Georgia".
+
+In lower-case text, a first name joined by "and" to a name found in the same turn is taken for a
+name too ("our friends tom and aroha").
 """
 
 from __future__ import annotations
@@ -98,7 +101,7 @@ def _paired_names(tokens: list[Token], named: set[int], vocab: Vocabulary) -> li
         return []
     out = []
     for i, token in enumerate(tokens):
-        if i in named or token.bare not in vocab.first_names or token.bare in FUNCTION_WORDS | _MODALS:
+        if i in named or token.bare not in vocab.first_names or token.bare in _NEVER_A_PAIRED_NAME:
             continue
         if token.lower.endswith("'s"):
             continue
@@ -122,6 +125,7 @@ _PRONOUNS = {"i", "you", "we", "he", "she", "they", "it", "there", "that", "this
 
 #: First names that are also the verb after a name ("mark will be there", "Dana may come").
 _MODALS = {"will", "may", "can", "might", "must"}
+_NEVER_A_PAIRED_NAME = FUNCTION_WORDS | _MODALS
 
 
 #: Words after which an everyday word is that word, not a name ("the bill", "i drew", "you will").
