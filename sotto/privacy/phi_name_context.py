@@ -166,9 +166,9 @@ def _full_name_as_turn(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
     if len(tokens) != 2 or tokens[1].breaks_before():
         return []
     first, last = tokens[0].lower, tokens[1].lower
-    if first not in vocab.first_names or first in _EVERYDAY_FIRST_NAMES | _WORDS_FOR_SOMEONE or first in MONTHS:
+    if first not in vocab.first_names or first in _NOT_A_FIRST_NAME_ALONE:
         return []
-    if not tokens[1].bare.isalpha() or last in FUNCTION_WORDS | _NOT_A_VOCATIVE_NEXT | _SUBJECT_VERBS | _CLOSERS:
+    if not tokens[1].bare.isalpha() or last in _NOT_A_VOCATIVE_SURNAME:
         return []
     if last in _ADVERBS or last in SUBJECTS or last.endswith(("ly", "ing")) or vocab.is_not_identifying(last):
         return []
@@ -207,7 +207,7 @@ def _surname_after(tokens: list[Token], i: int, vocab: Vocabulary) -> bool:
     surname, verb = tokens[i + 1], tokens[i + 2]
     if surname.breaks_before() or verb.breaks_before() or not surname.bare.isalpha():
         return False
-    if surname.lower in FUNCTION_WORDS | _SUBJECT_VERBS | SUBJECTS | _AFTER_A_JOB:
+    if surname.lower in _NOT_A_SURNAME_BEFORE_A_VERB:
         return False
     if surname.lower.endswith(("ly", "ing", "ed")) or surname.lower in _ADVERBS:
         return False
@@ -232,6 +232,9 @@ _AFTER_A_JOB = {
     "shows", "show", "type", "types", "kind", "friend", "friends", "degree", "school", "today", "yesterday",
     "tomorrow", "again", "too", "here", "there", "now", "then", "really", "yeah", "yes", "no", "okay", "please",
 }  # fmt: skip
+
+#: Words after a first name that are no surname before a verb.
+_NOT_A_SURNAME_BEFORE_A_VERB = FUNCTION_WORDS | _SUBJECT_VERBS | SUBJECTS | _AFTER_A_JOB
 
 
 def _titled_surname(tokens: list[Token], i: int) -> bool:
@@ -314,6 +317,12 @@ _CLOSERS = {
     "night", "hi", "hello", "hey", "okay", "yes", "time", "luck", "care", "soon", "there", "back", "again",
     "yourself", "home",
 }  # fmt: skip
+
+#: First names that are everyday words or months, and so no name given alone.
+_NOT_A_FIRST_NAME_ALONE = _EVERYDAY_FIRST_NAMES | _WORDS_FOR_SOMEONE | MONTHS
+
+#: Second words of a two-word turn that make it no full name ("maya thanks", "leon said").
+_NOT_A_VOCATIVE_SURNAME = FUNCTION_WORDS | _NOT_A_VOCATIVE_NEXT | _SUBJECT_VERBS | _CLOSERS
 
 
 #: Letters in a row that make a word spelled out ("o c a m p o", "M-c-N-a-i-r").

@@ -141,6 +141,9 @@ WEAK_HEADS = {
     "surgery", "housing", "ambulance", "lines",
 }  # fmt: skip
 
+#: Every head word of a business or a place name.
+HEADS = ORG_HEADS | PLACE_HEADS
+
 
 def end_without_possessive(token: Token) -> int:
     return token.end - 2 if token.lower.endswith("'s") else token.end

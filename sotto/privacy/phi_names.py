@@ -25,6 +25,7 @@ from sotto.privacy.phi_name_words import (
     FORMAL_TITLES,
     FUNCTION_WORDS,
     GREETINGS,
+    HEADS,
     ORG_HEADS,
     ORG_LEADS,
     PLACE_HEADS,
@@ -203,7 +204,7 @@ def _opening_word_of_a_named_firm(tokens: list[Token], start: int, end: int, voc
     """Is the everyday word that opens the sentence before a run the first word of the same name
     ("Lookout Valley Credit Union is ...", "Third Mainland Bridge was ...")? Only before a head, and not
     a word that opens sentences ("Then", "Yesterday", "Luckily")."""
-    if start == 0 or end == start or tokens[end].lower not in _HEADS:
+    if start == 0 or end == start or tokens[end].lower not in HEADS:
         return False
     first = tokens[start - 1]
     word = first.lower
@@ -213,8 +214,6 @@ def _opening_word_of_a_named_firm(tokens: list[Token], start: int, end: int, voc
         return False
     return not vocab.is_not_identifying(word)
 
-
-_HEADS = ORG_HEADS | PLACE_HEADS
 
 #: Words that open a sentence before a name without being part of it.
 _SENTENCE_OPENERS = {
@@ -275,7 +274,7 @@ def _joins(tokens: list[Token], end: int, vocab: Vocabulary) -> bool:
         return nxt.is_capitalised
     if nxt.is_capitalised and not vocab.is_not_identifying(nxt.bare) and nxt.bare not in MONTHS:
         return True
-    return nxt.lower in _HEADS and tokens[end].is_capitalised and not tokens[end].text.endswith("'s")
+    return nxt.lower in HEADS and tokens[end].is_capitalised and not tokens[end].text.endswith("'s")
 
 
 def _type_of_run(tokens: list[Token], start: int, end: int, vocab: Vocabulary) -> tuple[str | None, float]:

@@ -11,6 +11,7 @@ from sotto.privacy.phi_dates import MONTHS, WEEKDAYS
 from sotto.privacy.phi_name_words import (
     FUNCTION_WORDS,
     GENERIC_MODIFIERS,
+    HEADS,
     ORG_HEADS,
     ORG_LEADS,
     ORG_PLACE_LEADS,
@@ -38,9 +39,8 @@ _NOT_A_PLACE_BEFORE = {
 }  # fmt: skip
 
 
-#: Heads of a business or a place name, and those that make one on their own (not after "at" only).
-_HEADS = ORG_HEADS | PLACE_HEADS
-_STRONG_HEADS = _HEADS - WEAK_HEADS
+#: Heads of a business or a place name that make one on their own (not after "at" only).
+_STRONG_HEADS = HEADS - WEAK_HEADS
 
 _PLACE_WORD_LEADS = {"in", "from", "near", "outside", "around", "round", "past", "toward", "towards"}
 
@@ -280,7 +280,7 @@ def _head_goes_on(tokens: list[Token], end: int, after_a_lead: bool) -> bool:
     word, following = tokens[end].lower, tokens[end + 1].lower
     if following in WEAK_HEADS:
         return after_a_lead or _head_follows(tokens, end + 1)
-    return following in _STRONG_HEADS or (following in HEAD_TAILS and word in _HEADS | HEAD_TAILS)
+    return following in _STRONG_HEADS or (following in HEAD_TAILS and word in HEADS | HEAD_TAILS)
 
 
 #: Marks between two words that end a name: a pause or a quote.
@@ -303,11 +303,14 @@ HEAD_TAILS = {"glass", "body", "service", "practice", "singers", "league", "ems"
 #: What follows "and" at the end of a firm's name: "pritchard and sons", "halvorsen print and pack".
 _FIRM_ENDINGS = {"sons", "son", "daughter", "daughters", "co", "partners", "associates", "design", "pack", "crate"}
 
+#: Words that, before a street type, do not make it the name of a street ("the street", "a local street team").
+_NOT_A_STREET_NAME = GENERIC_MODIFIERS | ORG_HEADS | FUNCTION_WORDS
+
 
 def _street_named(words: list[Token]) -> bool:
     """Is a street named in these words, so that the business is named for it ("harbor street deli")?"""
     return any(
-        t.lower in STREET_TYPES and k > 0 and words[k - 1].lower not in GENERIC_MODIFIERS | ORG_HEADS | FUNCTION_WORDS
+        t.lower in STREET_TYPES and k > 0 and words[k - 1].lower not in _NOT_A_STREET_NAME
         for k, t in enumerate(words)
     )
 
@@ -319,7 +322,7 @@ def _is_qualified_head(tokens: list[Token], i: int) -> bool:
 
 def _name_word(token: Token) -> bool:
     """Could this word be part of a business name ("marlow" in "marlow and finch accounting")?"""
-    return token.text.isalpha() and token.lower not in FUNCTION_WORDS | ORG_PLACE_LEADS
+    return token.text.isalpha() and token.lower not in FUNCTION_WORDS and token.lower not in ORG_PLACE_LEADS
 
 
 #: Words that open the name of a place or a business ("camp Tamarack", "at studio Lumen").
@@ -349,7 +352,7 @@ def extend_over_heads(tokens: list[Token], start: int, end: int) -> int:
     Up to two other words may come before the head ("judith basin feed and supply").
     """
     lead = tokens[start - 1].lower if start > 0 else ""
-    heads = _HEADS if lead in ORG_LEADS else _STRONG_HEADS
+    heads = HEADS if lead in ORG_LEADS else _STRONG_HEADS
     for gap in (1, 2):
         ahead = end + gap + 1
         if ahead < len(tokens) and tokens[ahead].lower in heads:

@@ -103,7 +103,7 @@ def _paired_names(tokens: list[Token], named: set[int], vocab: Vocabulary) -> li
     for i, token in enumerate(tokens):
         if i in named or token.bare not in vocab.first_names or token.bare in _NEVER_A_PAIRED_NAME:
             continue
-        if token.lower.endswith("'s"):
+        if token.lower.endswith("'s"):  # an owner ("tom's car"), not one of a pair
             continue
         nxt = tokens[i + 1].lower if i + 1 < len(tokens) else ""
         before_a_name = nxt == "and" and i + 2 in named and not tokens[i + 1].breaks_before()
