@@ -94,8 +94,12 @@ _TURNED = {"turned", "turns", "turn", "turning"}
 
 
 _BABY_UNITS = {"weeks", "week", "months", "month"}
-#: Words after a baby's age in weeks or months that end what is said of it ("she's eleven weeks tomorrow").
-_AFTER_A_BABY_AGE = {"now", "today", "tomorrow", "already", "this", "next", "so", "but"}
+#: Words after a baby's age in weeks or months that end what is said of it ("she's eleven weeks tomorrow"),
+#: or open the next clause where nothing marks the end of this one ("he's four months she's been asking").
+_AFTER_A_BABY_AGE = {
+    "now", "today", "tomorrow", "already", "this", "next", "so", "but", "i", "i'm", "she", "she's", "he", "he's",
+    "we", "we're", "they", "they're", "you", "you're",
+}  # fmt: skip
 
 
 def _baby_age(words: list[str], tokens: list[Token], i: int, end: int) -> bool:
@@ -282,8 +286,8 @@ def _age_lead(lead: str, lead2: str, tokens: list[Token], at: int) -> bool:
         return True
     if lead == "at" and at >= 0 and ends_clause(tokens, at + 1) and lead2 not in _TIME_WORDS:
         return True  # "at fifteen?" - the number is checked to be a teen or more by the caller
-    if lead == "of" and lead2 == "age":
-        return True
+    if lead == "of" and (lead2 == "age" or lead2 in _SOMEONE_OF):
+        return True  # "forty four years of age", "a big man of twenty-nine"
     if lead in {"was", "is", "were", "am", "'s"}:
         if lead2 in _PERSON_PRONOUNS or lead2 in _KIN:
             return True
@@ -292,6 +296,10 @@ def _age_lead(lead: str, lead2: str, tokens: list[Token], at: int) -> bool:
             return False
         return not subject.starts_sentence or not vocabulary().is_common(subject.bare)
     return False
+
+
+#: Words for someone whose age follows "of" ("a man of twenty-nine", "a girl of six").
+_SOMEONE_OF = {"man", "woman", "boy", "girl", "lad", "lass", "lady", "gentleman", "kid", "child", "teenager", "fella"}
 
 
 #: People whose age a client states ("my mom was 52", "my son is six").

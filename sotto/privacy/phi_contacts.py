@@ -71,9 +71,13 @@ _PHONE = re.compile(
 
 
 _CODE = re.compile(
-    r"(?<![\w\-])(?:[A-Z]{1,4}[\- ]?)?\d[\dA-Za-z]*(?:[\- ](?:\d[\dA-Z]*|[A-Z]{1,4}(?=[\- ]\d))|-[A-Z]{1,4}(?![\w\-]))*"
-    r"(?![\w\-])"
+    r"(?<![\w\-/])(?:[A-Z]{1,4}[\- /]?)?\d[\dA-Za-z]*"
+    r"(?:[\- /](?:\d[\dA-Z]*|[A-Z]{1,4}(?=[\- /]\d))|-[A-Z]{1,4}(?![\w\-]))*"
+    r"(?![\w\-/])"
 )
+
+#: Slashed numbers that are a date or a span of years ("3/14/2023", "2019/2020"), not a code.
+_SLASHED_NOT_A_CODE = re.compile(r"\d{1,2}/\d{1,2}(?:/\d{2,4})?|(?:19|20)\d\d/(?:\d\d|(?:19|20)\d\d)")
 
 
 def find_contacts(text: str, tokens: list[Token]) -> list[Found]:
@@ -179,9 +183,10 @@ _MAILBOX_INTRODUCERS = {"emailed", "emailing", "emails", "write", "contact", "re
 
 
 def _spoken_handles(tokens: list[Token]) -> list[Found]:
-    """ "eli underscore builds underscore things", or a word spelled out after "handle"/"account"."""
+    """ "eli underscore builds underscore things", or "at" and words joined by "dot" after a handle word
+    ("my handle's at k a y dot l e e dot waves")."""
     words = lower_words(tokens)
-    found = []
+    found = _handles_at(tokens, words)
     for i, word in enumerate(words):
         if word != "underscore" or i == 0 or i + 1 >= len(words):
             continue
@@ -191,6 +196,34 @@ def _spoken_handles(tokens: list[Token]) -> list[Found]:
         while end + 2 < len(words) and words[end + 1] in ("underscore", "dot"):
             end += 2
         found.append(Found(tokens[start].start, tokens[end].end, "CONTACT", 0.85))
+    return found
+
+
+#: Words that say a handle is coming ("my insta's at ...").
+_HANDLE_WORDS = {
+    "handle", "username", "user", "insta", "instagram", "tiktok", "snapchat", "snap", "twitter", "x", "ig",
+    "account", "profile", "page", "channel",
+}  # fmt: skip
+
+
+def _handles_at(tokens: list[Token], words: list[str]) -> list[Found]:
+    """ "at" and a run of words or letters joined by "dot" or "underscore", a handle word within six words before."""
+    found = []
+    for i, word in enumerate(words):
+        if word != "at" or not {w.removesuffix("'s") for w in words[max(0, i - 6) : i]} & _HANDLE_WORDS:
+            continue
+        end, j = None, i + 1
+        while j < len(words) and words[j].isalnum() and words[j] not in _SPOKEN_SYMBOLS:
+            while j + 1 < len(words) and len(words[j]) == 1 and len(words[j + 1]) == 1 and words[j + 1].isalnum():
+                j += 1  # letters said one by one are one part: "k a y"
+            if j + 2 < len(words) and words[j + 1] in ("dot", "underscore") and not tokens[j + 1].breaks_before():
+                end, j = j + 2, j + 2
+                continue
+            break
+        if end is not None:
+            while end + 1 < len(words) and len(words[end]) == 1 and len(words[end + 1]) == 1:
+                end += 1
+            found.append(Found(tokens[i].start, tokens[end].end, "CONTACT", 0.85))
     return found
 
 
@@ -208,10 +241,10 @@ def find_ids(text: str, tokens: list[Token]) -> list[Found]:
         if digits >= 5 or (digits >= 4 and letters and has_upper_code) or (digits >= 3 and code.count(" ") >= 2):
             if re.fullmatch(r"\d{1,2}(st|nd|rd|th)", code) or re.fullmatch(r"(1[89]|20)\d\d", code):
                 continue
-            if re.fullmatch(r"\d{1,3}(,\d{3})+", code):
+            if re.fullmatch(r"\d{1,3}(,\d{3})+", code) or _SLASHED_NOT_A_CODE.fullmatch(code):
                 continue
             found.append(Found(m.start(), m.end(), "ID", 0.8))
-    found += _spoken_codes(tokens)
+    found += [f for f in _spoken_codes(tokens) if not _SLASHED_NOT_A_CODE.fullmatch(text[f.start : f.end])]
     return found
 
 
@@ -260,15 +293,25 @@ def _spoken_codes(tokens: list[Token]) -> list[Found]:
         while closing < len(words) and closing - end < 3 and len(words[closing]) == 1 and words[closing].isalpha():
             closing += 1
         ends_here = closing == len(words) or tokens[closing].breaks_before()
-        if digits and closing > end and ends_here and any(w not in ("a", "i") for w in words[end:closing]):
+        # Two or more letters after the digits go on the code wherever it ends ("two nine one a d they said"),
+        # within the sentence and without a closing "i", which is more often the speaker.
+        spelled_on = (
+            closing - end >= 2
+            and words[closing - 1] != "i"
+            and not any(tokens[k].breaks_before() for k in range(end, closing))
+        )
+        a_letter = any(w not in ("a", "i") for w in words[end:closing])
+        if digits and closing > end and (ends_here or spelled_on) and a_letter:
             letters += closing - end
             end = j = closing
         context = set(words[max(0, start - 10) : start])
+        # "the rego's k r m four one seven": a code word with "'s" says a code is coming just the same.
+        id_context = {w.removesuffix("'s") for w in context} & _ID_CONTEXT
         is_code = (
             len(digits) >= 6
             or (len(digits) >= 4 and letters >= 1)
-            or (len(digits) >= 4 and context & _ID_CONTEXT)
-            or (len(digits) >= 3 and letters >= 2 and context & _ID_CONTEXT)  # "the plate is k l m four five two"
+            or (len(digits) >= 4 and id_context)
+            or (len(digits) >= 3 and letters >= 2 and id_context)  # "the plate is k l m four five two"
         )
         if is_code and end > start and not _is_plain_number(words[start:end]):
             kind = "CONTACT" if (context & _CONTACT_CONTEXT) and not letters and 7 <= len(digits) <= 12 else "ID"

@@ -196,6 +196,9 @@ _NOT_AFTER_ORDINAL_DAY = {
 
 def _ordinal_day(tokens: list[Token], words: list[str], i: int) -> tuple[int, int] | None:
     """ "the 22nd", "the twenty second", "the 3rd": a day of the month, not "the third time"."""
+    said_of = _day_said_of(words, i)
+    if said_of:
+        return (i, said_of)
     number = read_number(words, i + 1)
     if not number or not number.ordinal or not 1 <= number.value <= 31:
         return None
@@ -228,6 +231,21 @@ def _ordinal_day(tokens: list[Token], words: list[str], i: int) -> tuple[int, in
     if spelled and nxt and not ends_clause(tokens, end) and nxt not in _DATE_FOLLOWERS and not _time_at(words, end + 1):
         return None
     return (i, end)
+
+
+def _day_said_of(words: list[str], i: int) -> int | None:
+    """The last word of a day said to be something ("The 4th's good", "the twenty fourth's fine"), or None.
+
+    "the first's" and "the second's" are left out: those are more often the first or second of anything.
+    """
+    for k in (i + 1, i + 2):
+        if k >= len(words) or not words[k].endswith("'s"):
+            continue
+        number = read_number([*words[:k], words[k][:-2]], i + 1)
+        spelled = not words[i + 1][0].isdigit()
+        if number and number.ordinal and number.length == k - i and 1 <= number.value <= 31:
+            return None if spelled and number.value <= 2 else k
+    return None
 
 
 def _counted_form(word: str) -> bool:

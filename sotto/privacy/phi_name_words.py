@@ -79,7 +79,9 @@ ORG_HEADS = {
     "wolves", "sharks", "panthers", "falcons", "hornets", "comets", "bandits", "flyers", "rams", "dragons",
     "knights", "warriors", "raiders", "chargers", "chiefs", "orthodontics", "kindergarten", "escrow",
     "bulldogs", "components", "traders", "nutrition", "resources", "marine", "security", "polytechnic",
-    "ambulance", "shipping", "lines",
+    "ambulance", "shipping", "lines", "cardiology", "oncology", "dermatology", "neurology", "urology",
+    "orthopaedics", "orthopedics", "gynaecology", "gynecology", "rheumatology", "audiology", "podiatry",
+    "ophthalmology", "resort", "sacco",
 }  # fmt: skip
 
 
@@ -114,7 +116,8 @@ GENERIC_MODIFIERS = {
     "bus", "train", "gas", "petrol", "car", "power", "water", "treatment", "dog", "food", "paper", "steel",
     "processing", "packing", "chicken", "meat", "distribution", "sewage", "recycling", "nuclear",
     "credit", "labor", "labour", "trade", "student", "bowling", "wine", "record", "trailer", "boot", "science",
-    "art", "history", "natural", "human", "social", "border", "airport", "national", "cyber",
+    "art", "history", "natural", "human", "social", "border", "airport", "national", "cyber", "paediatric",
+    "pediatric", "adult", "child", "outpatient", "inpatient", "hospital", "ski", "beach", "holiday",
 }  # fmt: skip
 
 

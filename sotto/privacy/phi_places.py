@@ -42,7 +42,7 @@ _NOT_A_PLACE_BEFORE = {
 #: Heads of a business or a place name that make one on their own (not after "at" only).
 _STRONG_HEADS = HEADS - WEAK_HEADS
 
-_PLACE_WORD_LEADS = {"in", "from", "near", "outside", "around", "round", "past", "toward", "towards"}
+_PLACE_WORD_LEADS = {"in", "from", "near", "outside", "around", "round", "past", "toward", "towards", "up", "down"}
 
 
 def gazetteer_places(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
@@ -186,7 +186,7 @@ def _not_a_name_word(token: Token) -> bool:
     """Is this word before a head a count, a kind ("book club") or a kin word's possessive ("mum's place")?"""
     if token.lower.endswith("'s"):
         return token.bare in RELATIONS
-    return token.lower in GENERIC_MODIFIERS | _COUNTS | _CLUB_KINDS
+    return token.lower in _KINDS_AND_COUNTS
 
 
 #: What a club or a group is for, not its name ("book club", "the running group").
@@ -195,6 +195,8 @@ _CLUB_KINDS = {
     "swimming", "sailing", "knitting", "gardening", "film", "photography", "debate", "debating", "fan",
     "netball", "cricket", "hockey", "baseball", "basketball", "choir", "supper", "lunch", "breakfast",
 }  # fmt: skip
+
+_KINDS_AND_COUNTS = GENERIC_MODIFIERS | _COUNTS | _CLUB_KINDS
 
 
 def paired_firms(tokens: list[Token]) -> list[Found]:
@@ -332,6 +334,10 @@ _PLACE_OPENERS = {"camp", "mount", "mt", "lake", "fort", "port"}
 _ORG_OPENERS = {"studio", "club", "cafe", "café", "salon", "hotel", "casa", "bistro", "gym"}
 
 
+#: Words before an opener that make it open an organisation's name ("at studio lumen", "to cafe rosa").
+_ORG_OPENER_LEADS = ORG_LEADS | {"to", "in"}
+
+
 def head_before(tokens: list[Token], start: int) -> str | None:
     """The kind of name a lower-case opener right before a run makes it, if there is one."""
     if start == 0 or tokens[start].breaks_before():
@@ -341,7 +347,7 @@ def head_before(tokens: list[Token], start: int) -> str | None:
         return None
     if opener.lower in _PLACE_OPENERS:
         return "LOCATION"
-    if opener.lower in _ORG_OPENERS and start >= 2 and tokens[start - 2].lower in ORG_LEADS | {"to", "in"}:
+    if opener.lower in _ORG_OPENERS and start >= 2 and tokens[start - 2].lower in _ORG_OPENER_LEADS:
         return "ORG"
     return None
 

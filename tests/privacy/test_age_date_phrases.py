@@ -222,6 +222,7 @@ def test_an_age_in_years_of_age_or_turned_before_an_ordinal_word_is_an_age() -> 
         ("She's four months, a dote.", "four months"),
         ("the baby is nine weeks old and sleeping better", "nine weeks"),
         ("Saoirse's seven months.", "seven months"),
+        ("her little boy is four months she's been asking me", "four months"),
     ],
 )
 def test_a_baby_s_age_in_weeks_or_months_is_an_age(text: str, age: str) -> None:
@@ -234,3 +235,29 @@ def test_a_baby_s_age_in_weeks_or_months_is_an_age(text: str, age: str) -> None:
 )
 def test_a_pregnancy_a_sobriety_or_a_wait_in_weeks_or_months_is_not_an_age(text: str) -> None:
     assert ages(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("Now he's a big man of twenty-nine and I don't know him.", "twenty-nine"),
+        ("a girl of six should not have to see that", "six"),
+    ],
+)
+def test_an_age_after_a_man_or_a_girl_of_is_an_age(text: str, age: str) -> None:
+    assert ages(text) == [age]
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("The 4th's good. I'll bring the letter.", "The 4th's"),
+        ("the twenty fourth's fine for me", "the twenty fourth's"),
+    ],
+)
+def test_a_day_said_to_suit_is_a_date(text: str, date: str) -> None:
+    assert dates(text) == [date]
+
+
+def test_the_first_or_second_said_to_be_something_is_not_a_date() -> None:
+    assert dates("the first's always the hardest") == []

@@ -96,10 +96,22 @@ def test_a_kind_of_service_alone_stays(text: str) -> None:
         ("i got through four shifts at waitaha ambulance which felt like a win", "waitaha ambulance"),
         ("nine years with pacific meridian shipping i sent every peso home", "pacific meridian shipping"),
         ("i drive twelve hour shifts for northway freight lines when i'm not home", "northway freight lines"),
+        ("i'll take him to the appointment at reef city cardiology if she's on shift", "reef city cardiology"),
+        ("the manager at coral crest resort said he can try", "coral crest resort"),
+        ("he called me into the office at baraka line sacco and said", "baraka line sacco"),
+        ("i went up castle hill at sunrise like we used to", "castle hill"),
+        ("we walked down ocean drive after", "ocean drive"),
     ],
 )
 def test_businesses_and_places_named_by_an_industry_or_place_head_are_found(text: str, name: str) -> None:
     assert name in found(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["as a last resort i called her", "she was seen by pediatric neurology", "i ended up park bench sleeping"]
+)
+def test_a_kind_of_clinic_or_a_phrase_before_a_head_is_no_name(text: str) -> None:
+    assert found(text) == {}
 
 
 def test_a_name_asked_for_is_a_name_even_when_it_is_a_word() -> None:

@@ -48,6 +48,8 @@ def test_contacts_written_and_said_aloud(text: str, expected: str) -> None:
         ("it's i n four four seven one zero nine two three five", "i n four four seven one zero nine two three five"),
         ("sure one oh oh four eight two three three seven w a", "one oh oh four eight two three three seven w a"),
         ("the plate is k l m four five two", "k l m four five two"),
+        ("and my policy number is PHL/2231/884706.", "PHL/2231/884706"),
+        ("They gave me a case number, CAS 417/06/2024, and that's it.", "CAS 417/06/2024"),
     ],
 )
 def test_codes_written_and_read_out(text: str, expected: str) -> None:
@@ -66,6 +68,9 @@ def test_years_and_amounts_are_not_codes() -> None:
     assert spans(find_ids, "the pin is 4482 I think") == ["4482"]
     assert spans(find_ids, "i got four five six seven eight a day") == []
     assert spans(find_ids, "we won four five two") == []
+    # Slashed dates and spans of years are not codes, and a spoken code stops before the speaker's "I".
+    assert spans(find_ids, "the 2019/2020 season and 3/14/2023") == []
+    assert max(spans(find_ids, "the reference is PX 4471 0926 B; I check it"), key=len) == "PX 4471 0926"
 
 
 @pytest.mark.parametrize(

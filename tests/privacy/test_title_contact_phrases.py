@@ -60,3 +60,29 @@ def test_a_letter_after_dash_ends_a_spoken_code() -> None:
 
 def test_a_plain_number_of_things_is_not_a_code() -> None:
     assert found("we have four seven dogs") == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "handle"),
+    [
+        ("my handle's literally at k a y dot l e e dot waves and he's on it", "at k a y dot l e e dot waves"),
+        ("follow my page at sunny dot days dot bakes please", "at sunny dot days dot bakes"),
+    ],
+)
+def test_a_handle_said_after_at_is_a_contact(text: str, handle: str) -> None:
+    assert found(text).get(handle) == "CONTACT"
+
+
+def test_at_without_a_handle_word_is_not_a_handle() -> None:
+    assert not any(k.startswith("at") for k in found("we met at sunny dot days dot bakes"))
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("the file number they gave me is r w c two two nine one a d they said", "r w c two two nine one a d"),
+        ("the rego's k r m four one seven and they'll fit it", "k r m four one seven"),
+    ],
+)
+def test_letters_after_a_spoken_code_and_a_code_word_with_s_make_a_code(text: str, code: str) -> None:
+    assert found(text).get(code) == "ID"
