@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         default="", description="A CTranslate2 Whisper model directory; empty means the bundled tiny.en."
     )
     whisper_threads: int = Field(default=0, ge=0, le=64, description="CPU threads for transcription; 0: one per core.")
+    sentence_model_dir: str = Field(
+        default="",
+        description="A directory with model.safetensors and tokenizer.json for the passage model; "
+        "empty means the bundled all-MiniLM-L6-v2.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("public_url")

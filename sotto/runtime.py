@@ -13,6 +13,7 @@ from sotto.crypto.keystore import KEY_STORES, KeyStore
 from sotto.db import make_engine, make_session_factory, migrate
 from sotto.jobs.service import ThreadWorkers
 from sotto.mail.backends import MailBackend, backend_from_settings
+from sotto.privacy.sentence_model import use_model_dir
 from sotto.storage.blobs import BLOB_STORES, BlobStore
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def build_runtime(settings: Settings, *, mailer: MailBackend | None = None) -> R
     import sotto.tasks  # noqa: F401
 
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    use_model_dir(settings.sentence_model_dir)
     keystore = KEY_STORES["file"](settings.key_file)
     engine = make_engine(settings.sqlalchemy_url)
     migrate(engine)

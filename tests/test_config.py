@@ -136,3 +136,19 @@ def test_links_follow_the_port_when_no_public_address_is_set(clean_env: Path, mo
     assert load_settings().public_url == "http://[::1]:8123"
     monkeypatch.setenv("SOTTO_PUBLIC_URL", "https://sotto.example.org/")
     assert load_settings().public_url == "https://sotto.example.org"
+
+
+def test_the_documented_sentence_model_setting_is_read_from_a_dot_env_file_and_used(clean_env: Path) -> None:
+    from sotto.privacy import sentence_model
+
+    chosen = clean_env / "minilm"
+    (clean_env / ".env").write_text(f"SOTTO_SENTENCE_MODEL_DIR={chosen}\n", encoding="utf-8")
+    settings = load_settings()
+    assert settings.sentence_model_dir == str(chosen)
+    runtime = build_runtime(settings)
+    try:
+        assert sentence_model.model_dir() == chosen
+    finally:
+        runtime.close()
+        sentence_model.use_model_dir("")
+    assert sentence_model.model_dir() != chosen

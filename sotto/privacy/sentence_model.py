@@ -35,8 +35,26 @@ class SentenceModelMissing(RuntimeError):
     """The sentence model's files are not installed where Sotto looks for them."""
 
 
+#: The directory the server's settings name (``Settings.sentence_model_dir``), set by ``use_model_dir``.
+_settings_dir: list[Path] = []
+
+
+def use_model_dir(directory: str) -> None:
+    """Take the model from ``directory`` (empty: as ``model_dir`` finds it), before it is first loaded.
+
+    The server calls this with its ``SOTTO_SENTENCE_MODEL_DIR`` setting, which may come from a
+    ``.env`` file; the command-line tools, which read no settings, take the environment variable.
+    """
+    chosen = [Path(directory)] if directory else []
+    if chosen != _settings_dir:
+        _settings_dir[:] = chosen
+        _loaded.cache_clear()
+
+
 def model_dir() -> Path:
-    """Where the model's files are: the setting's directory, or the installed package's."""
+    """Where the model's files are: the server's setting, the environment's, or the installed package's."""
+    if _settings_dir:
+        return _settings_dir[0]
     configured = os.environ.get("SOTTO_SENTENCE_MODEL_DIR")
     if configured:
         return Path(configured)
