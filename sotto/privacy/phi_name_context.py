@@ -143,6 +143,15 @@ def names_in_context(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
             and nxt.lower in _SPEECH_VERBS
             and word not in RELATIONS | _WORDS_FOR_SOMEONE
         )
+        # Without capitals, a first name before what someone says: "on sunday mere said", "every time col tells me".
+        speaking = speaking or (
+            not token.is_capitalised
+            and nxt is not None
+            and nxt.lower in _SPEECH_VERBS
+            and not nxt.breaks_before()
+            and (prev is None or prev.lower not in _DETERMINERS)
+            and word not in _NOT_A_SPEAKER
+        )
         contacted = prev is not None and prev.lower in _CONTACT_VERBS and word not in _EVERYDAY_FIRST_NAMES
         if alone and not token.is_capitalised:
             alone = False
@@ -317,6 +326,9 @@ _CLOSERS = {
     "night", "hi", "hello", "hey", "okay", "yes", "time", "luck", "care", "soon", "there", "back", "again",
     "yourself", "home",
 }  # fmt: skip
+
+#: First names that before "said" are more often someone unnamed or a word ("will said", "mum said").
+_NOT_A_SPEAKER = RELATIONS | _WORDS_FOR_SOMEONE | _EVERYDAY_FIRST_NAMES
 
 #: First names that are everyday words or months, and so no name given alone.
 _NOT_A_FIRST_NAME_ALONE = _EVERYDAY_FIRST_NAMES | _WORDS_FOR_SOMEONE | MONTHS

@@ -145,7 +145,8 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
         qualified = _is_qualified_head(tokens, i)
         # "cuba street's a nightmare": a street or a place is named before "'s" ("is") too.
         head = token.bare if token.bare in PLACE_HEADS else token.lower
-        if (head not in heads and not qualified) or i == 0:
+        weak = head in WEAK_HEADS and not qualified
+        if (head not in heads and not qualified and not weak) or i == 0:
             continue
         start = i
         while start > 0 and i - start < 4:
@@ -168,6 +169,12 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
         )
         if start == i or start == 0 or not (led or led_by_the):
             continue
+        if weak and (
+            i - start < 2
+            or tokens[start - 1].lower not in _WEAK_HEAD_LEADS
+            or any(_not_a_name_word(t) or t.lower in _NOT_A_NAME_BEFORE_A_WEAK_HEAD for t in tokens[start:i])
+        ):
+            continue  # "at harbor point health", "from red river general", but not "at least one day"
         if qualified and start == i - 1:
             continue  # "to the sheriff's office", "to urgent care": a kind of service, not its name
         if tokens[start].breaks_before(".?!;:"):
@@ -180,6 +187,16 @@ def headed_organisations(tokens: list[Token]) -> list[Found]:
         end = heads_after(tokens, start, i, after_a_lead=tokens[start - 1].lower in ORG_LEADS)
         found.append(Found(tokens[start].start, end_without_possessive(tokens[end]), kind, 0.85))
     return found
+
+
+#: Words after which two name words and a weak head make a name on their own.
+_WEAK_HEAD_LEADS = {"at", "from"}
+#: Words after "at" or "from" that say when or how much, not which place ("at least", "from then on").
+_NOT_A_NAME_BEFORE_A_WEAK_HEAD = {
+    "least", "most", "last", "first", "once", "then", "now", "work", "home", "night", "times", "time", "school",
+    "that", "this", "what", "which", "whose", "lunch", "dinner", "breakfast", "church", "uni", "college", "any",
+    "every", "each", "some", "no",
+}  # fmt: skip
 
 
 def _not_a_name_word(token: Token) -> bool:
@@ -270,11 +287,24 @@ def heads_after(tokens: list[Token], start: int, end: int, after_a_lead: bool) -
             end += 1  # "Dupuy's Market", "duffy's tavern"
         elif _and_a_head_after(tokens, end):
             end += 2
+        elif _of_a_field(tokens, end):
+            end += 2  # "liffey institute of education"
         elif not following.breaks_before(_PAUSES) and _head_goes_on(tokens, end, after_a_lead):
             end += 1
         else:
             return end
     return end
+
+
+#: Heads that a field of study or of work completes after "of": "institute of education".
+_HEADS_OF_A_FIELD = {"institute", "university", "college", "school", "academy", "department", "faculty"}
+
+
+def _of_a_field(tokens: list[Token], end: int) -> bool:
+    if end + 2 >= len(tokens) or tokens[end].lower not in _HEADS_OF_A_FIELD or tokens[end + 1].lower != "of":
+        return False
+    field = tokens[end + 2]
+    return field.text.isalpha() and field.lower not in FUNCTION_WORDS and not field.breaks_before(_PAUSES)
 
 
 def _head_goes_on(tokens: list[Token], end: int, after_a_lead: bool) -> bool:
@@ -299,7 +329,9 @@ def _and_a_head_after(tokens: list[Token], end: int) -> bool:
 
 
 #: Words that carry a name on only after a head: "auto glass", "sexual health service", "medical practice".
-HEAD_TAILS = {"glass", "body", "service", "practice", "singers", "league", "ems"}
+HEAD_TAILS = {
+    "glass", "body", "service", "practice", "singers", "league", "ems", "brokers", "agents", "addiction", "youth",
+}  # fmt: skip
 
 
 #: What follows "and" at the end of a firm's name: "pritchard and sons", "halvorsen print and pack".

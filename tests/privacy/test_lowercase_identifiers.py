@@ -101,6 +101,11 @@ def test_a_kind_of_service_alone_stays(text: str) -> None:
         ("he called me into the office at baraka line sacco and said", "baraka line sacco"),
         ("i went up castle hill at sunrise like we used to", "castle hill"),
         ("we walked down ocean drive after", "ocean drive"),
+        ("i sat in the car park at khanyisa insurance brokers for forty minutes", "khanyisa insurance brokers"),
+        ("i see someone at ardfield community addiction service weekly", "ardfield community addiction service"),
+        ("the master of education at liffey institute of education starts soon", "liffey institute of education"),
+        ("i went in for a routine test at harbor point health and two days later", "harbor point health"),
+        ("i ended up at red river general at two in the morning", "red river general"),
     ],
 )
 def test_businesses_and_places_named_by_an_industry_or_place_head_are_found(text: str, name: str) -> None:
@@ -108,10 +113,23 @@ def test_businesses_and_places_named_by_an_industry_or_place_head_are_found(text
 
 
 @pytest.mark.parametrize(
-    "text", ["as a last resort i called her", "she was seen by pediatric neurology", "i ended up park bench sleeping"]
+    "text",
+    [
+        "as a last resort i called her",
+        "she was seen by pediatric neurology",
+        "i ended up park bench sleeping",
+        "i'd like at least one day off",
+        "i was at work all day",
+        "at any point just close the app",
+    ],
 )
 def test_a_kind_of_clinic_or_a_phrase_before_a_head_is_no_name(text: str) -> None:
     assert found(text) == {}
+
+
+def test_a_first_name_before_said_is_the_speaker_even_when_it_is_a_word() -> None:
+    assert found("and so grant said fine we'll wait") == {"grant": "NAME"}
+    assert found("the grant said we could apply again") == {}
 
 
 def test_a_name_asked_for_is_a_name_even_when_it_is_a_word() -> None:
