@@ -71,8 +71,12 @@ def find_ages(text: str, tokens: list[Token]) -> list[Found]:
             lead_at -= 1
         lead = words[lead_at] if lead_at >= 0 else ""
         lead2 = words[lead_at - 1] if lead_at >= 1 else ""
-        at_an_age = lead2 not in _TIME_WORDS and lead2 not in _LEVEL_VERBS and nxt in _AFTER_AN_AGE
-        if lead == "at" and number.value >= 13 and at_an_age:
+        not_a_level = lead2 not in _TIME_WORDS and lead2 not in _LEVEL_VERBS
+        at_an_age = not_a_level and nxt in _AFTER_AN_AGE
+        # From 13 on, "at <number>" is no clock time, so more words may follow an age ("weed at fifteen then").
+        # ("sent it at eighty five then": what a thing was set at is a level.)
+        later_age = at_an_age or (not_a_level and lead2 not in _THINGS and _after_a_later_age(nxt, number.value))
+        if lead == "at" and number.value >= 13 and later_age:
             found.append(Found(tokens[i].start, tokens[span_end].end, "AGE", 0.8))  # "started at sixteen and"
             continue
         if lead == "at" and _at_an_age(words, lead_at, number.value, ends_clause(tokens, span_end) or at_an_age):
@@ -97,7 +101,7 @@ _BABY_UNITS = {"weeks", "week", "months", "month"}
 #: Words after a baby's age in weeks or months that end what is said of it ("she's eleven weeks tomorrow"),
 #: or open the next clause where nothing marks the end of this one ("he's four months she's been asking").
 _AFTER_A_BABY_AGE = {
-    "now", "today", "tomorrow", "already", "this", "next", "so", "but", "i", "i'm", "she", "she's", "he", "he's",
+    "now", "today", "tomorrow", "already", "this", "next", "so", "but", "and", "i", "i'm", "she", "she's", "he", "he's",
     "we", "we're", "they", "they're", "you", "you're",
 }  # fmt: skip
 
@@ -270,6 +274,19 @@ _LEVEL_VERBS = {
 
 #: Words that follow "at <age>" but not "at <a clock time>" ("started at sixteen and he's ...").
 _AFTER_AN_AGE = {"and", "i", "he", "she", "they", "we", "he's", "she's", "i'd", "i'm", "you", "my", "his", "her"}
+
+
+#: Words that follow "at <number>" from 13 on as an age, besides those of ``_AFTER_AN_AGE``:
+#: "weed at fifteen then the drinking", "six foot at sixteen got it from her mom", "came here at twenty two to study".
+_AFTER_A_LATER_AGE = {"then", "got", "to", "when", "because", "but", "so", "after", "before", "with", "without"}
+
+
+_THINGS = {"it", "them", "that", "this", "one"}
+
+
+def _after_a_later_age(nxt: str, value: int) -> bool:
+    # "at twenty to six" and "at twenty five to" tell the time.
+    return nxt in _AFTER_A_LATER_AGE and not (nxt == "to" and value in (20, 25))
 
 
 #: Words that may follow an age said in passing ("mateo's four and", "i'll be nine on the ...").

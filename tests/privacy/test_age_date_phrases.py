@@ -223,6 +223,7 @@ def test_an_age_in_years_of_age_or_turned_before_an_ordinal_word_is_an_age() -> 
         ("the baby is nine weeks old and sleeping better", "nine weeks"),
         ("Saoirse's seven months.", "seven months"),
         ("her little boy is four months she's been asking me", "four months"),
+        ("he's eleven weeks and he still wakes every two hours", "eleven weeks"),
     ],
 )
 def test_a_baby_s_age_in_weeks_or_months_is_an_age(text: str, age: str) -> None:
@@ -261,3 +262,21 @@ def test_a_day_said_to_suit_is_a_date(text: str, date: str) -> None:
 
 def test_the_first_or_second_said_to_be_something_is_not_a_date() -> None:
     assert dates("the first's always the hardest") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("his dad started exactly like this weed at fifteen then the drinking", "fifteen"),
+        ("she's good six foot at sixteen got it from her mom's side", "sixteen"),
+        ("i came here alone at twenty two to study", "twenty two"),
+    ],
+)
+def test_at_a_number_from_thirteen_before_what_follows_an_age_is_an_age(text: str, age: str) -> None:
+    assert ages(text) == [age]
+
+
+def test_at_twenty_to_is_a_clock_time() -> None:
+    assert ages("we meet at twenty to six then go") == []
+    assert ages("it went up at fifteen percent then") == []
+    assert ages("i reckon i sent it at eighty five then i noticed") == []
