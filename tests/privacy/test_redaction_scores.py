@@ -26,8 +26,8 @@ def score(directory: Path, min_phi_recall: float = 0.98, min_topic_recall: float
     proc = subprocess.run(
         [sys.executable, str(SCORER), "--cmd", f"{SOTTO} redact --jsonl", str(directory),
          "--min-phi-recall", str(min_phi_recall), "--min-topic-recall", str(min_topic_recall),
-         "--max-over", "0.05"],
-        capture_output=True, text=True, timeout=600, check=False,
+         "--max-over", "0.05", "--timeout", "1500"],
+        capture_output=True, text=True, timeout=1600, check=False,
     )  # fmt: skip
     return proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr
 
@@ -50,10 +50,12 @@ def test_invented_transcripts_in_speech_recognition_style_meet_the_targets(tmp_p
 @pytest.mark.skipif(not SCORER.exists(), reason="the shared scorer is not beside the project")
 @pytest.mark.xfail(
     strict=True,
-    reason="heldout/ (109 sessions: inv-019..021, 201..206, 401..420 and the dev-style 801..820, 1201..1220, "
-    "1301..1320 and 1401..1420, clean and speech-recognition style, never trained on; the model's thresholds were "
-    "chosen on 401..420 and 801..820): identifier recall 0.990, passage recall 0.756 (criminal 123/155, "
-    "immigration 140/167, sogi 91/126, trauma 105/159, substance 160/227, health 130/157), over-removal 0.095",
+    reason="heldout/ (149 sessions: inv-019..021, 201..206, 401..420, the dev-style 801..820, 1201..1220, "
+    "1301..1320, 1401..1420 and 1601..1620, and the densely marked 1501..1520, clean and speech-recognition style, "
+    "never trained on; the model's thresholds were chosen on 401..420 and 801..820, the identifier rules studied on "
+    "the misses of 1201..1520 but never of 1601..1620): identifier recall 0.990, passage recall 0.784 (criminal "
+    "165/198, immigration 184/212, sogi 140/186, trauma 147/217, substance 213/295, health 195/224), "
+    "over-removal 0.122",
 )
 def test_held_out_transcripts_meet_the_targets() -> None:
     # Kept apart from data/ so that the tests above measure what was tuned and this one what was not.
@@ -66,7 +68,8 @@ def test_held_out_transcripts_meet_the_targets() -> None:
     strict=True,
     reason="train/ (352 sessions: inv-101..168, 301..360, 501..630, 701..720, 971..990, 1101..1120 and 34 densely "
     "marked dev-style ones among 951..1050): the stored passage model is trained on all of them and the identifier "
-    "rules were studied on them, yet identifier recall is 0.979, passage recall 0.883, over-removal 0.037",
+    "rules were studied on them; identifier recall (0.980) and over-removal (0.040) meet the targets, passage "
+    "recall (0.900) does not",
 )
 def test_training_transcripts_meet_the_targets() -> None:
     assert score(HERE / "train").endswith(" ok")
