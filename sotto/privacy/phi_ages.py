@@ -74,7 +74,6 @@ def find_ages(text: str, tokens: list[Token]) -> list[Found]:
         not_a_level = lead2 not in _TIME_WORDS and lead2 not in _LEVEL_VERBS
         at_an_age = not_a_level and nxt in _AFTER_AN_AGE
         # From 13 on, "at <number>" is no clock time, so more words may follow an age ("weed at fifteen then").
-        # ("sent it at eighty five then": what a thing was set at is a level.)
         later_age = at_an_age or (not_a_level and lead2 not in _THINGS and _after_a_later_age(nxt, number.value))
         if lead == "at" and number.value >= 13 and later_age:
             found.append(Found(tokens[i].start, tokens[span_end].end, "AGE", 0.8))  # "started at sixteen and"
@@ -281,6 +280,7 @@ _AFTER_AN_AGE = {"and", "i", "he", "she", "they", "we", "he's", "she's", "i'd", 
 _AFTER_A_LATER_AGE = {"then", "got", "to", "when", "because", "but", "so", "after", "before", "with", "without"}
 
 
+#: Words for a thing before "at <number>": what it was set at is a level, not an age ("sent it at eighty five").
 _THINGS = {"it", "them", "that", "this", "one"}
 
 

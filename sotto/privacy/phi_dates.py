@@ -238,11 +238,11 @@ def _day_said_of(words: list[str], i: int) -> int | None:
 
     "the first's" and "the second's" are left out: those are more often the first or second of anything.
     """
+    spelled = i + 1 < len(words) and not words[i + 1][0].isdigit()
     for k in (i + 1, i + 2):
         if k >= len(words) or not words[k].endswith("'s"):
             continue
         number = read_number([*words[:k], words[k][:-2]], i + 1)
-        spelled = not words[i + 1][0].isdigit()
         if number and number.ordinal and number.length == k - i and 1 <= number.value <= 31:
             return None if spelled and number.value <= 2 else k
     return None

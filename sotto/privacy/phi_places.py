@@ -213,6 +213,7 @@ _CLUB_KINDS = {
     "netball", "cricket", "hockey", "baseball", "basketball", "choir", "supper", "lunch", "breakfast",
 }  # fmt: skip
 
+#: Words before a head that count or sort what it names rather than name it ("three buses", "book club").
 _KINDS_AND_COUNTS = GENERIC_MODIFIERS | _COUNTS | _CLUB_KINDS
 
 
@@ -301,6 +302,7 @@ _HEADS_OF_A_FIELD = {"institute", "university", "college", "school", "academy", 
 
 
 def _of_a_field(tokens: list[Token], end: int) -> bool:
+    """Do "of" and a field of study carry on the name that ends at ``tokens[end]`` ("institute of education")?"""
     if end + 2 >= len(tokens) or tokens[end].lower not in _HEADS_OF_A_FIELD or tokens[end + 1].lower != "of":
         return False
     field = tokens[end + 2]
@@ -312,7 +314,7 @@ def _head_goes_on(tokens: list[Token], end: int, after_a_lead: bool) -> bool:
     word, following = tokens[end].lower, tokens[end + 1].lower
     if following in WEAK_HEADS:
         return after_a_lead or _head_follows(tokens, end + 1)
-    return following in _STRONG_HEADS or (following in HEAD_TAILS and word in HEADS | HEAD_TAILS)
+    return following in _STRONG_HEADS or (following in HEAD_TAILS and (word in HEADS or word in HEAD_TAILS))
 
 
 #: Marks between two words that end a name: a pause or a quote.
