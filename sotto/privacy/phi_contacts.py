@@ -241,11 +241,11 @@ def find_ids(text: str, tokens: list[Token]) -> list[Found]:
         if digits >= 5 or (digits >= 4 and letters and has_upper_code) or (digits >= 3 and code.count(" ") >= 2):
             if re.fullmatch(r"\d{1,2}(st|nd|rd|th)", code) or re.fullmatch(r"(1[89]|20)\d\d", code):
                 continue
-            if re.fullmatch(r"\d{1,3}(,\d{3})+", code) or _SLASHED_NOT_A_CODE.fullmatch(code):
+            if re.fullmatch(r"\d{1,3}(,\d{3})+", code):
                 continue
             found.append(Found(m.start(), m.end(), "ID", 0.8))
-    found += [f for f in _spoken_codes(tokens) if not _SLASHED_NOT_A_CODE.fullmatch(text[f.start : f.end])]
-    return found
+    found += _spoken_codes(tokens)
+    return [f for f in found if not _SLASHED_NOT_A_CODE.fullmatch(text[f.start : f.end])]
 
 
 def _spoken_codes(tokens: list[Token]) -> list[Found]:
