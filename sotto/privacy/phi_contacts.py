@@ -238,7 +238,9 @@ def find_ids(text: str, tokens: list[Token]) -> list[Found]:
         digits = digit_count(code)
         letters = sum(ch.isalpha() for ch in code)
         has_upper_code = bool(re.match(r"[A-Z]{1,4}\b|[A-Z]{1,4}-|[A-Z]\d", code))
-        if digits >= 5 or (digits >= 4 and letters and has_upper_code) or (digits >= 3 and code.count(" ") >= 2):
+        plate = bool(re.fullmatch(r"[A-Z]{3,4}\d{3,4}", code))  # "KPX418"
+        spaced = digits >= 3 and code.count(" ") >= 2
+        if digits >= 5 or (digits >= 4 and letters and has_upper_code) or spaced or plate:
             if re.fullmatch(r"\d{1,2}(st|nd|rd|th)", code) or re.fullmatch(r"(1[89]|20)\d\d", code):
                 continue
             if re.fullmatch(r"\d{1,3}(,\d{3})+", code):
@@ -312,6 +314,7 @@ def _spoken_codes(tokens: list[Token]) -> list[Found]:
             or (len(digits) >= 4 and letters >= 1)
             or (len(digits) >= 4 and id_context)
             or (len(digits) >= 3 and letters >= 2 and id_context)  # "the plate is k l m four five two"
+            or (len(digits) >= 3 and letters >= 3)  # "my old hilux k p x four one eight"
         )
         if is_code and end > start and not _is_plain_number(words[start:end]):
             kind = "CONTACT" if (context & _CONTACT_CONTEXT) and not letters and 7 <= len(digits) <= 12 else "ID"

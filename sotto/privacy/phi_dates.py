@@ -194,6 +194,10 @@ _NOT_AFTER_ORDINAL_DAY = {
 }  # fmt: skip
 
 
+#: Which month a day is of, said instead of the month's name ("the 19th of next month").
+_WHICH_MONTH = ("next", "this", "last", "the")
+
+
 def _ordinal_day(tokens: list[Token], words: list[str], i: int) -> tuple[int, int] | None:
     """ "the 22nd", "the twenty second", "the 3rd": a day of the month, not "the third time"."""
     said_of = _day_said_of(words, i)
@@ -204,6 +208,8 @@ def _ordinal_day(tokens: list[Token], words: list[str], i: int) -> tuple[int, in
         return None
     end = i + number.length
     nxt = words[end + 1] if end + 1 < len(words) else ""
+    if words[end + 1 : end + 4] in (["of", which, "month"] for which in _WHICH_MONTH):
+        return (i, end + 3)  # "the 19th of next month"
     if ends_clause(tokens, end):
         return (i, end)
     if i == 0 and nxt not in _NOT_AFTER_ORDINAL_DAY:

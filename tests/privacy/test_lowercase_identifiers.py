@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from phi_found import found
+from phi_found import found, spans
 
 from sotto.privacy.engine import default_redactor
 from sotto.privacy.found import Found
-from sotto.privacy.phi_contacts import find_contacts
+from sotto.privacy.phi_contacts import find_contacts, find_ids
 from sotto.privacy.phi_dates import find_dates
 from sotto.privacy.propagation import propagate_names
 from sotto.privacy.tokens import tokenize
@@ -438,3 +438,17 @@ def test_an_everyday_first_name_after_my_relation_or_a_goodbye_is_a_name(text: s
 @pytest.mark.parametrize("text", ["my brother will always be there", "my sister may still come", "i drove home"])
 def test_a_modal_after_my_relation_or_home_alone_stays(text: str) -> None:
     assert found(text) == {}
+
+
+def test_three_letters_and_three_digits_are_a_plate_without_a_word_for_it() -> None:
+    assert spans(find_ids, "car got impounded my old hilux k p x four one eight") == ["k p x four one eight"]
+    assert found("Car got impounded, my old Hilux, KPX418.").get("KPX418") == "ID"
+    assert found("we sang the a b c and one two three songs").get("a b c one two three") is None
+
+
+def test_a_day_of_next_month_is_a_date_to_its_end() -> None:
+    assert (
+        found("got my date through the nineteenth of next month at the court").get("the nineteenth of next month")
+        == "DATE"
+    )
+    assert found("The 19th of next month at the district court.").get("The 19th of next month") == "DATE"
