@@ -17,12 +17,16 @@ from functools import cache
 
 from sotto.pipeline.types import Span
 from sotto.privacy.found import Found
-from sotto.privacy.passage_model import passage_model
+from sotto.privacy.passage_model import identifier_model, passage_model
 from sotto.privacy.phi import PhiFinder
+from sotto.privacy.phi_model import joined, model_identifiers
 from sotto.privacy.placeholders import PlaceholderBook
 from sotto.privacy.propagation import propagate_names
 from sotto.privacy.settings import PrivacySettings
 from sotto.privacy.topics import Passage, find_passages
+
+#: Whether the passage model's identifier head adds its findings to the rules' (a study aid can turn it off).
+IDENTIFIERS_READ = True
 
 
 @dataclass
@@ -45,6 +49,7 @@ class Redactor:
         self._phi = PhiFinder()
         # Loaded now so that a missing model stops the caller before any session is redacted.
         passage_model()
+        identifier_model()
 
     def redact_turns(self, turns: list[tuple[str, str]], settings: PrivacySettings) -> RedactionResult:
         """Redact one session given as (speaker, text) pairs, in order.
@@ -53,11 +58,15 @@ class Redactor:
         throughout. Turns keep their order and count; an empty turn stays empty.
         """
         texts = [text for _, text in turns]
-        speakers = [speaker for speaker, _ in turns]
-        passages = find_passages(texts, settings.topics, speakers if all(speakers) else None)
+        speakers = [speaker for speaker, _ in turns] if all(speaker for speaker, _ in turns) else None
+        passages = find_passages(texts, settings.topics, speakers)
         found: list[list[Found]] = [[] for _ in texts]
         if settings.phi_removal:
-            found = propagate_names(texts, self._phi.find(texts))
+            by_rules = self._phi.find(texts)
+            if IDENTIFIERS_READ:
+                read = model_identifiers(identifier_model().read(texts, speakers), texts)
+                by_rules = [joined(rules, model) for rules, model in zip(by_rules, read, strict=True)]
+            found = propagate_names(texts, by_rules)
         book = PlaceholderBook()
         result = RedactionResult(texts=[])
         for index, text in enumerate(texts):

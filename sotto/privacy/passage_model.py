@@ -7,10 +7,12 @@ turn after its speaker's role ("therapist: ...", "client: ..."), in overlapping 
 ``WINDOW`` tokens, so every token is judged with the turns around it.
 
 It is all-MiniLM-L6-v2 (``sentence_model``) with its top layers (three, as trained) fine-tuned and a
-linear layer that gives each token the probability of "none" and of each category. Only the tuned
-layers and that linear layer are stored (``data/passage_model.npz``); the rest are the installed
-model's own. Training (``tests/privacy/train_passage_model.py``) needs PyTorch; running it needs
-NumPy only.
+linear layer that gives each token the probability of "none" and of each category. A second linear
+layer, trained with the first, gives each token the probability of each identifier type
+(``phi_model`` adds what it reads to the identifier rules). Only the tuned layers and the linear
+layers are stored (``data/passage_model.npz`` for the topics, ``data/identifier_model.npz`` for the
+identifiers); the rest are the installed model's own. Training
+(``tests/privacy/train_passage_model.py``) needs PyTorch; running it needs NumPy only.
 """
 
 from __future__ import annotations
@@ -24,11 +26,18 @@ import numpy as np
 from numpy.typing import NDArray
 from tokenizers import Tokenizer
 
+from sotto.privacy.found import PHI_KINDS
 from sotto.privacy.sentence_model import model_dir, padded, sentence_model, token_states
 
 MODEL_FILE = Path(__file__).parent / "data" / "passage_model.npz"
+#: The same model trained with its identifier head on more transcripts (``phi_model``). Its passages
+#: are not used: on sessions neither was trained on, the passage model above finds more of them at the
+#: same over-removal, and this one finds identifiers the rules miss.
+IDENTIFIER_MODEL_FILE = Path(__file__).parent / "data" / "identifier_model.npz"
 #: The model's outputs: no topic, then the categories of ``settings.TOPICS``.
 OUTPUTS = ("none", "criminal", "immigration", "sogi", "trauma", "substance", "health")
+#: The identifier head's outputs: no identifier, then the identifier types of FORMAT.md.
+IDENTIFIER_OUTPUTS = ("none", *PHI_KINDS)
 #: Tokens of the session read at once (the model reads at most 256 with its two marker tokens).
 WINDOW = 254
 #: How far one window starts after the one before; a token seen by two windows gets their mean.
@@ -91,13 +100,41 @@ class Judged:
     units: list[dict[str, float]]
 
 
+@dataclass(frozen=True)
+class Reading:
+    """A session as the model read it: the stream of text, where each token lies in it, and each
+    token's probability of each topic output and (when the model has that head) each identifier type."""
+
+    talk: Conversation
+    token_starts: NDArray[np.int64]
+    token_ends: NDArray[np.int64]
+    topics: NDArray[np.float32]
+    identifiers: NDArray[np.float32] | None
+
+    def tokens_of(self, turn: int, start: int, end: int) -> tuple[int, int]:
+        """The slice of tokens that lie in characters ``start:end`` of a turn's text (tokens come in text
+        order, so it is found by bisection)."""
+        offset = self.talk.starts[turn]
+        first, last = np.searchsorted(self.token_starts, [offset + start, offset + end])
+        return int(first), int(last)
+
+
 class PassageModel:
     def __init__(self, stored: dict[str, NDArray[np.float32]]) -> None:
         base = sentence_model()
         self._w = {**base.weights, **{k: v for k, v in stored.items() if k.startswith("encoder.")}}
         self._head_w, self._head_b = stored["head.weight"], stored["head.bias"]
+        self._identifier_head = (
+            (stored["identifier_head.weight"], stored["identifier_head.bias"])
+            if "identifier_head.weight" in stored
+            else None
+        )
         self._tokenizer = session_tokenizer()
         self._cls, self._sep = (self._special(name) for name in ("[CLS]", "[SEP]"))
+
+    @property
+    def reads_identifiers(self) -> bool:
+        return self._identifier_head is not None
 
     def _special(self, name: str) -> int:
         number = self._tokenizer.token_to_id(name)
@@ -105,19 +142,22 @@ class PassageModel:
             raise ValueError(f"the tokenizer has no {name} token")
         return number
 
+    def read(self, texts: list[str], speakers: list[str] | None) -> Reading:
+        """Read the session: each token's place in it and each head's probabilities for it."""
+        talk = conversation(texts, speakers)
+        encoding = self._tokenizer.encode(talk.text, add_special_tokens=False)
+        topics, identifiers = self._probabilities(encoding.ids)
+        offsets = np.array(encoding.offsets, dtype=np.int64).reshape(-1, 2)
+        return Reading(talk, offsets[:, 0], offsets[:, 1], topics, identifiers)
+
     def judge(self, texts: list[str], speakers: list[str] | None, units: list[list[tuple[int, int]]]) -> list[Judged]:
         """For each turn, the mean probability of each output over the whole turn and over each of
         its units (character ranges of its text)."""
-        talk = conversation(texts, speakers)
-        encoding = self._tokenizer.encode(talk.text, add_special_tokens=False)
-        probabilities = self.token_probabilities(encoding.ids)
-        # Tokens come in text order, so a range's tokens are one slice, found by bisection.
-        token_starts = np.array([start for start, _ in encoding.offsets], dtype=np.int64)
+        reading = self.read(texts, speakers)
 
         def mean(turn: int, start: int, end: int) -> dict[str, float]:
-            offset = talk.starts[turn]
-            first, last = np.searchsorted(token_starts, [offset + start, offset + end])
-            row = probabilities[first:last].mean(axis=0) if last > first else np.eye(len(OUTPUTS))[0]
+            first, last = reading.tokens_of(turn, start, end)
+            row = reading.topics[first:last].mean(axis=0) if last > first else np.eye(len(OUTPUTS))[0]
             return dict(zip(OUTPUTS, row.tolist(), strict=True))
 
         return [
@@ -126,33 +166,65 @@ class PassageModel:
         ]
 
     def token_probabilities(self, ids: list[int]) -> NDArray[np.float32]:
-        """Each token's probability of each output, the mean over the windows that hold it."""
-        total = np.zeros((len(ids), len(OUTPUTS)), dtype=np.float32)
+        """Each token's probability of each topic output, the mean over the windows that hold it."""
+        return self._probabilities(ids)[0]
+
+    def _probabilities(self, ids: list[int]) -> tuple[NDArray[np.float32], NDArray[np.float32] | None]:
+        """Each token's probability of each topic output and of each identifier type, the mean over
+        the windows that hold it."""
+        topics = np.zeros((len(ids), len(OUTPUTS)), dtype=np.float32)
+        identifiers = np.zeros((len(ids), len(IDENTIFIER_OUTPUTS)), dtype=np.float32)
         seen = np.zeros(len(ids), dtype=np.float32)
         starts = window_starts(len(ids), STRIDE)
         for first in range(0, len(starts), BATCH):
             batch = starts[first : first + BATCH]
             rows = [[self._cls, *ids[s : s + WINDOW], self._sep] for s in batch]
-            scores = softmax(token_states(self._w, *padded(rows)) @ self._head_w + self._head_b)
+            states = token_states(self._w, *padded(rows))
+            topic_scores = softmax(states @ self._head_w + self._head_b)
+            identifier_scores = (
+                softmax(states @ self._identifier_head[0] + self._identifier_head[1])
+                if self._identifier_head is not None
+                else None
+            )
             for i, s in enumerate(batch):
                 length = len(rows[i]) - 2
-                total[s : s + length] += scores[i, 1 : 1 + length]
+                topics[s : s + length] += topic_scores[i, 1 : 1 + length]
+                if identifier_scores is not None:
+                    identifiers[s : s + length] += identifier_scores[i, 1 : 1 + length]
                 seen[s : s + length] += 1.0
-        return (total / np.maximum(seen, 1.0)[:, None]).astype(np.float32)
+        weight = np.maximum(seen, 1.0)[:, None]
+        return (
+            (topics / weight).astype(np.float32),
+            (identifiers / weight).astype(np.float32) if self._identifier_head is not None else None,
+        )
 
 
 _lock = threading.Lock()
 
 
-@lru_cache(maxsize=1)
-def _loaded() -> PassageModel:
-    with np.load(MODEL_FILE) as stored:
+@lru_cache(maxsize=2)
+def _loaded(path: Path) -> PassageModel:
+    with np.load(path) as stored:
         if tuple(str(c) for c in stored["outputs"]) != OUTPUTS:
-            raise ValueError(f"{MODEL_FILE} was trained for other outputs: retrain it")
-        return PassageModel({k: stored[k].astype(np.float32) for k in stored.files if k != "outputs"})
+            raise ValueError(f"{path} was trained for other outputs: retrain it")
+        if "identifier_outputs" in stored.files and (
+            tuple(str(c) for c in stored["identifier_outputs"]) != IDENTIFIER_OUTPUTS
+        ):
+            raise ValueError(f"{path} was trained for other identifier types: retrain it")
+        labels = ("outputs", "identifier_outputs")
+        return PassageModel({k: stored[k].astype(np.float32) for k in stored.files if k not in labels})
 
 
 def passage_model() -> PassageModel:
     """The process's one loaded passage model, loaded on first use."""
     with _lock:
-        return _loaded()
+        return _loaded(MODEL_FILE)
+
+
+def identifier_model() -> PassageModel:
+    """The process's one loaded model for identifiers (``IDENTIFIER_MODEL_FILE``), loaded on first use."""
+    with _lock:
+        model = _loaded(IDENTIFIER_MODEL_FILE)
+    if not model.reads_identifiers:
+        raise ValueError(f"{IDENTIFIER_MODEL_FILE} has no identifier head: retrain it")
+    return model

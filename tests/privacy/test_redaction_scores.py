@@ -1,9 +1,9 @@
 """The redaction targets, measured by the shared scorer on our own invented transcripts.
 
 The transcripts under ``data/`` are invented for these tests (new people, places and settings;
-several in speech-recognition style); those under ``train/`` train the passage model
-(``train_passage_model.py``); those under ``heldout/`` were written before a round of tuning and
-are kept out of it and out of training. The scorer and the format are the shared ones in
+several in speech-recognition style); those under ``train/`` and ``devstyle/`` train the passage and
+identifier models (``train_passage_model.py``); those under ``heldout/`` were written before a round of
+tuning and are kept out of it and out of training. The scorer and the format are the shared ones in
 ``../shared/data``; the test is skipped where that folder is not present.
 """
 
@@ -22,11 +22,11 @@ SCORER = SHARED / "score_redaction.py"
 SOTTO = Path(sys.executable).parent / "sotto"
 
 
-def score(directory: Path, min_phi_recall: float = 0.98, min_topic_recall: float = 0.95) -> str:
+def score(directory: Path, min_phi_recall: float = 0.98, min_topic_recall: float = 0.95, max_over: float = 0.05) -> str:
     proc = subprocess.run(
         [sys.executable, str(SCORER), "--cmd", f"{SOTTO} redact --jsonl", str(directory),
          "--min-phi-recall", str(min_phi_recall), "--min-topic-recall", str(min_topic_recall),
-         "--max-over", "0.05", "--timeout", "1500"],
+         "--max-over", str(max_over), "--timeout", "1500"],
         capture_output=True, text=True, timeout=1600, check=False,
     )  # fmt: skip
     return proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr
@@ -50,12 +50,11 @@ def test_invented_transcripts_in_speech_recognition_style_meet_the_targets(tmp_p
 @pytest.mark.skipif(not SCORER.exists(), reason="the shared scorer is not beside the project")
 @pytest.mark.xfail(
     strict=True,
-    reason="heldout/ (149 sessions: inv-019..021, 201..206, 401..420, the dev-style 801..820, 1201..1220, "
-    "1301..1320, 1401..1420 and 1601..1620, and the densely marked 1501..1520, clean and speech-recognition style, "
-    "never trained on; the model's thresholds were chosen on 401..420 and 801..820, the identifier rules studied on "
-    "the misses of 1201..1520 but never of 1601..1620): identifier recall 0.990, passage recall 0.784 (criminal "
-    "165/198, immigration 184/212, sogi 140/186, trauma 147/217, substance 213/295, health 195/224), "
-    "over-removal 0.122",
+    reason="heldout/ (109 sessions: inv-019..021, 201..206, 401..420, the dev-style 801..820, 1601..1620, "
+    "1701..1720 and 1801..1820, never trained on by either model; the thresholds were chosen on 401..420 and "
+    "801..820, the identifier rules studied on the misses of 1601..1620 but never of 1701..1820): identifier "
+    "recall 0.994, passage recall 0.801 (criminal 126/149, health 131/152, immigration 131/151, sogi 115/144, "
+    "substance 155/205, trauma 117/167), over-removal 0.092",
 )
 def test_held_out_transcripts_meet_the_targets() -> None:
     # Kept apart from data/ so that the tests above measure what was tuned and this one what was not.
@@ -64,12 +63,22 @@ def test_held_out_transcripts_meet_the_targets() -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not SCORER.exists(), reason="the shared scorer is not beside the project")
+def test_held_out_transcripts_in_speech_recognition_style_meet_the_identifier_target(tmp_path: Path) -> None:
+    # The identifier target alone: the passage targets are not met on heldout/ (see the xfail above).
+    for source in sorted((HERE / "heldout").glob("*.txt")):
+        (tmp_path / source.name).write_text(convert_file(source), encoding="utf-8")
+    assert score(tmp_path, min_topic_recall=0.0, max_over=1.0).endswith(" ok")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SCORER.exists(), reason="the shared scorer is not beside the project")
 @pytest.mark.xfail(
     strict=True,
-    reason="train/ (352 sessions: inv-101..168, 301..360, 501..630, 701..720, 971..990, 1101..1120 and 34 densely "
-    "marked dev-style ones among 951..1050): the stored passage model is trained on all of them and the identifier "
-    "rules were studied on them; identifier recall (0.980) and over-removal (0.040) meet the targets, passage "
-    "recall (0.900) does not",
+    reason="train/ (372 sessions: inv-101..168, 301..360, 501..630, 701..720, 971..990, 1101..1120, 34 densely "
+    "marked dev-style ones among 951..1050 and the densely marked 1501..1520): the identifier model is trained on "
+    "all of them, the passage model on all but 1501..1520, and the identifier rules were studied on them; "
+    "identifier recall (0.994) meets the target, passage recall (0.895) and over-removal (0.053, 0.040 without "
+    "1501..1520) do not",
 )
 def test_training_transcripts_meet_the_targets() -> None:
     assert score(HERE / "train").endswith(" ok")
