@@ -25,7 +25,7 @@ from sotto.privacy.propagation import propagate_names
 from sotto.privacy.settings import PrivacySettings
 from sotto.privacy.topics import Passage, find_passages
 
-#: Whether the passage model's identifier head adds its findings to the rules' (a study aid can turn it off).
+#: Whether the identifier model's findings join the rules' (``phi_model``; a study aid can turn them off).
 IDENTIFIERS_READ = True
 
 

@@ -28,7 +28,8 @@ THRESHOLD = 0.4
 #: A word between two taken words is taken with them at this fraction of the threshold ("the ship
 #: and castle").
 BRIDGE = 0.5
-#: Below a rule's score, so that a rule's type wins when the two overlap (``found.merge``).
+#: The score of what the model finds (its evidence is a probability, not a cue); where it overlaps a
+#: rule's finding, ``joined`` gives it the rule's type.
 SCORE = 0.6
 
 
