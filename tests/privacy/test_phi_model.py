@@ -1,8 +1,8 @@
-"""Identifiers read by the passage model's identifier head (``phi_model``) and how they join the rules'.
+"""Identifiers read by the identifier model (``phi_model``) and how they join the rules'.
 
-The first tests give the conversion from token probabilities to stretches of words hand-set
-probabilities over a real tokenisation: they are about the conversion, not the model. The last
-ones run the stored model on invented speech-recognition text.
+The first tests hand-set the probabilities over a real tokenisation: they are about turning token
+probabilities into stretches of words, not about the model. The last ones run the stored models on
+invented speech-recognition text.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from sotto.privacy import engine
 from sotto.privacy.found import Found
 from sotto.privacy.passage_model import (
     IDENTIFIER_OUTPUTS,
+    OUTPUTS,
     Reading,
     conversation,
     identifier_model,
@@ -38,7 +39,7 @@ def _reading(texts: list[str], marked: dict[str, tuple[str, float]]) -> Reading:
             identifiers[k, 0] = 1.0 - probability
             identifiers[k, IDENTIFIER_OUTPUTS.index(kind)] = probability
     offsets = np.array(encoding.offsets, dtype=np.int64)
-    topics = np.zeros((len(encoding.ids), 7), dtype=np.float32)
+    topics = np.zeros((len(encoding.ids), len(OUTPUTS)), dtype=np.float32)
     return Reading(talk, offsets[:, 0], offsets[:, 1], topics, identifiers)
 
 
