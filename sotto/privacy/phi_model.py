@@ -77,7 +77,7 @@ def _words(
         if not any(ch.isalnum() for ch in text[start:end]):
             continue
         row = identifiers[k]
-        if words and words[-1][1] >= start and text[words[-1][1] : start] == "":
+        if words and words[-1][1] == start:
             # A piece of the word before (no character between them).
             word_start, _, best = words[-1]
             words[-1] = (word_start, end, best if best[0] <= row[0] else row)
