@@ -158,6 +158,8 @@ def _is_candidate(token: Token, vocab: Vocabulary) -> bool:
         return False  # capitals throughout ("EKG", "DEAR MAN") name a thing, not a person
     if not vocab.is_common(word):
         return True
+    if ")" in token.before and word in _AFTER_A_STAGE_DIRECTION:
+        return False  # "(pause) That was hard": a new sentence after the transcriber's note
     # An everyday word with a capital mid-sentence is a name ("you, Hope."), unless quoted.
     return not token.starts_sentence and "'" not in token.before and '"' not in token.before
 
@@ -239,6 +241,10 @@ _SENTENCE_OPENERS = {
     "find", "look", "keep", "let", "make", "put", "give", "say", "pass", "cross", "follow", "pick", "drop",
 }  # fmt: skip
 
+#: Words that open a sentence after a transcriber's note ("(laughs) But", "(pause) When Jamie") and are no
+#: part of a name; an everyday word that may be ("(laughs) Cape Town") is still read with the word after it.
+_AFTER_A_STAGE_DIRECTION = FUNCTION_WORDS | GREETINGS | _SENTENCE_OPENERS
+
 
 def _first_name_before(tokens: list[Token], start: int, vocab: Vocabulary) -> bool:
     if start == 0 or tokens[start].breaks_before():
@@ -255,18 +261,22 @@ def _is_saint(tokens: list[Token], i: int) -> bool:
     return tokens[i + 1].is_capitalised or tokens[i + 1].lower.endswith("'s")
 
 
+#: The speaker's own "I" ("I", "I'm", "I'd", "I've", "I'll").
+_SPEAKER_I = re.compile(r"I(['’](m|d|ve|ll))?")
+
+
 def _joins(tokens: list[Token], end: int, vocab: Vocabulary) -> bool:
     """Does the word after ``tokens[end]`` continue the same name ("Mark Halloran", "Birch & Bean")?"""
     nxt = tokens[end + 1]
     gap = nxt.before
-    if nxt.text == "I":
-        return False  # "at Assiniboine College I did": the speaker, not a name's next word
+    if _SPEAKER_I.fullmatch(nxt.text):
+        return False  # "at Assiniboine College I did", "Mr. Forde I'm": the speaker, not a name's next word
     if gap == "-" and nxt.text.isalpha():
         return True  # a hyphenated name: "Min-jun", "Jean-Paul"
     if any(mark in gap for mark in ',.?!;:"()') and gap.strip() != "&":
         return False
     after_and = tokens[end + 2] if nxt.lower == "and" and end + 2 < len(tokens) else None
-    if after_and is not None and after_and.text == "I":
+    if after_and is not None and _SPEAKER_I.fullmatch(after_and.text):
         return False  # "at Tarrant Mutual and I don't"
     if gap.strip() == "&" or (after_and is not None and after_and.is_capitalised):
         return nxt.is_capitalised or nxt.lower == "and"

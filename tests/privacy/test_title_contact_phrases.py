@@ -1,4 +1,5 @@
-"""Names after a title, full names given alone, mailboxes in everyday words and code suffixes, said aloud."""
+"""Names after a title or a transcriber's note, full names given alone, mailboxes in everyday words and code
+suffixes, said aloud."""
 
 from __future__ import annotations
 
@@ -15,6 +16,17 @@ from phi_found import found
     ],
 )
 def test_an_everyday_word_after_a_title_is_a_surname_and_goes_with_its_title(text: str, name: str) -> None:
+    assert found(text) == {name: "NAME"}
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Telling Mr. Forde I'm leaving at two.", "Mr. Forde"),
+        ("I told Dr. Haynes I'd try.", "Dr. Haynes"),
+    ],
+)
+def test_the_speakers_own_i_after_a_name_is_not_part_of_it(text: str, name: str) -> None:
     assert found(text) == {name: "NAME"}
 
 
@@ -86,3 +98,16 @@ def test_at_without_a_handle_word_is_not_a_handle() -> None:
 )
 def test_letters_after_a_spoken_code_and_a_code_word_with_s_make_a_code(text: str, code: str) -> None:
     assert found(text).get(code) == "ID"
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Some days it's sad. (pause) But I'm not ready to tell my parents.", set()),
+        ("(sighs) That was the worst of it.", set()),
+        ("It was quiet. (pause) When Jamie left, I stopped cooking.", {"Jamie"}),
+        ("(laughs) Cape Town in winter, hey.", {"Cape Town"}),
+    ],
+)
+def test_a_sentence_after_a_transcribers_note_opens_with_no_name(text: str, names: set[str]) -> None:
+    assert set(found(text)) == names
