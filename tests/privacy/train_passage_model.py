@@ -11,7 +11,8 @@ as the model reads it, and labels every token of a turn with the category of the
 in and with the type of the identifier it lies in ("none" outside one).
 The bottom layers of all-MiniLM-L6-v2 stay as installed; the top ``--tuned-layers`` and two linear
 layers, one for the topics and one for the identifiers (``phi_model``), are trained together, the
-two losses summed. With ``--hold-out-fold`` the sessions of that fold are left out and written,
+two losses summed (the identifier model); with ``--heads topics`` only the first, on the topic loss
+alone (the passage model). With ``--hold-out-fold`` the sessions of that fold are left out and written,
 clean and in speech-recognition style, to ``--hold-out-dir`` for the redaction scorer.
 The transcripts annotated as the shared dev set is (``--twice``: dev and devstyle, where about one
 turn in eight holds a passage and a passage is often part of a turn) count twice, so the model
@@ -38,6 +39,7 @@ from torch.nn import functional
 from sotto.privacy.passage_model import (
     IDENTIFIER_MODEL_FILE,
     IDENTIFIER_OUTPUTS,
+    MODEL_FILE,
     OUTPUTS,
     WINDOW,
     conversation,
@@ -134,15 +136,18 @@ def main() -> None:
     parser.add_argument("--twice", nargs="*", type=Path, default=[SHARED / "dev", HERE / "devstyle"],
                         help="folders among DIR whose transcripts count twice (annotated as the shared dev set is)")
     parser.add_argument("--tuned-layers", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=3)  # the stored identifier model: 3 epochs, 585 transcripts
+    parser.add_argument("--epochs", type=int, default=3)  # the stored models: 3 epochs
     parser.add_argument("--learning-rate", type=float, default=3e-4)
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--hold-out-fold", type=int)
     parser.add_argument("--hold-out-dir", type=Path)
-    # The passage model (MODEL_FILE) was trained on fewer transcripts (README): by default this trains
-    # the identifier model.
-    parser.add_argument("--out", type=Path, default=IDENTIFIER_MODEL_FILE)
+    parser.add_argument("--heads", choices=("both", "topics"), default="both",
+                        help="both: the identifier model (IDENTIFIER_MODEL_FILE); topics: the passage model alone "
+                             "(MODEL_FILE), trained without the identifier loss")
+    parser.add_argument("--out", type=Path, help="where to write it (by default the file --heads names)")
     args = parser.parse_args()
+    identifiers = args.heads == "both"
+    out = args.out or (IDENTIFIER_MODEL_FILE if identifiers else MODEL_FILE)
     torch.manual_seed(0)
     torch.set_num_threads(2)
 
@@ -204,7 +209,7 @@ def main() -> None:
             states.append(x[0])
     print(f"bottom {frozen} layers computed in {time.perf_counter() - started:.0f} s", flush=True)
 
-    trained = [*top.parameters(), *head.parameters(), *identifier_head.parameters()]
+    trained = [*top.parameters(), *head.parameters(), *(identifier_head.parameters() if identifiers else [])]
     optimiser = torch.optim.AdamW(trained, lr=args.learning_rate, weight_decay=0.01)
     batch_size = 16
     steps = args.epochs * ((len(order) + batch_size - 1) // batch_size)
@@ -231,9 +236,10 @@ def main() -> None:
             for layer in top:
                 x = layer(x, blocked)
             loss = functional.cross_entropy(head(x).reshape(-1, len(OUTPUTS)), y.reshape(-1), ignore_index=IGNORE)
-            loss = loss + functional.cross_entropy(
-                identifier_head(x).reshape(-1, len(IDENTIFIER_OUTPUTS)), z.reshape(-1), ignore_index=IGNORE
-            )
+            if identifiers:
+                loss = loss + functional.cross_entropy(
+                    identifier_head(x).reshape(-1, len(IDENTIFIER_OUTPUTS)), z.reshape(-1), ignore_index=IGNORE
+                )
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -247,11 +253,12 @@ def main() -> None:
             stored[f"encoder.layer.{index}.{name}"] = layer.p(name).detach().numpy().astype(np.float16)
     stored["head.weight"] = head.weight.detach().numpy().T.astype(np.float32)
     stored["head.bias"] = head.bias.detach().numpy().astype(np.float32)
-    stored["identifier_outputs"] = np.array(IDENTIFIER_OUTPUTS)
-    stored["identifier_head.weight"] = identifier_head.weight.detach().numpy().T.astype(np.float32)
-    stored["identifier_head.bias"] = identifier_head.bias.detach().numpy().astype(np.float32)
-    np.savez_compressed(args.out, **stored)
-    print(f"wrote {args.out}")
+    if identifiers:
+        stored["identifier_outputs"] = np.array(IDENTIFIER_OUTPUTS)
+        stored["identifier_head.weight"] = identifier_head.weight.detach().numpy().T.astype(np.float32)
+        stored["identifier_head.bias"] = identifier_head.bias.detach().numpy().astype(np.float32)
+    np.savez_compressed(out, **stored)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
