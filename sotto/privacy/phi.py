@@ -28,7 +28,7 @@ from presidio_analyzer.predefined_recognizers import (
 
 from sotto.privacy.found import PHI_KINDS, Found, merge
 from sotto.privacy.phi_addresses import find_addresses
-from sotto.privacy.phi_ages import find_ages, find_answered_ages
+from sotto.privacy.phi_ages import find_ages, find_answered_ages, find_echoed_ages
 from sotto.privacy.phi_contacts import find_contacts, find_ids
 from sotto.privacy.phi_dates import find_dates
 from sotto.privacy.phi_names import find_names, truecase
@@ -166,5 +166,6 @@ class PhiFinder:
             found = [Found(r.start, r.end, _PRESIDIO_KINDS.get(r.entity_type, r.entity_type), r.score) for r in raw]
             if i > 0:
                 found += find_answered_ages(texts[i - 1], texts[i])
+                found += find_echoed_ages(texts[i - 1], results[i - 1], texts[i])
             results[i] = merge([f for f in found if f.kind in PHI_KINDS])
         return results

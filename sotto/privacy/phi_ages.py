@@ -351,3 +351,33 @@ def find_answered_ages(question: str, text: str) -> list[Found]:
         if end + 1 < len(words) and words[end + 1] == "old":
             end += 1
     return [Found(tokens[i].start, tokens[end].end, "AGE", 0.85)]
+
+
+def find_echoed_ages(before: str, found_before: list[Found], text: str) -> list[Found]:
+    """An age found in the turn before, said again to open this one: "(pause) Fifteen, and already
+    listening for what might be safe", "sixteen yeah since march"."""
+    ages = set()
+    for item in found_before:
+        if item.kind == "AGE":
+            words = lower_words(_tokens(before[item.start : item.end]))
+            number = next((n for k in range(len(words)) if (n := read_number(words, k))), None)
+            if number and not number.ordinal:
+                ages.add(number.value)
+    if not ages:
+        return []
+    tokens = _tokens(text)
+    words = lower_words(tokens)
+    i = _after_a_stage_direction(tokens)
+    while i < len(words) and words[i] in _ANSWER_LEADS:
+        i += 1
+    number = read_number(words, i)
+    if not number or number.ordinal or number.value not in ages or "olds" in words[i : i + number.length + 3]:
+        return []  # "Sixteen-year-olds are ...": people of that age in general
+    return [Found(tokens[i].start, tokens[i + number.length - 1].end, "AGE", 0.85)]
+
+
+def _after_a_stage_direction(tokens: list[Token]) -> int:
+    """Where a turn's words start after a transcriber's note that opens it ("(pause) Fifteen")."""
+    if not tokens or "(" not in tokens[0].before:
+        return 0
+    return next((k for k, token in enumerate(tokens) if ")" in token.before), 0)

@@ -187,6 +187,9 @@ def _proper_noun_runs(text: str, tokens: list[Token], vocab: Vocabulary) -> list
             end = i + 1
         while end + 1 < len(tokens) and _joins(tokens, end, vocab):
             end += 1
+        if end == start and _opens_a_sentence_after_a_stage_direction(tokens[start], vocab):
+            i = end + 1
+            continue
         end = extend_over_heads(tokens, start, end)
         if _opening_word_of_a_named_firm(tokens, start, end, vocab):
             start -= 1
@@ -244,6 +247,12 @@ _SENTENCE_OPENERS = {
 #: Words that open a sentence after a transcriber's note ("(laughs) But", "(pause) When Jamie") and are no
 #: part of a name; an everyday word that may be ("(laughs) Cape Town") is still read with the word after it.
 _AFTER_A_STAGE_DIRECTION = FUNCTION_WORDS | GREETINGS | _SENTENCE_OPENERS
+
+
+def _opens_a_sentence_after_a_stage_direction(token: Token, vocab: Vocabulary) -> bool:
+    """An everyday word alone after a transcriber's note opens a sentence ("(pause) Noted.", "(laughs) Fair
+    enough"), as it would after a full stop; a first name there is still a name ("(sighs) Ray called")."""
+    return ")" in token.before and vocab.is_common(token.bare) and token.bare not in vocab.first_names
 
 
 def _first_name_before(tokens: list[Token], start: int, vocab: Vocabulary) -> bool:

@@ -44,6 +44,8 @@ STRONG: dict[str, list[str]] = {
         r"(he|she|they|who) (gets?|comes?|is getting|is coming|are getting|are coming) out (in|next|this|after|on|at)",
         r"moved (him|her|them) to (the|a|another) (place|facility|unit|institution)",
         r"(this|the) call is from",
+        # A drink-driving sentence and a breach, in the words of the paperwork.
+        r"(ignition )?interlock", r"blew (a )?point", r"no bail", r"violat(e|ed|es|ing) (me|him|her|my|his|her)",
     ],
     "immigration": [
         r"visas?", r"green card", r"asylum", r"deport\w*", r"undocumented", r"overst(ay|ayed|aying)", r"immigra\w+",
@@ -126,6 +128,7 @@ STRONG: dict[str, list[str]] = {
         r"(pour|poured|pouring) (the|my|a|another) (first |second |next )?(glass|drink)",
         r"(more than|over) (one|a|two) (bottle|bottles)", r"(finished|finish|finishing|drank) (it|the bottle|a bottle)"
         r" (by myself|alone|on my own)",
+        r"ket", r"without a drink", r"(hid|hide|hiding|found|finds|binned) the empties",
     ],
     "health": [
         r"h ?i ?v", r"aids", r"s ?t ?[id]s?", r"herpes", r"chlamydia", r"syphilis", r"gonorrh?o?ea", r"h ?p ?v",
@@ -137,7 +140,8 @@ STRONG: dict[str, list[str]] = {
         r"vasectomy", r"stillbirth", r"stillborn", r"sperm", r"egg donor", r"surroga\w+", r"huntington'?s",
         r"transfers?", r"the shots every", r"terminat(e|ed|ion) (the|a|my) pregnancy", r"(the|an) unborn",
         r"(the|a) pregnancy", r"sexually transmitted", r"(hiv|std|sti) (test|status)",
-        r"viral load", r"undetectable", r"antiretroviral\w*", r"(the|my) (genetic|carrier) (result|status)",
+        r"viral load", r"undetectable", r"untransmittable", r"antiretroviral\w*",
+        r"(the|my) (genetic|carrier) (result|status)",
     ],
 }
 

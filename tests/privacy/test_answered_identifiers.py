@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sotto.privacy.engine import default_redactor
-from sotto.privacy.phi_ages import find_answered_ages
+from sotto.privacy.found import Found
+from sotto.privacy.phi_ages import find_answered_ages, find_echoed_ages
 
 
 def found(texts: list[str]) -> list[dict[str, str]]:
@@ -19,6 +22,24 @@ def test_an_age_given_as_the_answer_to_how_old_is_an_age() -> None:
 def test_a_number_after_any_other_question_is_not_an_age() -> None:
     assert find_answered_ages("how many times did that happen", "seven times maybe more") == []
     assert find_answered_ages("how old is she", "she's the youngest of us") == []
+
+
+@pytest.mark.parametrize(
+    ("turns", "age"),
+    [
+        (["I was about fifteen. I kept writing it.", "(pause) Fifteen, and already so careful."], "Fifteen"),
+        (["he turned sixteen in march", "sixteen yeah and he drives now"], "sixteen"),
+    ],
+)
+def test_an_age_from_the_turn_before_said_again_to_open_a_turn_is_an_age(turns: list[str], age: str) -> None:
+    assert found(turns)[1].get(age) == "AGE"
+
+
+def test_people_of_the_age_from_the_turn_before_in_general_are_no_age() -> None:
+    before = "My daughter is three."
+    age = Found(before.index("three"), before.index("three") + 5, "AGE", 0.85)
+    assert find_echoed_ages(before, [age], "(laughs) Three-year-olds are honest critics.") == []
+    assert find_echoed_ages(before, [age], "(laughs) Three, and already the boss.") != []
 
 
 def test_a_saint_with_a_possessive_said_aloud_is_an_organisation() -> None:

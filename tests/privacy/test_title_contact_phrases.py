@@ -107,6 +107,10 @@ def test_letters_after_a_spoken_code_and_a_code_word_with_s_make_a_code(text: st
         ("(sighs) That was the worst of it.", set()),
         ("It was quiet. (pause) When Jamie left, I stopped cooking.", {"Jamie"}),
         ("(laughs) Cape Town in winter, hey.", {"Cape Town"}),
+        ("(pause) Noted. Let's come back to it.", set()),
+        ("(laughs) Fair enough, I asked for that.", set()),
+        ("(sighs) Nobody tells you that part.", set()),
+        ("(pause) Priya said it first.", {"Priya"}),
     ],
 )
 def test_a_sentence_after_a_transcribers_note_opens_with_no_name(text: str, names: set[str]) -> None:

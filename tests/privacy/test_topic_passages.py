@@ -35,6 +35,12 @@ def removed_with(texts: list[str], speakers: list[str]) -> list[tuple[int, str, 
         ("i got arrested for a dui in twenty nineteen and did the court program", "criminal"),
         ("my work permit runs out in march and my daca renewal is still pending", "immigration"),
         ("most nights i wake up and i can still smell him he used to come into our room at night", "trauma"),
+        ("The interlock beeps every time I start the truck.", "criminal"),
+        ("If she violates me, I lose the bed.", "criminal"),
+        ("Can you not tell him about the ket?", "substance"),
+        ("My wife found the empties in the shed.", "substance"),
+        ("i could not get through a work night without a drink", "substance"),
+        ("undetectable means untransmittable but i still can't believe it", "health"),
     ],
 )
 def test_a_disclosure_is_removed_with_its_category(text: str, category: str) -> None:
