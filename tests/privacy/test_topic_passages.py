@@ -134,7 +134,8 @@ def test_a_weak_cue_in_unpunctuated_text_keeps_to_its_clause() -> None:
         "i relapsed last month after two years sober and i hated telling my sponsor",
         "how are things otherwise",
         "honestly a slip is information my counselor keeps saying that over and over to me and we found a two "
-        "bedroom apartment near the park with a yard for the dog and we are going to see her family in december",
+        "bedroom apartment near the park with a yard for the dog and we are going to see her family in december "
+        "and after that we will drive down the coast for a week and stay with my cousin who has a boat",
     ]
     assert [(t, c, p) for t, c, p in removed(texts) if t == 2] == [
         (2, "substance", "honestly a slip is information my counselor keeps saying that over and over to me")

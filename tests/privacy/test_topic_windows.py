@@ -18,7 +18,8 @@ def removed(texts: list[str], speakers: list[str] | None = None) -> list[tuple[i
 def test_a_cue_late_in_a_long_unpunctuated_turn_takes_its_clause_not_the_turn() -> None:
     text = (
         "i spent the whole weekend painting the back fence with my neighbour from across the road and her two "
-        "boys held the ladder and we ordered pizza after "
+        "boys held the ladder and then we cleaned the brushes out in the garden and put the tins back in the shed "
+        "and we ordered pizza after "
         "she said her brother was in rehab twice before it stuck she told me to stop worrying about the paint"
     )
     ((_, category, passage),) = removed([text])
@@ -48,9 +49,18 @@ def test_an_unpunctuated_turn_carrying_on_a_disclosure_is_not_cut_into_windows()
 def test_a_window_stops_at_a_subject_pronoun_and_leaves_a_joining_word_behind() -> None:
     text = "honestly a slip is information my counselor keeps saying that over and over to me and we found a flat"
     start = text.index("slip")
-    assert cue_windows(text + " near the park with a yard for the dog and a long garden out the back", [
+    rest = " near the park with a yard for the dog and a long garden out the back and a bus to town at the corner"
+    assert cue_windows(text + rest, [
         Cue("substance", start, start + 4)
     ]) == [(0, text.index(" and we"), "substance")]  # fmt: skip
+
+
+def test_a_turn_whose_window_covers_two_fifths_of_it_is_taken_whole() -> None:
+    # A disclosure in unpunctuated speech more often runs past its window than stops where it does.
+    text = "honestly a slip is information my counselor keeps saying that over and over to me and we found a flat"
+    start = text.index("slip")
+    rest = " near the park with a yard for the dog and a long garden out the back"  # 15 words of 36 in the window
+    assert cue_windows(text + rest, [Cue("substance", start, start + 4)]) is None
 
 
 def test_windows_close_together_join_and_a_dense_turn_is_taken_whole() -> None:
