@@ -17,7 +17,7 @@ from functools import cache
 
 from sotto.pipeline.types import Span
 from sotto.privacy.found import Found
-from sotto.privacy.passage_model import identifier_model, passage_model
+from sotto.privacy.passage_model import bottom_layers_shared, identifier_model, passage_model
 from sotto.privacy.phi import PhiFinder
 from sotto.privacy.phi_model import joined, model_identifiers
 from sotto.privacy.placeholders import PlaceholderBook
@@ -59,14 +59,15 @@ class Redactor:
         """
         texts = [text for _, text in turns]
         speakers = [speaker for speaker, _ in turns] if all(speaker for speaker, _ in turns) else None
-        passages = find_passages(texts, settings.topics, speakers)
         found: list[list[Found]] = [[] for _ in texts]
-        if settings.phi_removal:
-            by_rules = self._phi.find(texts)
-            if IDENTIFIERS_READ:
-                read = model_identifiers(identifier_model().read(texts, speakers), texts)
-                by_rules = [joined(rules, model) for rules, model in zip(by_rules, read, strict=True)]
-            found = propagate_names(texts, by_rules)
+        with bottom_layers_shared():
+            passages = find_passages(texts, settings.topics, speakers)
+            if settings.phi_removal:
+                by_rules = self._phi.find(texts)
+                if IDENTIFIERS_READ:
+                    read = model_identifiers(identifier_model().read(texts, speakers), texts)
+                    by_rules = [joined(rules, model) for rules, model in zip(by_rules, read, strict=True)]
+                found = propagate_names(texts, by_rules)
         book = PlaceholderBook()
         result = RedactionResult(texts=[])
         for index, text in enumerate(texts):

@@ -18,6 +18,8 @@ identifiers); the rest are the installed model's own. Training
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +29,7 @@ from numpy.typing import NDArray
 from tokenizers import Tokenizer
 
 from sotto.privacy.found import PHI_KINDS
-from sotto.privacy.sentence_model import model_dir, padded, sentence_model, token_states
+from sotto.privacy.sentence_model import LAYERS, embedded, encoded, model_dir, padded, sentence_model
 
 MODEL_FILE = Path(__file__).parent / "data" / "passage_model.npz"
 #: The same model trained with its identifier head on more transcripts (``phi_model``). Its passages
@@ -131,6 +133,9 @@ class PassageModel:
         )
         self._tokenizer = session_tokenizer()
         self._cls, self._sep = (self._special(name) for name in ("[CLS]", "[SEP]"))
+        # The layers below the first tuned one are the installed model's own, the same in every stored model.
+        tuned = {int(k.split(".")[2]) for k in stored if k.startswith("encoder.layer.")}
+        self._first_tuned = min(tuned, default=LAYERS)
 
     @property
     def reads_identifiers(self) -> bool:
@@ -176,10 +181,11 @@ class PassageModel:
         identifiers = np.zeros((len(ids), len(IDENTIFIER_OUTPUTS)), dtype=np.float32)
         seen = np.zeros(len(ids), dtype=np.float32)
         starts = window_starts(len(ids), STRIDE)
-        for first in range(0, len(starts), BATCH):
-            batch = starts[first : first + BATCH]
-            rows = [[self._cls, *ids[s : s + WINDOW], self._sep] for s in batch]
-            states = token_states(self._w, *padded(rows))
+        batches = [starts[first : first + BATCH] for first in range(0, len(starts), BATCH)]
+        rows_of = [[[self._cls, *ids[s : s + WINDOW], self._sep] for s in batch] for batch in batches]
+        bottoms = _bottom_states(rows_of, self._first_tuned)
+        for batch, rows, (bottom, mask) in zip(batches, rows_of, bottoms, strict=True):
+            states = encoded(self._w, bottom, mask, range(self._first_tuned, LAYERS))
             topic_scores = softmax(states @ self._head_w + self._head_b)
             identifier_scores = (
                 softmax(states @ self._identifier_head[0] + self._identifier_head[1])
@@ -197,6 +203,43 @@ class PassageModel:
             (topics / weight).astype(np.float32),
             (identifiers / weight).astype(np.float32) if self._identifier_head is not None else None,
         )
+
+
+#: What models reading the same session share, inside ``bottom_layers_shared``: each batch of windows after the
+#: layers no stored model tunes, by the windows' tokens and how many layers.
+_shared = threading.local()
+
+
+@contextmanager
+def bottom_layers_shared() -> Iterator[None]:
+    """Within this block (in this thread), models that read the same session run the layers they all leave
+    untuned once: the engine reads each session with the passage model and then the identifier model. What
+    they share is dropped when the block ends, so nothing of the session outlives it."""
+    _shared.states = {}
+    try:
+        yield
+    finally:
+        _shared.states = None
+
+
+def _bottom_states(
+    rows_of: list[list[list[int]]], depth: int
+) -> list[tuple[NDArray[np.float32], NDArray[np.float32]]]:
+    """Each batch of windows after the installed model's first ``depth`` layers, with its padding mask."""
+    shared: dict[tuple[object, ...], list[tuple[NDArray[np.float32], NDArray[np.float32]]]] | None = getattr(
+        _shared, "states", None
+    )
+    key = (tuple(tuple(tuple(row) for row in rows) for rows in rows_of), depth)
+    if shared is not None and key in shared:
+        return shared[key]
+    base = sentence_model().weights
+    states = []
+    for rows in rows_of:
+        tokens, mask = padded(rows)
+        states.append((encoded(base, embedded(base, tokens), mask, range(depth)), mask))
+    if shared is not None:
+        shared[key] = states
+    return states
 
 
 _lock = threading.Lock()

@@ -150,16 +150,27 @@ def token_states(
     w: dict[str, NDArray[np.float32]], ids: NDArray[np.int64], mask: NDArray[np.float32]
 ) -> NDArray[np.float32]:
     """The encoder's last-layer vector of every token, for weights named as in the model's file."""
+    return encoded(w, embedded(w, ids), mask, range(LAYERS))
+
+
+def embedded(w: dict[str, NDArray[np.float32]], ids: NDArray[np.int64]) -> NDArray[np.float32]:
+    """Each token's vector before the first layer."""
     width = ids.shape[1]
     x = (
         w["embeddings.word_embeddings.weight"][ids]
         + w["embeddings.position_embeddings.weight"][:width]
         + w["embeddings.token_type_embeddings.weight"][0]
     )
-    x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+    return _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+
+
+def encoded(
+    w: dict[str, NDArray[np.float32]], x: NDArray[np.float32], mask: NDArray[np.float32], layers: range
+) -> NDArray[np.float32]:
+    """The token vectors ``x`` after the encoder's ``layers``."""
     # Padding tokens get no attention: a large negative score before the softmax.
     blocked = (1.0 - mask)[:, None, None, :] * -1e9
-    for layer in range(LAYERS):
+    for layer in layers:
         x = _layer(w, x, blocked, f"encoder.layer.{layer}.")
     return x
 

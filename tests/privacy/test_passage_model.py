@@ -11,8 +11,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sotto.privacy import passage_model as passage_module
 from sotto.privacy import topics
-from sotto.privacy.passage_model import OUTPUTS, STRIDE, WINDOW, conversation, passage_model, window_starts
+from sotto.privacy.passage_model import (
+    OUTPUTS,
+    STRIDE,
+    WINDOW,
+    bottom_layers_shared,
+    conversation,
+    identifier_model,
+    passage_model,
+    window_starts,
+)
 from sotto.privacy.sentence_model import SentenceModel, SentenceModelMissing, model_dir, sentence_model
 from sotto.privacy.settings import TOPICS
 from sotto.privacy.topics import find_passages
@@ -72,6 +82,34 @@ def test_every_token_of_a_long_session_is_read_and_windows_overlap() -> None:
     assert probabilities.shape == (900, len(OUTPUTS))
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
     assert not find_passages(texts, TOPICS, ["therapist", "client"] * 60)
+
+
+def test_the_two_models_run_the_layers_neither_tuned_once_per_session_and_read_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts = ["How was the week?", "I had two drinks on Friday and then I stopped.", "How did stopping feel?"] * 30
+    speakers = ["therapist", "client", "therapist"] * 30
+    monkeypatch.setattr(passage_module, "BATCH", 2)
+    alone = passage_model().read(texts, speakers), identifier_model().read(texts, speakers)
+    bottom_runs = []
+    encoded = passage_module.encoded
+
+    def counted(w: dict[str, np.ndarray], x: np.ndarray, mask: np.ndarray, layers: range) -> np.ndarray:
+        bottom_runs.extend([layers.start] if layers.start == 0 else [])
+        return encoded(w, x, mask, layers)
+
+    monkeypatch.setattr(passage_module, "encoded", counted)
+    with bottom_layers_shared():
+        shared = passage_model().read(texts, speakers), identifier_model().read(texts, speakers)
+    batches = len(bottom_runs)
+    assert batches > 1  # the session fills more than one batch of windows, each run once
+    assert np.array_equal(shared[0].topics, alone[0].topics)
+    assert shared[1].identifiers is not None and alone[1].identifiers is not None
+    assert np.array_equal(shared[1].identifiers, alone[1].identifiers)
+    # Outside the block nothing of the session is kept, and each model runs every layer again.
+    assert passage_module._shared.states is None
+    passage_model().read(texts, speakers)
+    assert len(bottom_runs) == 2 * batches
 
 
 def test_the_speakers_roles_introduce_their_turns() -> None:
