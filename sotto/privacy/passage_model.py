@@ -214,12 +214,14 @@ _shared = threading.local()
 def bottom_layers_shared() -> Iterator[None]:
     """Within this block (in this thread), models that read the same session run the layers they all leave
     untuned once: the engine reads each session with the passage model and then the identifier model. What
-    they share is dropped when the block ends, so nothing of the session outlives it."""
-    _shared.states = {}
+    they share is dropped when the block ends, so nothing of the session outlives it. A block inside another
+    shares the outer one's."""
+    outer = getattr(_shared, "states", None)
+    _shared.states = {} if outer is None else outer
     try:
         yield
     finally:
-        _shared.states = None
+        _shared.states = outer
 
 
 def _bottom_states(

@@ -371,8 +371,13 @@ def find_echoed_ages(before: str, found_before: list[Found], text: str) -> list[
     while i < len(words) and words[i] in _ANSWER_LEADS:
         i += 1
     number = read_number(words, i)
-    if not number or number.ordinal or number.value not in ages or "olds" in words[i : i + number.length + 3]:
+    if not number or number.ordinal or number.value not in ages:
+        return []
+    after = words[i + number.length : i + number.length + 3]
+    if "olds" in after:
         return []  # "Sixteen-year-olds are ...": people of that age in general
+    if after and after[0] in _TIME_WORDS and after[:2] not in (["years", "old"], ["year", "old"]):
+        return []  # "Forty minutes later": a count, though the same number was an age just before
     return [Found(tokens[i].start, tokens[i + number.length - 1].end, "AGE", 0.85)]
 
 

@@ -45,7 +45,7 @@ STRONG: dict[str, list[str]] = {
         r"moved (him|her|them) to (the|a|another) (place|facility|unit|institution)",
         r"(this|the) call is from",
         # A drink-driving sentence and a breach, in the words of the paperwork.
-        r"(ignition )?interlock", r"blew (a )?point", r"no bail", r"violat(e|ed|es|ing) (me|him|her|my|his|her)",
+        r"(ignition )?interlock", r"blew (a )?point", r"violat(e|ed|es|ing) (me|him|her)",
     ],
     "immigration": [
         r"visas?", r"green card", r"asylum", r"deport\w*", r"undocumented", r"overst(ay|ayed|aying)", r"immigra\w+",

@@ -35,10 +35,11 @@ def test_an_age_from_the_turn_before_said_again_to_open_a_turn_is_an_age(turns: 
     assert found(turns)[1].get(age) == "AGE"
 
 
-def test_people_of_the_age_from_the_turn_before_in_general_are_no_age() -> None:
+def test_people_of_that_age_in_general_or_a_count_of_the_same_number_are_no_age() -> None:
     before = "My daughter is three."
     age = Found(before.index("three"), before.index("three") + 5, "AGE", 0.85)
     assert find_echoed_ages(before, [age], "(laughs) Three-year-olds are honest critics.") == []
+    assert find_echoed_ages(before, [age], "Three minutes later she was asleep.") == []
     assert find_echoed_ages(before, [age], "(laughs) Three, and already the boss.") != []
 
 
