@@ -9,7 +9,7 @@ import re
 
 from sotto.privacy.found import Found
 from sotto.privacy.phi_dates import MONTHS, ends_clause
-from sotto.privacy.tokens import UNITS, Token, lower_words, read_number
+from sotto.privacy.tokens import UNITS, Number, Token, lower_words, read_number
 from sotto.privacy.tokens import tokenize as _tokens
 from sotto.privacy.vocabulary import vocabulary
 
@@ -339,12 +339,10 @@ def find_answered_ages(question: str, text: str) -> list[Found]:
         return []
     tokens = _tokens(text)
     words = lower_words(tokens)
-    i = 0
-    while i < len(words) and words[i] in _ANSWER_LEADS:
-        i += 1
-    number = read_number(words, i)
-    if not number or number.ordinal or not 1 <= number.value <= 120:
+    opening = _opening_number(words, 0)
+    if not opening or not 1 <= opening[1].value <= 120:
         return []
+    i, number = opening
     end = i + number.length - 1
     if end + 1 < len(words) and words[end + 1] in ("months", "month", "weeks", "week", "years", "year"):
         end += 1
@@ -367,18 +365,26 @@ def find_echoed_ages(before: str, found_before: list[Found], text: str) -> list[
         return []
     tokens = _tokens(text)
     words = lower_words(tokens)
-    i = _after_a_stage_direction(tokens)
-    while i < len(words) and words[i] in _ANSWER_LEADS:
-        i += 1
-    number = read_number(words, i)
-    if not number or number.ordinal or number.value not in ages:
+    opening = _opening_number(words, _after_a_stage_direction(tokens))
+    if not opening or opening[1].value not in ages:
         return []
+    i, number = opening
     after = words[i + number.length : i + number.length + 3]
     if "olds" in after:
         return []  # "Sixteen-year-olds are ...": people of that age in general
     if after and after[0] in _TIME_WORDS and after[:2] not in (["years", "old"], ["year", "old"]):
         return []  # "Forty minutes later": a count, though the same number was an age just before
     return [Found(tokens[i].start, tokens[i + number.length - 1].end, "AGE", 0.85)]
+
+
+def _opening_number(words: list[str], start: int) -> tuple[int, Number] | None:
+    """The cardinal that opens an answer at ``words[start]``, after any hesitation or hedge ("oh about seven"),
+    and where it starts."""
+    i = start
+    while i < len(words) and words[i] in _ANSWER_LEADS:
+        i += 1
+    number = read_number(words, i)
+    return (i, number) if number and not number.ordinal else None
 
 
 def _after_a_stage_direction(tokens: list[Token]) -> int:
