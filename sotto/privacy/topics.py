@@ -19,25 +19,18 @@ no sentence marks). The unit of decision is the sentence; the conversation decid
    turn is on a topic the practice removes (the cue was a look-alike the lists could not tell
    apart); a turn it is sure is on one goes whole, and so does a sentence it is sure of.
 
-Look-alikes ("a crime show", "a glass of water") are blanked before matching. Removal
+Look-alikes ("a crime show", "a glass of water") are blanked before matching (``topic_units``). Removal
 favours recall: leaving a disclosure in is worse than taking out a sentence around it.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sotto.privacy.passage_model import Judged, passage_model
-from sotto.privacy.tokens import clauses, is_unpunctuated, sentences
-from sotto.privacy.topic_lexicon import (
-    FOLLOW_UP_PATTERNS,
-    LOOKALIKE_PATTERNS,
-    REFLECTION_PATTERNS,
-    STRONG_PATTERNS,
-    WEAK_PATTERNS,
-)
 from sotto.privacy.topic_threads import TurnShape, bridging_questions, content_words, refers_back
+from sotto.privacy.topic_units import Unit, units_of
 from sotto.privacy.topic_windows import Cue, cue_windows
 
 #: Turns a category stays "being discussed" after its last marked sentence.
@@ -68,14 +61,6 @@ SHORT_TURN_WORDS = 25
 PAIRED_TURN_WORDS = 40
 #: Words a comment right after a disclosure may have and still go with it.
 TAIL_WORDS = 7
-_WORD = re.compile(r"[\w']+")
-#: How a therapist moves the session on ("Before we finish, ..."): the topic so far stops being active,
-#: and the turn is not taken into a disclosure that follows it by the hints it holds.
-TRANSITION = re.compile(
-    r"(before we (finish|stop|end|wrap)|let'?s (talk about|move|switch|turn to|leave|look at|update|practi[cs]e"
-    r"|go back to|spend)|for (this|next) week|(i'?d|i would) like to (suggest|move|switch|turn|ask about|go back)"
-    r"|(on|to) (a|another) (different )?(note|topic|subject)|chang(e|ing) (the )?subject|moving on)\b"
-)
 
 
 @dataclass(frozen=True)
@@ -116,31 +101,6 @@ class Passage:
     category: str
 
 
-@dataclass
-class _Unit:
-    start: int
-    end: int
-    words: int
-    strong: dict[str, int]
-    weak: dict[str, int]
-    question: bool = False
-    follows_up: bool = False
-    reflects: bool = False
-    #: Opens with a move to something else ("Let's talk about", "Before we finish").
-    moves_on: bool = False
-    unpunctuated: bool = False
-    category: str | None = None
-    by_cue: bool = False
-    #: Which weak cue patterns (category, index) matched in the unit, to count distinct ones per turn.
-    weak_cues: set[tuple[str, int]] = field(default_factory=set)
-    #: Every cue matched in the unit, as (category, start, end) in the turn.
-    cues: list[tuple[str, int, int]] = field(default_factory=list)
-    #: Marked because the turn continues a disclosure (a follow-up or an answer), not by its own cues.
-    carried: bool = False
-    #: Marked only by a weak cue of a topic the speaker disclosed earlier in the session.
-    remembered: bool = False
-
-
 def find_passages(texts: list[str], categories: frozenset[str], speakers: list[str] | None = None) -> list[Passage]:
     """The sensitive passages of a session, turn by turn, for the given categories only.
 
@@ -148,10 +108,7 @@ def find_passages(texts: list[str], categories: frozenset[str], speakers: list[s
     """
     if not categories:
         return []
-    turns = [_units(text, categories) for text in texts]
-    for text, units in zip(texts, turns, strict=True):
-        for unit in units:
-            unit.unpunctuated = is_unpunctuated(text)
+    turns = [units_of(text, categories) for text in texts]
     last_seen: dict[str, int] = {}
     disclosed: set[tuple[str, str]] = set()
     for t, units in enumerate(turns):
@@ -188,7 +145,7 @@ def find_passages(texts: list[str], categories: frozenset[str], speakers: list[s
 
 
 def _weigh_with_model(
-    turns: list[list[_Unit]],
+    turns: list[list[Unit]],
     judged: list[Judged],
     speakers: list[str] | None,
     categories: frozenset[str],
@@ -223,7 +180,7 @@ def _weigh_with_model(
             unit.carried = True
 
 
-def _follow_threads(texts: list[str], turns: list[list[_Unit]], speakers: list[str] | None) -> None:
+def _follow_threads(texts: list[str], turns: list[list[Unit]], speakers: list[str] | None) -> None:
     """Mark the cue-less turns that the shape of the conversation puts inside a disclosure."""
     shapes = [
         TurnShape(
@@ -243,11 +200,11 @@ def _follow_threads(texts: list[str], turns: list[list[_Unit]], speakers: list[s
             unit.carried = True
 
 
-def _has_cue(units: list[_Unit], category: str | None) -> bool:
+def _has_cue(units: list[Unit], category: str | None) -> bool:
     return category is not None and any(c == category for u in units for c, _, _ in u.cues)
 
 
-def _turn_passages(turn: int, text: str, units: list[_Unit], previous: list[_Unit]) -> list[Passage]:
+def _turn_passages(turn: int, text: str, units: list[Unit], previous: list[Unit]) -> list[Passage]:
     """The passages of one turn: by its marked units, or in a long unpunctuated turn by cue windows."""
     marked = {u.category for u in units if u.category}
     if marked & {u.category for u in previous}:
@@ -265,73 +222,6 @@ def _turn_passages(turn: int, text: str, units: list[_Unit], previous: list[_Uni
     return [Passage(turn, start, end, category) for start, end, category in windows]
 
 
-def _units(text: str, categories: frozenset[str]) -> list[_Unit]:
-    ranges = clauses(text) if is_unpunctuated(text) else sentences(text)
-    lowered = _blank_lookalikes(text.lower().replace("’", "'"))
-    units = [
-        _Unit(start, end, len(_WORD.findall(text[start:end])), {}, {}, _is_question(text[start:end]))
-        for start, end in ranges
-    ]
-    if not units:
-        return units
-    # Cues are matched on the whole turn, so a phrase across a guessed clause cut still counts,
-    # for the unit where it starts.
-    for category in categories:
-        for kind, patterns in (("strong", STRONG_PATTERNS[category]), ("weak", WEAK_PATTERNS[category])):
-            for number, pattern in enumerate(patterns):
-                seen: set[int] = set()
-                for match in pattern.finditer(lowered):
-                    index = _unit_at(units, match.start())
-                    units[index].cues.append((category, match.start(), match.end()))
-                    if index not in seen:
-                        seen.add(index)
-                        counts = units[index].strong if kind == "strong" else units[index].weak
-                        counts[category] = counts.get(category, 0) + 1
-                        if kind == "weak":
-                            units[index].weak_cues.add((category, number))
-    for unit in units:
-        piece = lowered[unit.start : unit.end]
-        unit.follows_up = any(p.search(piece) for p in FOLLOW_UP_PATTERNS)
-        unit.reflects = unit.follows_up or any(p.search(piece) for p in REFLECTION_PATTERNS)
-        unit.moves_on = bool(TRANSITION.match(piece.lstrip(" \"'“(")))
-    return units
-
-
-def _unit_at(units: list[_Unit], position: int) -> int:
-    for index, unit in enumerate(units):
-        if position < unit.end:
-            return index
-    return len(units) - 1
-
-
-_QUESTION_OPENERS = re.compile(
-    r"\b(how|what|when|where|why|who|which|do|does|did|have|has|had|are|is|was|were|can|could|would|will)"
-    r" (you|your|he|she|they|it|that|the|things|anything|anyone|there)\b"
-)
-
-
-def _is_question(sentence: str) -> bool:
-    """Ends with a question mark, or (without punctuation) its last clause opens like a question."""
-    stripped = sentence.rstrip().rstrip("\"'”)")
-    if stripped.endswith("?"):
-        return True
-    if is_unpunctuated(sentence):
-        tail = " ".join(sentence.split()[-14:])
-        return bool(_QUESTION_OPENERS.search(tail))
-    return False
-
-
-_HESITATIONS = re.compile(r"(?<![\w'])(um+|uh+|uhm|erm|er|hmm+|mm+)(?![\w'])")
-
-
-def _blank_lookalikes(text: str) -> str:
-    # Hesitations fall inside cue phrases in speech ("somebody else um deciding"), so they are blanked too.
-    text = _HESITATIONS.sub(lambda m: " " * len(m.group()), text)
-    for pattern in LOOKALIKE_PATTERNS:
-        text = pattern.sub(lambda m: " " * len(m.group()), text)
-    return text
-
-
 def _remembered(disclosed: set[tuple[str, str]], speaker: str) -> set[str]:
     """The categories whose weak cues count in a turn of ``speaker`` by ``SESSION_MEMORY``."""
     if SESSION_MEMORY == "all":
@@ -341,7 +231,7 @@ def _remembered(disclosed: set[tuple[str, str]], speaker: str) -> set[str]:
     return set()
 
 
-def _cue_category(unit: _Unit, turn: int, last_seen: dict[str, int], disclosed: set[str]) -> str | None:
+def _cue_category(unit: Unit, turn: int, last_seen: dict[str, int], disclosed: set[str]) -> str | None:
     def active(c: str) -> bool:
         return c in last_seen and turn - last_seen[c] <= ACTIVE_TURNS
 
@@ -358,7 +248,7 @@ def _cue_category(unit: _Unit, turn: int, last_seen: dict[str, int], disclosed: 
     return max(scores, key=lambda c: scores[c])
 
 
-def _pair_weak_cues(units: list[_Unit], turn: int, last_seen: dict[str, int], previous: list[_Unit]) -> None:
+def _pair_weak_cues(units: list[Unit], turn: int, last_seen: dict[str, int], previous: list[Unit]) -> None:
     """Two weak cues of one category in a short turn, or one in a question and one in its answer, count as one strong.
 
     A disclosure told in images ("his face, right up close. The smell of cigarettes.") spreads its
@@ -389,14 +279,14 @@ _ANNOUNCEMENT = re.compile(
 )
 
 
-def _disclosure_open(turn: int, texts: list[str], turns: list[list[_Unit]]) -> bool:
+def _disclosure_open(turn: int, texts: list[str], turns: list[list[Unit]]) -> bool:
     """Whether a disclosure is under way at ``turn``: a topic marked in the last few turns, or one announced."""
     if any(u.category for units in turns[max(0, turn - OPEN_TURNS) : turn] for u in units):
         return True
     return any(_ANNOUNCEMENT.search(texts[t].lower()) for t in range(max(0, turn - 2), turn))
 
 
-def _fill_within_turn(units: list[_Unit], carries_on: bool = True) -> None:
+def _fill_within_turn(units: list[Unit], carries_on: bool = True) -> None:
     marked = [i for i, u in enumerate(units) if u.category]
     if not marked or all(units[i].remembered for i in marked):
         # A weak cue counted only because the topic came up earlier holds its own sentence, no more.
@@ -432,7 +322,7 @@ def _fill_within_turn(units: list[_Unit], carries_on: bool = True) -> None:
             unit.category = unit.category or category
 
 
-def _reach_back(previous: list[_Unit], units: list[_Unit]) -> None:
+def _reach_back(previous: list[Unit], units: list[Unit]) -> None:
     """A disclosure makes a hint at it in the turn before one too ("the dreams came back" - "what he did to me")."""
     if not previous or not units or any(u.moves_on for u in previous):
         return
@@ -444,7 +334,7 @@ def _reach_back(previous: list[_Unit], units: list[_Unit]) -> None:
             _fill_within_turn(previous)
 
 
-def _follow_up(previous: list[_Unit], units: list[_Unit]) -> None:
+def _follow_up(previous: list[Unit], units: list[Unit]) -> None:
     """A short reply that stays on a disclosure the turn before ended on continues it.
 
     Either it acknowledges the disclosure and asks about it ("Thank you for telling me. How
@@ -471,7 +361,7 @@ def _follow_up(previous: list[_Unit], units: list[_Unit]) -> None:
             unit.category = unit.category or category
 
 
-def _answer_to_reaction(before: list[_Unit], reaction: list[_Unit], units: list[_Unit]) -> None:
+def _answer_to_reaction(before: list[Unit], reaction: list[Unit], units: list[Unit]) -> None:
     """An answer to a short question about a disclosure just made is on the disclosure too.
 
     "I tested positive." - "What is that like for you?" - "Scared ...": the question may carry no
@@ -490,7 +380,7 @@ def _answer_to_reaction(before: list[_Unit], reaction: list[_Unit], units: list[
         unit.carried = True
 
 
-def _passages(turn: int, text: str, units: list[_Unit]) -> list[Passage]:
+def _passages(turn: int, text: str, units: list[Unit]) -> list[Passage]:
     passages: list[Passage] = []
     for unit in units:
         if not unit.category:
