@@ -19,6 +19,7 @@ from sotto.accounts.models import Practice
 from sotto.audit import service as audit
 from sotto.clients import protections
 from sotto.consent import service as consents
+from sotto.consent import signing
 from sotto.consent.models import USE_LABELS, Consent, Use
 from sotto.crypto.envelope import keyed_hash
 from sotto.pipeline.render import as_text
@@ -35,7 +36,7 @@ router = APIRouter(dependencies=[CsrfProtected])
 RESEND_LIMIT = 5  # per address and hour, so the form cannot be used to flood an inbox
 
 
-def _problem(request: Request, exc: consents.LinkProblem) -> Response:
+def _problem(request: Request, exc: signing.LinkProblem) -> Response:
     return render(
         request,
         "client/message.html",
@@ -47,7 +48,7 @@ def _problem(request: Request, exc: consents.LinkProblem) -> Response:
 
 
 def _consent(db: Session, runtime: Runtime, token: str) -> Consent:
-    return consents.consent_for_client_token(db, keystore=runtime.keystore, token=token)
+    return signing.consent_for_client_token(db, keystore=runtime.keystore, token=token)
 
 
 def _page(
@@ -79,7 +80,7 @@ def _page(
 def my_page(token: str, request: Request, runtime: RuntimeDep, db: DbSession) -> Response:
     try:
         consent = _consent(db, runtime, token)
-    except consents.LinkProblem as exc:
+    except signing.LinkProblem as exc:
         return _problem(request, exc)
     return _page(request, db, consent, token)
 
@@ -88,7 +89,7 @@ def my_page(token: str, request: Request, runtime: RuntimeDep, db: DbSession) ->
 def withdraw(token: str, request: Request, runtime: RuntimeDep, db: DbSession) -> Response:
     try:
         consent = _consent(db, runtime, token)
-    except consents.LinkProblem as exc:
+    except signing.LinkProblem as exc:
         return _problem(request, exc)
     changed = consents.withdraw(db, keystore=runtime.keystore, consent=consent, by="client", actor="client")
     return _page(request, db, consent, token, just_withdrawn=changed)
@@ -99,10 +100,10 @@ async def change_uses(token: str, request: Request, runtime: RuntimeDep, db: DbS
     form = await request.form()
     try:
         consent = _consent(db, runtime, token)
-    except consents.LinkProblem as exc:
+    except signing.LinkProblem as exc:
         return _problem(request, exc)
     chosen = {use.value: form.get(f"use_{use.value}") == "yes" for use in Use}
-    changed = consents.change_uses(db, keystore=runtime.keystore, consent=consent, uses=chosen)
+    changed = signing.change_uses(db, keystore=runtime.keystore, consent=consent, uses=chosen)
     return _page(request, db, consent, token, uses_saved=changed)
 
 
@@ -117,7 +118,7 @@ def session_request(
 ) -> Response:
     try:
         consent = _consent(db, runtime, token)
-    except consents.LinkProblem as exc:
+    except signing.LinkProblem as exc:
         return _problem(request, exc)
     row = _client_session(db, consent, session_id)
     if row is None or action not in ("copy", "delete"):
@@ -151,7 +152,7 @@ def my_copy(token: str, session_id: str, request: Request, runtime: RuntimeDep, 
     already removed), once the therapist has agreed to the request."""
     try:
         consent = _consent(db, runtime, token)
-    except consents.LinkProblem as exc:
+    except signing.LinkProblem as exc:
         return _problem(request, exc)
     row = _client_session(db, consent, session_id)
     stored = review.transcript_row(db, session_id=session_id) if row is not None else None
@@ -190,7 +191,7 @@ def my_copy(token: str, session_id: str, request: Request, runtime: RuntimeDep, 
 def my_protections(token: str, request: Request, runtime: RuntimeDep, db: DbSession) -> Response:
     try:
         consent = _consent(db, runtime, token)
-    except consents.LinkProblem as exc:
+    except signing.LinkProblem as exc:
         return _problem(request, exc)
     practice = db.get(Practice, consent.practice_id)
     assert practice is not None
@@ -218,7 +219,7 @@ def resend_link(request: Request, runtime: RuntimeDep, db: DbSession, email: Ann
     ):
         accounts.note_attempt(db, key=key)
         accounts.note_attempt(db, key=address_key)
-        consents.reissue_client_link(db, keystore=runtime.keystore, settings=runtime.settings, email=email)
+        signing.reissue_client_link(db, keystore=runtime.keystore, settings=runtime.settings, email=email)
     return render(
         request,
         "client/message.html",

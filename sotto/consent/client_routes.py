@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from sotto.accounts.models import Practice, User
 from sotto.accounts.service import all_party_consent
 from sotto.consent import service as consents
+from sotto.consent import signing
 from sotto.consent import template as forms
 from sotto.consent.models import USE_LABELS, Consent, Use
 from sotto.web.deps import CsrfProtected, DbSession, RuntimeDep, client_ip
@@ -18,7 +19,7 @@ from sotto.web.pages import render
 router = APIRouter(dependencies=[CsrfProtected])
 
 
-def _problem(request: Request, exc: consents.LinkProblem) -> Response:
+def _problem(request: Request, exc: signing.LinkProblem) -> Response:
     return render(request, "client/message.html", status_code=410, title="This link cannot be used", message=str(exc))
 
 
@@ -44,8 +45,8 @@ def _sign_page(request: Request, db: DbSession, consent: Consent, status_code: i
 @router.get("/c/{token}")
 def signing_page(token: str, request: Request, runtime: RuntimeDep, db: DbSession) -> Response:
     try:
-        consent = consents.invitation_for_token(db, keystore=runtime.keystore, token=token)
-    except consents.LinkProblem as exc:
+        consent = signing.invitation_for_token(db, keystore=runtime.keystore, token=token)
+    except signing.LinkProblem as exc:
         return _problem(request, exc)
     return _sign_page(request, db, consent, token=token, chosen={}, form={})
 
@@ -63,23 +64,23 @@ async def sign(
     form = await request.form()
     chosen = {use.value: form.get(f"use_{use.value}") == "yes" for use in Use}
     try:
-        consent = consents.invitation_for_token(db, keystore=runtime.keystore, token=token)
-    except consents.LinkProblem as exc:
+        consent = signing.invitation_for_token(db, keystore=runtime.keystore, token=token)
+    except signing.LinkProblem as exc:
         return _problem(request, exc)
     practice = db.get(Practice, consent.practice_id)
     assert practice is not None
     try:
-        png = consents.check_signature_image(signature)
-        consents.sign(
+        png = signing.check_signature_image(signature)
+        signing.sign(
             db,
             keystore=runtime.keystore,
             consent=consent,
             practice=practice,
             agree_electronic=agree_electronic == "yes",
             uses=chosen,
-            details=consents.SigningDetails(typed_name, png, client_ip(request), request.headers.get("user-agent", "")),
+            details=signing.SigningDetails(typed_name, png, client_ip(request), request.headers.get("user-agent", "")),
         )
-    except consents.LinkProblem as exc:
+    except signing.LinkProblem as exc:
         db.rollback()
         return _problem(request, exc)
     except consents.ConsentError as exc:
@@ -109,9 +110,9 @@ def decline(
     token: str, request: Request, runtime: RuntimeDep, db: DbSession, reason: Annotated[str, Form()] = ""
 ) -> Response:
     try:
-        consent = consents.invitation_for_token(db, keystore=runtime.keystore, token=token)
-        consents.decline(db, keystore=runtime.keystore, settings=runtime.settings, consent=consent, reason=reason)
-    except consents.LinkProblem as exc:
+        consent = signing.invitation_for_token(db, keystore=runtime.keystore, token=token)
+        signing.decline(db, keystore=runtime.keystore, settings=runtime.settings, consent=consent, reason=reason)
+    except signing.LinkProblem as exc:
         db.rollback()
         return _problem(request, exc)
     return render(

@@ -1,47 +1,59 @@
 """The completed consent form as a PDF, rendered in memory and never written to disk.
 
 The document has the form as the client read it, the choices they made, their signature,
-and a final page with the certificate of completion (the audit trail). Sealing is a
-separate step (`sotto.consent.seal`).
+and a final page with the certificate of completion (the audit trail). The fonts, styles
+and the setting of the form's Markdown are in `sotto.consent.pdf_typesetting`. Sealing is
+a separate step (`sotto.consent.seal`).
 """
 
 from __future__ import annotations
 
 import io
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from importlib import resources
 from typing import Any
-from xml.sax.saxutils import escape
 
-from markdown_it import MarkdownIt
-from markdown_it.tree import SyntaxTreeNode
 from PIL import Image as PILImage
 from PIL import ImageChops
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import LETTER
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
     HRFlowable,
     Image,
-    Indenter,
     KeepTogether,
-    ListFlowable,
-    ListItem,
     PageBreak,
     Paragraph,
     SimpleDocTemplate,
     Spacer,
     Table,
-    TableStyle,
+)
+
+from sotto.consent.pdf_typesetting import (
+    ACCENT,
+    BODY,
+    CELL,
+    FONT,
+    FONT_BOLD,
+    INK,
+    LABEL,
+    MONO,
+    MUTED,
+    PRACTICE,
+    REFUSED,
+    RULE,
+    SECTION,
+    SIGNED_NAME,
+    SMALL,
+    TINT,
+    TITLE_STYLE,
+    escape_markup,
+    markdown_flowables,
+    register_fonts,
+    table_style,
 )
 
 TITLE = "Consent to record therapy sessions"
@@ -51,31 +63,26 @@ MAX_SIGNATURE_SIDE = 4000
 # unbounded one could outgrow a table cell, which reportlab cannot split.
 MAX_USER_AGENT_CHARS = 600
 
-INK = colors.HexColor("#1F2A30")
-MUTED = colors.HexColor("#5C6970")
-ACCENT = colors.HexColor("#2E5E63")
-REFUSED = colors.HexColor("#8A4238")
-RULE = colors.HexColor("#C8D2D4")
-TINT = colors.HexColor("#F2F5F5")
-
 PAGE_WIDTH, PAGE_HEIGHT = LETTER
 MARGIN = inch
 # Platypus frames pad their content by 6 pt on each side; text starts at MARGIN + 6.
 FRAME_PADDING = 6
 TEXT_LEFT = MARGIN + FRAME_PADDING
 CONTENT_WIDTH = PAGE_WIDTH - 2 * TEXT_LEFT
-# DejaVu Sans, vendored in ./fonts, because the PDF standard fonts (Helvetica) cover only
-# Latin-1: a client called Łukasz Żółć, Ольга, Νίκος or Đặng would get boxes instead of their
-# name on a legal document. DejaVu covers Latin, Greek, Cyrillic and Vietnamese, but has no
-# CJK glyphs: Chinese, Japanese or Korean names still print as boxes.
-FONT = "DejaVuSans"
-FONT_BOLD = "DejaVuSans-Bold"
-FONT_OBLIQUE = "DejaVuSans-Oblique"
-FONT_BOLD_OBLIQUE = "DejaVuSans-BoldOblique"
-_FONT_FILES = {FONT: "DejaVuSans.ttf", FONT_BOLD: "DejaVuSans-Bold.ttf",
-               FONT_OBLIQUE: "DejaVuSans-Oblique.ttf", FONT_BOLD_OBLIQUE: "DejaVuSans-BoldOblique.ttf"}
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 @dataclass(frozen=True)
@@ -108,22 +115,29 @@ def render_consent_pdf(doc: ConsentDocument) -> bytes:
     if a time is naive. The form text is untrusted Markdown: anything that is not a
     heading, paragraph, list, bold or italic is printed literally.
     """
-    _register_fonts()
+    register_fonts()
     signature = _signature_flowable(doc.signature_png)
     for moment in (doc.sent_at, doc.opened_at, doc.signed_at, doc.consent_expires_at):
         if moment.tzinfo is None:
             raise ValueError("Consent times must be timezone-aware.")
     buffer = io.BytesIO()
     template = SimpleDocTemplate(
-        buffer, pagesize=LETTER, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=0.9 * inch,
-        bottomMargin=0.95 * inch, title=TITLE, author=doc.practice_name,
-        subject=f"Recording consent record {doc.consent_id}", creator="Sotto",
+        buffer,
+        pagesize=LETTER,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=0.9 * inch,
+        bottomMargin=0.95 * inch,
+        title=TITLE,
+        author=doc.practice_name,
+        subject=f"Recording consent record {doc.consent_id}",
+        creator="Sotto",
         # Otherwise every page still lists Helvetica, the canvas default, among its fonts.
         initialFontName=FONT,
     )
     story = [
         *_title_block(TITLE, doc),
-        *_markdown_flowables(doc.form_markdown),
+        *markdown_flowables(doc.form_markdown, title=TITLE),
         *_choices_section(doc.uses),
         _signature_section(doc, signature),
         PageBreak(),
@@ -132,84 +146,6 @@ def render_consent_pdf(doc: ConsentDocument) -> bytes:
     footer = partial(_draw_footer, practice_name=doc.practice_name)
     template.build(story, onFirstPage=footer, onLaterPages=footer, canvasmaker=_NumberedCanvas)
     return buffer.getvalue()
-
-
-_fonts_lock = threading.Lock()
-_fonts_registered = False
-
-
-def _register_fonts() -> None:
-    """Register the DejaVu Sans faces with reportlab, once per process, from the package.
-
-    Reportlab's font registry is global and PDFs are rendered from worker threads, hence the
-    lock. Registering the family makes <b> and <i> in paragraph markup pick the matching face.
-    """
-    global _fonts_registered
-    if _fonts_registered:
-        return
-    with _fonts_lock:
-        if _fonts_registered:
-            return
-        fonts = resources.files("sotto.consent").joinpath("fonts")
-        for name, filename in _FONT_FILES.items():
-            # Read into memory: the package may be zipped, and reportlab keeps the bytes anyway.
-            with fonts.joinpath(filename).open("rb") as font_file:
-                pdfmetrics.registerFont(TTFont(name, font_file))
-        pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT_OBLIQUE,
-                                      boldItalic=FONT_BOLD_OBLIQUE)
-        _fonts_registered = True
-
-
-def _style(name: str, **overrides: Any) -> ParagraphStyle:
-    # DejaVu Sans sets about 13% wider than Helvetica and looks larger at the same size, so
-    # sizes are about a point below the usual: the page keeps its density and fits as before.
-    base: dict[str, Any] = {"fontName": FONT, "fontSize": 9.75, "leading": 15, "textColor": INK,
-                            "alignment": TA_LEFT, "spaceAfter": 7}
-    return ParagraphStyle(name, **(base | overrides))
-
-
-BODY = _style("body")
-LIST_BODY = _style("list-body", spaceAfter=3)
-TITLE_STYLE = _style("title", fontName=FONT_BOLD, fontSize=18.5, leading=23.5, spaceAfter=3)
-PRACTICE = _style("practice", fontSize=11.5, leading=15, textColor=ACCENT, spaceAfter=4)
-SMALL = _style("small", fontSize=8, leading=11.5, textColor=MUTED, spaceAfter=0)
-H1 = _style("h1", fontName=FONT_BOLD, fontSize=13.5, leading=18, spaceBefore=12, spaceAfter=6,
-            keepWithNext=1)
-H2 = _style("h2", fontName=FONT_BOLD, fontSize=11, leading=15, spaceBefore=10, spaceAfter=4,
-            keepWithNext=1)
-H3 = _style("h3", fontName=FONT_BOLD, fontSize=9.75, leading=14.5, spaceBefore=8, spaceAfter=3,
-            keepWithNext=1)
-SECTION = _style("section", fontName=FONT_BOLD, fontSize=12, leading=16, textColor=ACCENT,
-                 spaceBefore=16, spaceAfter=8, keepWithNext=1)
-CODE = _style("code", fontName="Courier", fontSize=9, leading=12.5, leftIndent=12)
-CODE_UNICODE = _style("code-unicode", fontSize=9, leading=12.5, leftIndent=12)
-CELL = _style("cell", fontSize=9.25, leading=13.5, spaceAfter=0)
-LABEL = _style("label", fontName=FONT_BOLD, fontSize=7.75, leading=13.5, textColor=MUTED, spaceAfter=0)
-MONO = _style("mono", fontName="Courier", fontSize=8.5, leading=12.5, spaceAfter=0)
-SIGNED_NAME = _style("signed-name", fontSize=11, leading=15, spaceAfter=0)
-
-
-def _table_style(*commands: tuple[Any, ...]) -> TableStyle:
-    # Tables set their own default font (Helvetica) even when every cell is a Paragraph.
-    return TableStyle([("FONT", (0, 0), (-1, -1), FONT, 10), *commands])
-
-
-def _esc(text: str) -> str:
-    """Text made safe for reportlab's paragraph mini-markup."""
-    return escape(text)
-
-
-def _courier_can_show(text: str) -> bool:
-    """Whether the standard Courier font (WinAnsi encoding) has a glyph for every character.
-
-    Code in the form text that it cannot show (an indented Polish paragraph is a code block)
-    is set in DejaVu Sans instead: no longer monospaced, but no boxes.
-    """
-    try:
-        text.encode("cp1252")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _utc(moment: datetime) -> str:
@@ -227,107 +163,16 @@ def _long_date(moment: datetime) -> str:
 
 def _title_block(title: str, doc: ConsentDocument) -> list[Flowable]:
     return [
-        Paragraph(_esc(title), TITLE_STYLE),
-        Paragraph(_esc(doc.practice_name), PRACTICE),
-        Paragraph(f"Client pseudonym: {_esc(doc.client_pseudonym)} &nbsp;·&nbsp; "
-                  f"Record {_esc(doc.consent_id)}", SMALL),
+        Paragraph(escape_markup(title), TITLE_STYLE),
+        Paragraph(escape_markup(doc.practice_name), PRACTICE),
+        Paragraph(
+            f"Client pseudonym: {escape_markup(doc.client_pseudonym)} &nbsp;·&nbsp; "
+            f"Record {escape_markup(doc.consent_id)}",
+            SMALL,
+        ),
         Spacer(1, 8),
         HRFlowable(width="100%", thickness=1.2, color=ACCENT, spaceBefore=0, spaceAfter=12),
     ]
-
-
-# --- the form text (Markdown) ------------------------------------------------------------
-
-# Raw HTML off: with it on, markdown-it would pass tags through as html_inline tokens; off,
-# they arrive as plain text and are escaped like everything else.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False})
-
-
-def _markdown_flowables(text: str) -> list[Flowable]:
-    """The form's Markdown as flowables; every piece of text is escaped before markup is added.
-
-    A first-level heading that only repeats the document title is left out.
-    """
-    flowables = _blocks(SyntaxTreeNode(_MARKDOWN.parse(text)), in_list=False)
-    if flowables and isinstance(flowables[0], Paragraph) and flowables[0].style is H1 and (
-            " ".join(flowables[0].getPlainText().split()).casefold() == TITLE.casefold()):
-        return flowables[1:]
-    return flowables
-
-
-def _blocks(node: SyntaxTreeNode, *, in_list: bool) -> list[Flowable]:
-    flowables: list[Flowable] = []
-    for child in node.children:
-        kind = child.type
-        if kind == "heading":
-            style = {"h1": H1, "h2": H2}.get(child.tag, H3)
-            flowables.append(Paragraph(_inline(child), style))
-        elif kind == "paragraph":
-            flowables.append(Paragraph(_inline(child), LIST_BODY if in_list else BODY))
-        elif kind in ("bullet_list", "ordered_list"):
-            flowables.append(_list(child))
-        elif kind == "blockquote":
-            flowables += [Indenter(left=16), *_blocks(child, in_list=in_list), Indenter(left=-16)]
-        elif kind in ("fence", "code_block", "html_block"):
-            lines = child.content.rstrip("\n").split("\n")
-            style = CODE if _courier_can_show(child.content) else CODE_UNICODE
-            flowables.append(Paragraph("<br/>".join(_keep_indent(line) for line in lines), style))
-        elif kind == "hr":
-            flowables.append(HRFlowable(width="100%", thickness=0.6, color=RULE, spaceBefore=6,
-                                        spaceAfter=10))
-        elif child.children:
-            flowables += _blocks(child, in_list=in_list)
-        elif child.content:
-            flowables.append(Paragraph(_esc(child.content), BODY))
-    return flowables
-
-
-def _keep_indent(line: str) -> str:
-    # Paragraphs collapse whitespace; non-breaking spaces keep a code line's indentation.
-    stripped = line.lstrip(" ")
-    return "&nbsp;" * (len(line) - len(stripped)) + _esc(stripped)
-
-
-def _list(node: SyntaxTreeNode) -> ListFlowable:
-    items = [ListItem(_blocks(item, in_list=True) or [Paragraph("", LIST_BODY)]) for item in node.children]
-    common: dict[str, Any] = {"leftIndent": 18, "bulletFontName": FONT, "bulletColor": INK,
-                              "spaceAfter": 6}
-    if node.type == "ordered_list":
-        start = node.attrs.get("start", 1)
-        return ListFlowable(items, bulletType="1", start=int(start), bulletFormat="%s.",
-                            bulletFontSize=9.75, **common)
-    return ListFlowable(items, bulletType="bullet", start="•", bulletFontSize=9, **common)
-
-
-def _inline(block: SyntaxTreeNode) -> str:
-    """Mini-markup for a paragraph or heading: escaped text inside the few tags we emit."""
-    return "".join(_inline_markup(child) for child in block.children)
-
-
-def _inline_markup(node: SyntaxTreeNode) -> str:
-    kind = node.type
-    if kind == "inline":
-        return _inline(node)
-    if kind == "text":
-        return _esc(node.content)
-    if kind == "softbreak":
-        return " "
-    if kind == "hardbreak":
-        return "<br/>"
-    if kind == "strong":
-        return f"<b>{_inline(node)}</b>"
-    if kind == "em":
-        return f"<i>{_inline(node)}</i>"
-    if kind == "code_inline":
-        face = "Courier" if _courier_can_show(node.content) else FONT
-        return f'<font face="{face}">{_esc(node.content)}</font>'
-    if kind == "link":
-        # Printed, not clicked: show where a link points unless its text already says so.
-        label, href = _inline(node), str(node.attrs.get("href", ""))
-        return label if not href or _esc(href) == label else f"{label} ({_esc(href)})"
-    if node.children:
-        return _inline(node)
-    return _esc(node.content)
 
 
 # --- choices and signature --------------------------------------------------------------
@@ -337,17 +182,19 @@ def _choices_section(uses: list[tuple[str, bool]]) -> list[Flowable]:
     heading = Paragraph("Your choices", SECTION)
     if not uses:
         return [heading, Paragraph("No separate uses were offered on this form.", BODY)]
-    rows = [[Paragraph(_esc(label), CELL), _ChoiceMark(allowed)] for label, allowed in uses]
+    rows = [[Paragraph(escape_markup(label), CELL), _ChoiceMark(allowed)] for label, allowed in uses]
     table = Table(rows, colWidths=[CONTENT_WIDTH - 1.4 * inch, 1.4 * inch], hAlign="LEFT")
-    table.setStyle(_table_style(
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("TOPPADDING", (0, 0), (-1, -1), 7),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 7),
-        ("LEFTPADDING", (0, 0), (-1, -1), 8),
-        ("LINEABOVE", (0, 0), (-1, 0), 0.6, RULE),
-        ("LINEBELOW", (0, 0), (-1, -1), 0.6, RULE),
-        ("ROWBACKGROUNDS", (0, 0), (-1, -1), [colors.white, TINT]),
-    ))
+    table.setStyle(
+        table_style(
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("TOPPADDING", (0, 0), (-1, -1), 7),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 7),
+            ("LEFTPADDING", (0, 0), (-1, -1), 8),
+            ("LINEABOVE", (0, 0), (-1, 0), 0.6, RULE),
+            ("LINEBELOW", (0, 0), (-1, -1), 0.6, RULE),
+            ("ROWBACKGROUNDS", (0, 0), (-1, -1), [colors.white, TINT]),
+        )
+    )
     intro = Paragraph("Each use of the recordings was allowed or refused separately.", BODY)
     return [heading, intro, table]
 
@@ -391,28 +238,31 @@ class _ChoiceMark(Flowable):
 
 
 def _signature_section(doc: ConsentDocument, signature: Image) -> Flowable:
-    signed_line = Paragraph(
-        f"Signed on {_long_date(doc.signed_at)} at {doc.signed_at.astimezone(UTC):%H:%M} UTC", CELL)
+    signed_line = Paragraph(f"Signed on {_long_date(doc.signed_at)} at {doc.signed_at.astimezone(UTC):%H:%M} UTC", CELL)
     rows = [
         [Paragraph("SIGNATURE", LABEL), signature],
-        [Paragraph("NAME", LABEL), Paragraph(_esc(doc.typed_name), SIGNED_NAME)],
+        [Paragraph("NAME", LABEL), Paragraph(escape_markup(doc.typed_name), SIGNED_NAME)],
         [Paragraph("DATE", LABEL), signed_line],
     ]
     table = Table(rows, colWidths=[1.2 * inch, CONTENT_WIDTH - 1.2 * inch], hAlign="LEFT")
-    table.setStyle(_table_style(
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("VALIGN", (1, 0), (1, 0), "BOTTOM"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 0),
-        ("TOPPADDING", (0, 0), (-1, -1), 5),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
-        ("TOPPADDING", (0, 1), (-1, 1), 8),
-        # The line a signature sits on, as on paper.
-        ("LINEBELOW", (1, 0), (1, 0), 0.8, INK),
-    ))
+    table.setStyle(
+        table_style(
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("VALIGN", (1, 0), (1, 0), "BOTTOM"),
+            ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ("TOPPADDING", (0, 0), (-1, -1), 5),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+            ("TOPPADDING", (0, 1), (-1, 1), 8),
+            # The line a signature sits on, as on paper.
+            ("LINEBELOW", (1, 0), (1, 0), 0.8, INK),
+        )
+    )
     note = Paragraph(
         f"Signed electronically by typing a name and drawing a signature. This consent stays in effect "
         f"until {_long_date(doc.consent_expires_at)} unless it is withdrawn earlier; the client can "
-        f"withdraw it at any time.", SMALL)
+        f"withdraw it at any time.",
+        SMALL,
+    )
     return KeepTogether([Paragraph("Signature", SECTION), table, Spacer(1, 10), note])
 
 
@@ -443,8 +293,9 @@ def _signature_flowable(png: bytes) -> Image:
     if ink is not None:
         pad = 6
         left, top, right, bottom = ink
-        flat = flat.crop((max(left - pad, 0), max(top - pad, 0),
-                          min(right + pad, flat.width), min(bottom + pad, flat.height)))
+        flat = flat.crop(
+            (max(left - pad, 0), max(top - pad, 0), min(right + pad, flat.width), min(bottom + pad, flat.height))
+        )
     encoded = io.BytesIO()
     flat.save(encoded, format="PNG")
     encoded.seek(0)
@@ -461,10 +312,10 @@ def _certificate_page(doc: ConsentDocument) -> list[Flowable]:
         agent = agent[:MAX_USER_AGENT_CHARS] + "…"
 
     def text(value: str) -> Paragraph:
-        return Paragraph(_esc(value), CELL)
+        return Paragraph(escape_markup(value), CELL)
 
     def mono(value: str) -> Paragraph:
-        return Paragraph(_esc(value), MONO)
+        return Paragraph(escape_markup(value), MONO)
 
     rows = [
         ("Record id", mono(doc.consent_id)),
@@ -480,31 +331,45 @@ def _certificate_page(doc: ConsentDocument) -> list[Flowable]:
         ("IP address", mono(doc.signer_ip)),
         ("Browser", mono(agent)),
     ]
-    table = Table([[Paragraph(label.upper(), LABEL), value] for label, value in rows],
-                  colWidths=[1.65 * inch, CONTENT_WIDTH - 1.65 * inch], hAlign="LEFT")
-    table.setStyle(_table_style(
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 0),
-        ("TOPPADDING", (0, 0), (-1, -1), 6),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
-        ("LINEBELOW", (0, 0), (-1, -1), 0.5, RULE),
-    ))
-    seal_note = Table([[Paragraph(
-        f"This document is sealed with the digital certificate of {_esc(doc.practice_name)}. "
-        "Any change to it, however small, will invalidate the seal. A PDF reader that shows "
-        "signatures can confirm the seal is intact.", CELL)]], colWidths=[CONTENT_WIDTH])
-    seal_note.setStyle(_table_style(
-        ("BACKGROUND", (0, 0), (-1, -1), TINT),
-        ("LINEBEFORE", (0, 0), (0, -1), 2.5, ACCENT),
-        ("LEFTPADDING", (0, 0), (-1, -1), 12),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 12),
-        ("TOPPADDING", (0, 0), (-1, -1), 10),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 10),
-    ))
-    intro = Paragraph("How and when this consent form was completed. This page is part of the sealed "
-                      "document.", BODY)
-    return [*_title_block("Certificate of completion", doc), intro, Spacer(1, 4), table, Spacer(1, 18),
-            seal_note]
+    table = Table(
+        [[Paragraph(label.upper(), LABEL), value] for label, value in rows],
+        colWidths=[1.65 * inch, CONTENT_WIDTH - 1.65 * inch],
+        hAlign="LEFT",
+    )
+    table.setStyle(
+        table_style(
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ("TOPPADDING", (0, 0), (-1, -1), 6),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+            ("LINEBELOW", (0, 0), (-1, -1), 0.5, RULE),
+        )
+    )
+    seal_note = Table(
+        [
+            [
+                Paragraph(
+                    f"This document is sealed with the digital certificate of {escape_markup(doc.practice_name)}. "
+                    "Any change to it, however small, will invalidate the seal. A PDF reader that shows "
+                    "signatures can confirm the seal is intact.",
+                    CELL,
+                )
+            ]
+        ],
+        colWidths=[CONTENT_WIDTH],
+    )
+    seal_note.setStyle(
+        table_style(
+            ("BACKGROUND", (0, 0), (-1, -1), TINT),
+            ("LINEBEFORE", (0, 0), (0, -1), 2.5, ACCENT),
+            ("LEFTPADDING", (0, 0), (-1, -1), 12),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 12),
+            ("TOPPADDING", (0, 0), (-1, -1), 10),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 10),
+        )
+    )
+    intro = Paragraph("How and when this consent form was completed. This page is part of the sealed document.", BODY)
+    return [*_title_block("Certificate of completion", doc), intro, Spacer(1, 4), table, Spacer(1, 18), seal_note]
 
 
 # --- page furniture ----------------------------------------------------------------------
@@ -546,4 +411,3 @@ class _NumberedCanvas(Canvas):
             self.restoreState()
             super().showPage()
         super().save()
-

@@ -13,7 +13,7 @@ from sotto import clock
 from sotto.accounts.models import Practice, User
 from sotto.audit import service as audit
 from sotto.clients.models import Client
-from sotto.consent import certificates, service
+from sotto.consent import certificates, service, signing
 from sotto.consent.models import USE_LABELS, Consent, Use
 from sotto.consent.pdf import ConsentDocument, render_consent_pdf
 from sotto.consent.seal import seal_pdf
@@ -49,7 +49,7 @@ def deliver_signed_pdf(runtime: Runtime, *, consent_id: str) -> None:
     if cert is None:
         with session_scope(runtime.sessions) as session:
             cert = certificates.ensure_seal_certificate(session, keystore=runtime.keystore, practice=practice)
-    details, client_token = service.signing_details(runtime.keystore, consent)
+    details, client_token = signing.signing_details(runtime.keystore, consent)
     document = ConsentDocument(
         practice_name=practice.name,
         client_pseudonym=client.pseudonym,

@@ -10,6 +10,7 @@ from sotto.accounts.models import Practice, User
 from sotto.clients import service as clients
 from sotto.clients.models import Client
 from sotto.consent import service as consents
+from sotto.consent import signing
 from sotto.consent.models import Consent
 from sotto.db import session_scope
 from sotto.runtime import Runtime
@@ -25,25 +26,43 @@ class ConsentingClient:
     my_token: str  # the client's private page token (from their copy of the consent)
 
 
-def consenting_client(runtime: Runtime, therapist: User, *, pseudonym: str = "Client K",
-                      email: str = "client.k@example.test", uses: dict[str, bool] | None = None,
-                      smtp_server: object | None = None) -> ConsentingClient:
+def consenting_client(
+    runtime: Runtime,
+    therapist: User,
+    *,
+    pseudonym: str = "Client K",
+    email: str = "client.k@example.test",
+    uses: dict[str, bool] | None = None,
+    smtp_server: object | None = None,
+) -> ConsentingClient:
     with session_scope(runtime.sessions) as session:
         therapist_row = session.get(User, therapist.id)
         assert therapist_row is not None
         client = clients.find_or_create_client(session, therapist=therapist_row, pseudonym=pseudonym)
-        invitation = consents.send_invitation(session, keystore=runtime.keystore, settings=runtime.settings,
-                                              therapist=therapist_row, client=client, email=email)
+        invitation = consents.send_invitation(
+            session,
+            keystore=runtime.keystore,
+            settings=runtime.settings,
+            therapist=therapist_row,
+            client=client,
+            email=email,
+        )
         token = invitation.link.rsplit("/", 1)[1]
     with session_scope(runtime.sessions) as session:
-        consent = consents.invitation_for_token(session, keystore=runtime.keystore, token=token)
+        consent = signing.invitation_for_token(session, keystore=runtime.keystore, token=token)
         practice = session.get(Practice, consent.practice_id)
         assert practice is not None
         png = base64.b64decode(signature_data_url().split(",", 1)[1])
-        consents.sign(session, keystore=runtime.keystore, consent=consent, practice=practice,
-                      agree_electronic=True, uses=uses if uses is not None else ALL_USES,
-                      details=consents.SigningDetails("Invented Person", png, "127.0.0.1", "test"))
-        _, my_token = consents.signing_details(runtime.keystore, consent)
+        signing.sign(
+            session,
+            keystore=runtime.keystore,
+            consent=consent,
+            practice=practice,
+            agree_electronic=True,
+            uses=uses if uses is not None else ALL_USES,
+            details=signing.SigningDetails("Invented Person", png, "127.0.0.1", "test"),
+        )
+        _, my_token = signing.signing_details(runtime.keystore, consent)
     work_off(runtime)
     with session_scope(runtime.sessions) as session:
         consent = session.get(Consent, consent.id)
