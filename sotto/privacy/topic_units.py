@@ -79,7 +79,9 @@ def units_of(text: str, categories: frozenset[str]) -> list[Unit]:
         return units
     # Cues are matched on the whole turn, so a phrase across a guessed clause cut still counts,
     # for the unit where it starts.
-    for category in categories:
+    # In a fixed order: the order cues are counted in breaks ties between categories, and a set's order
+    # changes from one run to the next.
+    for category in sorted(categories):
         for kind, patterns in (("strong", STRONG_PATTERNS[category]), ("weak", WEAK_PATTERNS[category])):
             for number, pattern in enumerate(patterns):
                 seen: set[int] = set()

@@ -154,12 +154,13 @@ def _weigh_with_model(
     """Let the passage model overrule the rules where it is sure: unmark what it is sure is off
     the practice's topics, and mark the turns and sentences it is sure are on one. Without
     speakers every turn is held to the (lower) client threshold."""
+    ordered = sorted(categories)  # the same sums and ties in every run, whatever the set's order
 
     def on_topic(probability: dict[str, float]) -> float:
-        return sum(probability[c] for c in categories)
+        return sum(probability[c] for c in ordered)
 
     def likeliest(probability: dict[str, float]) -> str:
-        return max(categories, key=lambda c: probability[c])
+        return max(ordered, key=lambda c: probability[c])
 
     for t, (units, turn) in enumerate(zip(turns, judged, strict=True)):
         whole_turn = on_topic(turn.turn)
@@ -260,7 +261,7 @@ def _pair_weak_cues(units: list[Unit], turn: int, last_seen: dict[str, int], pre
     asked = previous[-1].weak_cues if previous and previous[-1].question and not previous[-1].unpunctuated else set()
     cues = {cue for unit in units for cue in unit.weak_cues}
     totals: dict[str, int] = {}
-    for category, _ in cues | {cue for cue in asked if any(c == cue[0] for c, _ in cues)}:
+    for category, _ in sorted(cues | {cue for cue in asked if any(c == cue[0] for c, _ in cues)}):
         totals[category] = totals.get(category, 0) + 1
     paired = [c for c, n in totals.items() if n >= 2]
     if not paired:
@@ -326,7 +327,7 @@ def _reach_back(previous: list[Unit], units: list[Unit]) -> None:
     """A disclosure makes a hint at it in the turn before one too ("the dreams came back" - "what he did to me")."""
     if not previous or not units or any(u.moves_on for u in previous):
         return
-    for category in {c for u in units if u.by_cue for c in u.strong}:
+    for category in sorted({c for u in units if u.by_cue for c in u.strong}):
         hinted = [u for u in previous if not u.category and u.weak.get(category)]
         for unit in hinted:
             unit.category = category
