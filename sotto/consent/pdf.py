@@ -41,6 +41,7 @@ from sotto.consent.pdf_typesetting import (
     INK,
     LABEL,
     MONO,
+    MONO_UNICODE,
     MUTED,
     PRACTICE,
     REFUSED,
@@ -50,9 +51,12 @@ from sotto.consent.pdf_typesetting import (
     SMALL,
     TINT,
     TITLE_STYLE,
+    courier_can_show,
+    draw_string,
     escape_markup,
     markdown_flowables,
     register_fonts,
+    string_width,
     table_style,
 )
 
@@ -232,8 +236,7 @@ class _ChoiceMark(Flowable):
         else:
             canvas.line(1.5, 2, 8.5, 9)
             canvas.line(1.5, 9, 8.5, 2)
-        canvas.setFont(FONT_BOLD, 9.25)
-        canvas.drawString(15, 2.2, "Allowed" if self.allowed else "Not allowed")
+        draw_string(canvas, 15, 2.2, "Allowed" if self.allowed else "Not allowed", font=FONT_BOLD, size=9.25)
         canvas.restoreState()
 
 
@@ -315,7 +318,7 @@ def _certificate_page(doc: ConsentDocument) -> list[Flowable]:
         return Paragraph(escape_markup(value), CELL)
 
     def mono(value: str) -> Paragraph:
-        return Paragraph(escape_markup(value), MONO)
+        return Paragraph(escape_markup(value), MONO if courier_can_show(value) else MONO_UNICODE)
 
     rows = [
         ("Record id", mono(doc.consent_id)),
@@ -380,12 +383,11 @@ def _draw_footer(canvas: Canvas, _doc: SimpleDocTemplate, *, practice_name: str)
     canvas.setStrokeColor(RULE)
     canvas.setLineWidth(0.5)
     canvas.line(TEXT_LEFT, 0.72 * inch, PAGE_WIDTH - TEXT_LEFT, 0.72 * inch)
-    canvas.setFont(FONT, 7.5)
     canvas.setFillColor(MUTED)
     footer = f"{practice_name} · {TITLE}"
-    while canvas.stringWidth(footer, FONT, 7.5) > CONTENT_WIDTH - 1.2 * inch and len(footer) > 1:
+    while string_width(footer, font=FONT, size=7.5) > CONTENT_WIDTH - 1.2 * inch and len(footer) > 1:
         footer = footer[:-2] + "…"
-    canvas.drawString(TEXT_LEFT, 0.55 * inch, footer)
+    draw_string(canvas, TEXT_LEFT, 0.55 * inch, footer, font=FONT, size=7.5)
     canvas.restoreState()
 
 
@@ -405,9 +407,9 @@ class _NumberedCanvas(Canvas):
         for number, state in enumerate(self._held_pages, start=1):
             self.__dict__.update(state)
             self.saveState()
-            self.setFont(FONT, 7.5)
             self.setFillColor(MUTED)
-            self.drawRightString(PAGE_WIDTH - TEXT_LEFT, 0.55 * inch, f"Page {number} of {total}")
+            label = f"Page {number} of {total}"
+            draw_string(self, PAGE_WIDTH - TEXT_LEFT, 0.55 * inch, label, font=FONT, size=7.5, anchor="end")
             self.restoreState()
             super().showPage()
         super().save()
