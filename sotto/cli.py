@@ -124,20 +124,28 @@ def create_user(
 
 @audit_app.command("verify")
 def verify_audit() -> None:
-    """Walk the hash-chained audit log and report the first broken link, if any (exit 1)."""
-    from sotto.audit.service import verify_chain
-    from sotto.db import session_scope
+    """Walk the hash-chained audit log and report the first broken link, if any (exit 1).
+
+    An intact log's newest entry then becomes its anchor, kept with the keys outside the
+    database, as the server's sweep does; a broken log's anchor is left where it was.
+    """
+    from sotto.audit.service import verify_and_anchor
+    from sotto.crypto.keystore import KeyStoreError
 
     runtime = _runtime()
-    with session_scope(runtime.sessions) as session:
-        report = verify_chain(session, keystore=runtime.keystore)
+    try:
+        report = verify_and_anchor(runtime.read_sessions, keystore=runtime.keystore)
+    except (KeyStoreError, OSError) as exc:
+        typer.echo(f"sotto: the audit log could not be verified and anchored: {exc}", err=True)
+        raise typer.Exit(1) from None
     if report.ok:
-        typer.echo(f"audit log intact: {report.entries} entries")
+        anchored = f"; anchored outside the database up to entry {report.anchored_seq}" if report.anchored_seq else ""
+        typer.echo(f"audit log intact: {report.entries} entries{anchored}")
+        if report.notice:
+            typer.echo(f"note: {report.notice}")
         return
-    typer.echo(
-        f"audit log BROKEN at entry {report.first_broken_seq}: {report.problem} "
-        f"({report.entries} entries verified before it)"
-    )
+    where = f" at entry {report.first_broken_seq}" if report.first_broken_seq is not None else ""
+    typer.echo(f"audit log BROKEN{where}: {report.problem} ({report.entries} entries verified before it)")
     raise typer.Exit(1)
 
 

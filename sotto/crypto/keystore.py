@@ -9,7 +9,13 @@ a new key behind the alias (AWS KMS ``CreateKey`` + ``UpdateAlias``); ``rewrap``
 ``rewrap`` or AWS's ``ReEncrypt``, which never show the data key to the caller; ``retire``
 is raising ``min_decryption_version`` or disabling / scheduling deletion of the old key;
 ``kek_ids`` lists the versions or keys still usable. The MAC root is not rotated: keyed
-hashes already stored (the audit chain, look-up hashes) must keep matching.
+hashes already stored (the audit chain and its anchor, look-up hashes) must keep matching.
+
+Anchors are part of the protocol too: small records the database must not be able to
+vouch for itself, kept wherever the keys are kept (the audit log's newest known-good entry,
+see ``sotto.audit.anchor``). The key store holds them as opaque bytes and replaces them by
+compare-and-swap, which an external store offers as well (Vault KV's ``cas``, a conditional
+put on an object store); sealing them and deciding what may replace what is the caller's.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -67,6 +74,22 @@ class KeyStore(Protocol):
         """Destroy these KEKs (never the current one): what they wrapped can no longer be unwrapped."""
         ...
 
+    def read_anchor(self, name: str) -> bytes | None:
+        """What ``replace_anchor`` last stored under ``name``, or None if nothing was."""
+        ...
+
+    def replace_anchor(self, name: str, *, expected: bytes | None, new: bytes) -> bool:
+        """Store ``new`` under ``name`` if what is stored is still ``expected`` (None: nothing yet).
+
+        All or nothing, and durable before it returns. Returns False, changing nothing,
+        when something else is stored, so two writers cannot undo each other's change.
+        """
+        ...
+
+
+# Anchor names become part of a file name beside the key file.
+_ANCHOR_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+
 
 class FileKeyStore:
     """KEKs in a JSON file created with mode 0600, kept outside the data directory.
@@ -74,6 +97,10 @@ class FileKeyStore:
     The file is reread whenever it changes on disk, so a server keeps working while
     ``sotto keys rotate`` replaces its keys: new data keys are wrapped under the new KEK
     at once. Changes to the file are made under a lock file and by atomic replacement.
+
+    Anchors are files beside the key file (``sotto.key.audit.anchor``), not entries in it:
+    the audit anchor changes every few minutes, and the file holding every KEK should not
+    be rewritten that often. They are replaced the same way, under a lock file of their own.
     """
 
     def __init__(self, path: Path) -> None:
@@ -169,19 +196,47 @@ class FileKeyStore:
                 raise KeyStoreError(f"the current key {data['current']!r} cannot be retired")
             data["keks"] = {k: v for k, v in data["keks"].items() if k not in doomed}
 
+    def _anchor_path(self, name: str) -> Path:
+        if not _ANCHOR_NAME.fullmatch(name):
+            raise ValueError(f"not an anchor name: {name!r}")
+        return self.path.with_name(f"{self.path.name}.{name}.anchor")
+
+    def read_anchor(self, name: str) -> bytes | None:
+        path = self._anchor_path(name)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise KeyStoreError(f"anchor file {path} cannot be read: {exc.strerror}") from None
+
+    def replace_anchor(self, name: str, *, expected: bytes | None, new: bytes) -> bool:
+        path = self._anchor_path(name)
+        with _exclusive(path.with_name(path.name + ".lock")):
+            if self.read_anchor(name) != expected:
+                return False
+            write_private_file(path, new)  # temporary file, fsync, rename, fsync of the folder
+        return True
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[dict]:
         """The file's contents to change; written back atomically (mode 0600) when the block ends."""
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with _exclusive(self.path.with_name(self.path.name + ".lock")):
             data = self._read()  # another process may have changed it since we loaded it
             yield data
             write_private_file(self.path, json.dumps(data).encode())
             self._data = self._read()
-        finally:
-            os.close(fd)  # releases the lock
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (created 0600) for the block, across processes."""
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 KEY_STORES = {"file": FileKeyStore}
@@ -189,8 +244,6 @@ KEY_STORES = {"file": FileKeyStore}
 
 def _new_kek_id() -> str:
     return "kek-" + clock.now().strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(4)
-
-
 
 
 def _b64(raw: bytes) -> str:

@@ -1,4 +1,8 @@
-"""The hash-chained audit log: intact chains verify, and every kind of tampering is reported."""
+"""The hash-chained audit log: intact chains verify, and every kind of tampering is reported.
+
+Cutting the tail and setting ``audit_head`` back to match needs no key, so only the anchor
+kept with the keys can tell; those tests let the server's sweep anchor the log first.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from sotto.cli import app
 from sotto.config import get_settings, load_settings
 from sotto.crypto.keystore import FileKeyStore
 from sotto.db import session_scope
+from sotto.jobs.service import run_periodic
 from sotto.runtime import Runtime, build_runtime
 
 EVENTS = 6
@@ -30,8 +35,15 @@ def record_events(runtime: Runtime, count: int = EVENTS) -> None:
     """One event per transaction, as requests and jobs append them."""
     for n in range(count):
         with session_scope(runtime.sessions) as session:
-            audit.record(session, keystore=runtime.keystore, action="consent.sent", actor=f"user:{n:032x}",
-                         practice_id="p" * 32, subject=f"consent:{n:032x}", details={"template_version": n})
+            audit.record(
+                session,
+                keystore=runtime.keystore,
+                action="consent.sent",
+                actor=f"user:{n:032x}",
+                practice_id="p" * 32,
+                subject=f"consent:{n:032x}",
+                details={"template_version": n},
+            )
 
 
 def verify(runtime: Runtime, **kwargs: int) -> ChainReport:
@@ -47,7 +59,13 @@ def chain(runtime: Runtime) -> Runtime:
 
 def test_intact_chain_verifies(chain: Runtime) -> None:
     report = verify(chain)
-    assert report == ChainReport(entries=EVENTS, ok=True)
+    assert (report.entries, report.ok, report.first_broken_seq, report.problem) == (EVENTS, True, None, None)
+
+
+def test_intact_chain_with_no_anchor_yet_verifies_with_a_notice_not_a_break(chain: Runtime) -> None:
+    report = verify(chain)
+    assert report.ok and report.anchored_seq is None
+    assert "no anchor" in (report.notice or "")
 
 
 def test_empty_log_verifies(runtime: Runtime) -> None:
@@ -69,16 +87,18 @@ def test_entries_are_numbered_without_gaps_and_linked(chain: Runtime) -> None:
 
 def test_edited_details_report_that_entry(chain: Runtime) -> None:
     with chain.engine.begin() as conn:
-        conn.execute(update(AuditEvent.__table__).where(AuditEvent.__table__.c.seq == 3)
-                     .values(details={"template_version": 99}))
+        conn.execute(
+            update(AuditEvent.__table__).where(AuditEvent.__table__.c.seq == 3).values(details={"template_version": 99})
+        )
     report = verify(chain)
     assert not report.ok
     assert report.first_broken_seq == 3 and report.entries == 2
     assert "altered" in (report.problem or "")
 
 
-@pytest.mark.parametrize("assignment", ["actor = 'user:someone-else'", "action = 'consent.viewed'",
-                                        "subject = NULL", "practice_id = NULL"])
+@pytest.mark.parametrize(
+    "assignment", ["actor = 'user:someone-else'", "action = 'consent.viewed'", "subject = NULL", "practice_id = NULL"]
+)
 def test_edited_column_by_plain_sql_reports_that_entry(chain: Runtime, assignment: str) -> None:
     with chain.engine.begin() as conn:
         conn.execute(text(f"UPDATE audit_events SET {assignment} WHERE seq = 4"))  # noqa: S608 - fixed strings
@@ -120,6 +140,43 @@ def test_deleted_last_entry_is_detected_as_the_log_ending_early(chain: Runtime) 
     assert "ends early" in (report.problem or "")
 
 
+def cut_tail_and_set_the_head_back(runtime: Runtime, *, keep: int) -> None:
+    """What someone with write access to the database alone can do: no key is needed."""
+    with runtime.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_events WHERE seq > :keep"), {"keep": keep})
+        conn.execute(
+            text("UPDATE audit_head SET seq = :keep, hash = (SELECT hash FROM audit_events WHERE seq = :keep)"),
+            {"keep": keep},
+        )
+
+
+def test_tail_cut_with_the_head_set_back_is_detected_once_the_sweep_has_anchored_it(chain: Runtime) -> None:
+    run_periodic(chain)  # the server's sweeps, the audit log's among them
+    cut_tail_and_set_the_head_back(chain, keep=EVENTS - 2)
+    report = verify(chain)
+    assert not report.ok
+    assert report.first_broken_seq == EVENTS - 1 and report.entries == EVENTS - 2
+    assert "ends early" in (report.problem or "") and f"entry {EVENTS}" in (report.problem or "")
+
+
+def test_tail_cut_with_the_head_set_back_and_then_grown_again_is_detected(chain: Runtime) -> None:
+    run_periodic(chain)
+    cut_tail_and_set_the_head_back(chain, keep=EVENTS - 2)
+    record_events(chain, 3)  # the server goes on appending over the gap
+    report = verify(chain)
+    assert not report.ok and report.first_broken_seq == EVENTS
+    assert f"entry {EVENTS} does not match the anchor" in (report.problem or "")
+
+
+def test_whole_log_and_head_deleted_is_detected_once_anchored(chain: Runtime) -> None:
+    run_periodic(chain)
+    with chain.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_events"))
+        conn.execute(text("DELETE FROM audit_head"))
+    report = verify(chain)
+    assert not report.ok and report.first_broken_seq == 1 and report.entries == 0
+
+
 def test_deleted_head_row_is_detected(chain: Runtime) -> None:
     with chain.engine.begin() as conn:
         conn.execute(delete(AuditHead.__table__))
@@ -131,9 +188,21 @@ def _rebuild(runtime: Runtime, digest: object) -> None:
     with session_scope(runtime.sessions) as session:
         prev = audit.GENESIS
         for ev in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
-            body = json.dumps([prev, ev.seq, ev.at.isoformat(timespec="microseconds"), ev.practice_id, ev.actor,
-                               ev.action, ev.subject, ev.details], sort_keys=True, separators=(",", ":"),
-                              ensure_ascii=True)
+            body = json.dumps(
+                [
+                    prev,
+                    ev.seq,
+                    ev.at.isoformat(timespec="microseconds"),
+                    ev.practice_id,
+                    ev.actor,
+                    ev.action,
+                    ev.subject,
+                    ev.details,
+                ],
+                sort_keys=True,
+                separators=(",", ":"),
+                ensure_ascii=True,
+            )
             ev.prev_hash, ev.hash = prev, digest(body.encode())  # type: ignore[operator]
             prev = ev.hash
         head = session.get(AuditHead, 1)
@@ -143,8 +212,9 @@ def _rebuild(runtime: Runtime, digest: object) -> None:
 
 def _forge_entry_two(runtime: Runtime) -> None:
     with runtime.engine.begin() as conn:
-        conn.execute(update(AuditEvent.__table__).where(AuditEvent.__table__.c.seq == 2)
-                     .values(actor="user:someone-else"))
+        conn.execute(
+            update(AuditEvent.__table__).where(AuditEvent.__table__.c.seq == 2).values(actor="user:someone-else")
+        )
 
 
 def test_chain_rebuilt_with_plain_sha256_does_not_verify(chain: Runtime) -> None:
@@ -176,9 +246,19 @@ def test_appended_forged_entry_does_not_verify(chain: Runtime) -> None:
         last = session.get(AuditEvent, EVENTS)
         assert last is not None
         forged_hash = hashlib.sha256(b"forged").hexdigest()
-        session.add(AuditEvent(seq=EVENTS + 1, at=last.at, practice_id=None, actor="system",
-                               action="consent.withdrawn", subject=None, details={}, prev_hash=head.hash,
-                               hash=forged_hash))
+        session.add(
+            AuditEvent(
+                seq=EVENTS + 1,
+                at=last.at,
+                practice_id=None,
+                actor="system",
+                action="consent.withdrawn",
+                subject=None,
+                details={},
+                prev_hash=head.hash,
+                hash=forged_hash,
+            )
+        )
         head.seq, head.hash = EVENTS + 1, forged_hash
     report = verify(chain)
     assert not report.ok and report.first_broken_seq == EVENTS + 1
@@ -229,6 +309,28 @@ def test_audit_verify_command_reports_a_missing_entry(cli_runtime: Runtime) -> N
     result = runner.invoke(app, ["audit", "verify"])
     assert result.exit_code == 1
     assert "BROKEN at entry 5" in result.output and "missing" in result.output
+
+
+def test_audit_verify_command_anchors_the_log_so_a_later_cut_with_the_head_set_back_fails(
+    cli_runtime: Runtime,
+) -> None:
+    record_events(cli_runtime)
+    first = runner.invoke(app, ["audit", "verify"])
+    assert first.exit_code == 0, first.output
+    cut_tail_and_set_the_head_back(cli_runtime, keep=EVENTS - 1)
+    result = runner.invoke(app, ["audit", "verify"])
+    assert result.exit_code == 1, result.output
+    assert f"BROKEN at entry {EVENTS}" in result.output and "ends early" in result.output
+
+
+def test_audit_verify_command_notes_that_the_log_had_no_anchor_until_then(cli_runtime: Runtime) -> None:
+    record_events(cli_runtime)
+    first = runner.invoke(app, ["audit", "verify"])
+    assert first.exit_code == 0, first.output
+    assert f"anchored outside the database up to entry {EVENTS}" in first.output
+    assert "note: no anchor was kept with the keys until now" in first.output
+    again = runner.invoke(app, ["audit", "verify"])
+    assert again.exit_code == 0 and "note:" not in again.output
 
 
 def test_audit_verify_command_notices_a_truncated_log(cli_runtime: Runtime) -> None:
