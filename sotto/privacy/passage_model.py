@@ -208,6 +208,8 @@ class PassageModel:
 #: What models reading the same session share, inside ``bottom_layers_shared``: each batch of windows after the
 #: layers no stored model tunes, by the windows' tokens and how many layers.
 _shared = threading.local()
+#: The token ids of a session's windows, batch by batch: what a reading's shared states are kept under.
+_Windows = tuple[tuple[tuple[int, ...], ...], ...]
 
 
 @contextmanager
@@ -228,19 +230,25 @@ def _bottom_states(
     rows_of: list[list[list[int]]], depth: int
 ) -> list[tuple[NDArray[np.float32], NDArray[np.float32]]]:
     """Each batch of windows after the installed model's first ``depth`` layers, with its padding mask."""
-    shared: dict[tuple[object, ...], list[tuple[NDArray[np.float32], NDArray[np.float32]]]] | None = getattr(
+    shared: dict[tuple[_Windows, int], list[tuple[NDArray[np.float32], NDArray[np.float32]]]] | None = getattr(
         _shared, "states", None
     )
-    key = (tuple(tuple(tuple(row) for row in rows) for rows in rows_of), depth)
-    if shared is not None and key in shared:
-        return shared[key]
+    windows = tuple(tuple(tuple(row) for row in rows) for rows in rows_of)
+    if shared is not None and (windows, depth) in shared:
+        return shared[(windows, depth)]
     base = sentence_model().weights
+    # A model that leaves more layers untuned goes on from the states a model that leaves fewer has shared.
+    below = max((d for w, d in shared if w == windows and d < depth), default=None) if shared is not None else None
     states = []
-    for rows in rows_of:
-        tokens, mask = padded(rows)
-        states.append((encoded(base, embedded(base, tokens), mask, range(depth)), mask))
+    for batch, rows in enumerate(rows_of):
+        if shared is not None and below is not None:
+            start, mask = shared[(windows, below)][batch]
+            states.append((encoded(base, start, mask, range(below, depth)), mask))
+        else:
+            tokens, mask = padded(rows)
+            states.append((encoded(base, embedded(base, tokens), mask, range(depth)), mask))
     if shared is not None:
-        shared[key] = states
+        shared[(windows, depth)] = states
     return states
 
 

@@ -112,6 +112,39 @@ def test_the_two_models_run_the_layers_neither_tuned_once_per_session_and_read_t
     assert len(bottom_runs) == 2 * batches
 
 
+def test_a_model_that_tunes_fewer_layers_goes_on_from_the_states_another_shared(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts = ["How was the week?", "I had two drinks on Friday and then I stopped.", "How did stopping feel?"] * 30
+    speakers = ["therapist", "client", "therapist"] * 30
+    monkeypatch.setattr(passage_module, "BATCH", 2)
+    with np.load(passage_module.MODEL_FILE) as stored:
+        # The stored model with its lowest tuned layer put back to the installed one's: it tunes one layer fewer.
+        lowest = min(int(k.split(".")[2]) for k in stored.files if k.startswith("encoder.layer."))
+        fewer = passage_module.PassageModel(
+            {k: stored[k].astype(np.float32) for k in stored.files
+             if k != "outputs" and not k.startswith(f"encoder.layer.{lowest}.")}
+        )  # fmt: skip
+    alone = passage_model().read(texts, speakers), fewer.read(texts, speakers)
+    starts: list[int] = []
+    encoded = passage_module.encoded
+
+    def counted(w: dict[str, np.ndarray], x: np.ndarray, mask: np.ndarray, layers: range) -> np.ndarray:
+        starts.append(layers.start)
+        return encoded(w, x, mask, layers)
+
+    monkeypatch.setattr(passage_module, "encoded", counted)
+    with bottom_layers_shared():
+        shared = passage_model().read(texts, speakers), fewer.read(texts, speakers)
+    assert np.array_equal(shared[0].topics, alone[0].topics)
+    assert np.array_equal(shared[1].topics, alone[1].topics)
+    batches = starts.count(0)
+    assert batches > 1
+    # The second model ran only the layer the first tuned and it does not, from the first one's shared states.
+    assert starts.count(lowest) == 2 * batches
+    assert not np.array_equal(shared[0].topics, shared[1].topics)
+
+
 def test_the_speakers_roles_introduce_their_turns() -> None:
     talk = conversation(["Hello.", "Hi there.", "Hi.", "Hey."], ["therapist", "client", "client2", "client3"])
     assert talk.text == "therapist: Hello.\nclient: Hi there.\nother client: Hi.\nother client: Hey."
