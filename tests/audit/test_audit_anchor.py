@@ -22,21 +22,7 @@ from sotto.crypto.keystore import FileKeyStore
 from sotto.db import session_scope
 from sotto.jobs.service import run_periodic
 from sotto.runtime import Runtime
-
-EVENTS = 6
-
-
-def record_events(runtime: Runtime, count: int) -> None:
-    for n in range(count):
-        with session_scope(runtime.sessions) as session:
-            audit.record(
-                session,
-                keystore=runtime.keystore,
-                action="recording.viewed",
-                actor=f"user:{n:032x}",
-                practice_id="p" * 32,
-                subject=f"recording:{n:032x}",
-            )
+from support.auditing import EVENTS, record_events
 
 
 def verify(runtime: Runtime) -> ChainReport:

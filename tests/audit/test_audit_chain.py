@@ -27,23 +27,7 @@ from sotto.crypto.keystore import FileKeyStore
 from sotto.db import session_scope
 from sotto.jobs.service import run_periodic
 from sotto.runtime import Runtime, build_runtime
-
-EVENTS = 6
-
-
-def record_events(runtime: Runtime, count: int = EVENTS) -> None:
-    """One event per transaction, as requests and jobs append them."""
-    for n in range(count):
-        with session_scope(runtime.sessions) as session:
-            audit.record(
-                session,
-                keystore=runtime.keystore,
-                action="consent.sent",
-                actor=f"user:{n:032x}",
-                practice_id="p" * 32,
-                subject=f"consent:{n:032x}",
-                details={"template_version": n},
-            )
+from support.auditing import EVENTS, record_events
 
 
 def verify(runtime: Runtime, **kwargs: int) -> ChainReport:

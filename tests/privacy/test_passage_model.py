@@ -84,48 +84,13 @@ def test_every_token_of_a_long_session_is_read_and_windows_overlap() -> None:
     assert not find_passages(texts, TOPICS, ["therapist", "client"] * 60)
 
 
-def test_the_two_models_run_the_layers_neither_tuned_once_per_session_and_read_the_same(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    texts = ["How was the week?", "I had two drinks on Friday and then I stopped.", "How did stopping feel?"] * 30
-    speakers = ["therapist", "client", "therapist"] * 30
-    monkeypatch.setattr(passage_module, "BATCH", 2)
-    alone = passage_model().read(texts, speakers), identifier_model().read(texts, speakers)
-    bottom_runs = []
-    encoded = passage_module.encoded
-
-    def counted(w: dict[str, np.ndarray], x: np.ndarray, mask: np.ndarray, layers: range) -> np.ndarray:
-        bottom_runs.extend([layers.start] if layers.start == 0 else [])
-        return encoded(w, x, mask, layers)
-
-    monkeypatch.setattr(passage_module, "encoded", counted)
-    with bottom_layers_shared():
-        shared = passage_model().read(texts, speakers), identifier_model().read(texts, speakers)
-    batches = len(bottom_runs)
-    assert batches > 1  # the session fills more than one batch of windows, each run once
-    assert np.array_equal(shared[0].topics, alone[0].topics)
-    assert shared[1].identifiers is not None and alone[1].identifiers is not None
-    assert np.array_equal(shared[1].identifiers, alone[1].identifiers)
-    # Outside the block nothing of the session is kept, and each model runs every layer again.
-    assert passage_module._shared.states is None
-    passage_model().read(texts, speakers)
-    assert len(bottom_runs) == 2 * batches
+#: A session long enough to fill several batches of windows when ``BATCH`` is 2.
+TEXTS = ["How was the week?", "I had two drinks on Friday and then I stopped.", "How did stopping feel?"] * 30
+SPEAKERS = ["therapist", "client", "therapist"] * 30
 
 
-def test_a_model_that_tunes_fewer_layers_goes_on_from_the_states_another_shared(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    texts = ["How was the week?", "I had two drinks on Friday and then I stopped.", "How did stopping feel?"] * 30
-    speakers = ["therapist", "client", "therapist"] * 30
-    monkeypatch.setattr(passage_module, "BATCH", 2)
-    with np.load(passage_module.MODEL_FILE) as stored:
-        # The stored model with its lowest tuned layer put back to the installed one's: it tunes one layer fewer.
-        lowest = min(int(k.split(".")[2]) for k in stored.files if k.startswith("encoder.layer."))
-        fewer = passage_module.PassageModel(
-            {k: stored[k].astype(np.float32) for k in stored.files
-             if k != "outputs" and not k.startswith(f"encoder.layer.{lowest}.")}
-        )  # fmt: skip
-    alone = passage_model().read(texts, speakers), fewer.read(texts, speakers)
+def layer_starts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From here on, the first layer of every run of the encoder, in the order they run."""
     starts: list[int] = []
     encoded = passage_module.encoded
 
@@ -134,8 +99,43 @@ def test_a_model_that_tunes_fewer_layers_goes_on_from_the_states_another_shared(
         return encoded(w, x, mask, layers)
 
     monkeypatch.setattr(passage_module, "encoded", counted)
+    return starts
+
+
+def test_the_two_models_run_the_layers_neither_tuned_once_per_session_and_read_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(passage_module, "BATCH", 2)
+    alone = passage_model().read(TEXTS, SPEAKERS), identifier_model().read(TEXTS, SPEAKERS)
+    starts = layer_starts(monkeypatch)
     with bottom_layers_shared():
-        shared = passage_model().read(texts, speakers), fewer.read(texts, speakers)
+        shared = passage_model().read(TEXTS, SPEAKERS), identifier_model().read(TEXTS, SPEAKERS)
+    batches = starts.count(0)
+    assert batches > 1  # the session fills more than one batch of windows, each run once
+    assert np.array_equal(shared[0].topics, alone[0].topics)
+    assert shared[1].identifiers is not None and alone[1].identifiers is not None
+    assert np.array_equal(shared[1].identifiers, alone[1].identifiers)
+    # Outside the block nothing of the session is kept, and each model runs every layer again.
+    assert passage_module._shared.states is None
+    passage_model().read(TEXTS, SPEAKERS)
+    assert starts.count(0) == 2 * batches
+
+
+def test_a_model_that_tunes_fewer_layers_goes_on_from_the_states_another_shared(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(passage_module, "BATCH", 2)
+    with np.load(passage_module.MODEL_FILE) as stored:
+        # The stored model with its lowest tuned layer put back to the installed one's: it tunes one layer fewer.
+        lowest = min(int(k.split(".")[2]) for k in stored.files if k.startswith("encoder.layer."))
+        fewer = passage_module.PassageModel(
+            {k: stored[k].astype(np.float32) for k in stored.files
+             if k != "outputs" and not k.startswith(f"encoder.layer.{lowest}.")}
+        )  # fmt: skip
+    alone = passage_model().read(TEXTS, SPEAKERS), fewer.read(TEXTS, SPEAKERS)
+    starts = layer_starts(monkeypatch)
+    with bottom_layers_shared():
+        shared = passage_model().read(TEXTS, SPEAKERS), fewer.read(TEXTS, SPEAKERS)
     assert np.array_equal(shared[0].topics, alone[0].topics)
     assert np.array_equal(shared[1].topics, alone[1].topics)
     batches = starts.count(0)
