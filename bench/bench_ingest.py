@@ -52,19 +52,26 @@ from support.tus import Tus  # noqa: E402
 class Ways:
     """The three ways, each able to take the next chunk; each keeps its own elapsed time."""
 
-    def __init__(self, runtime: Runtime, web: httpx.Client, folder: Path, therapist_id: str, client_id: str,
-                 total: int) -> None:
+    def __init__(
+        self, runtime: Runtime, web: httpx.Client, folder: Path, therapist_id: str, client_id: str, total: int
+    ) -> None:
         self.runtime, self.web = runtime, web
         self.plain_store = LocalBlobStore(folder)
         self.plain_name = os.urandom(8).hex()
         with session_scope(runtime.sessions) as session:
             therapist, client = session.get(User, therapist_id), session.get(Client, client_id)
             assert therapist is not None and client is not None
-            therapy_session = service.start_session(session, keystore=runtime.keystore, therapist=therapist,
-                                                    client=client)
+            therapy_session = service.start_session(
+                session, keystore=runtime.keystore, therapist=therapist, client=client
+            )
             self.recording_id = service.open_recording(
-                session, keystore=runtime.keystore, therapy_session=therapy_session, source=Source.UPLOAD,
-                media_type="audio/wav", declared_length=total).id
+                session,
+                keystore=runtime.keystore,
+                therapy_session=therapy_session,
+                source=Source.UPLOAD,
+                media_type="audio/wav",
+                declared_length=total,
+            ).id
         self.tus = Tus(web)  # type: ignore[arg-type]  # the same calls work on any httpx client
         session_id = self.tus.start_session(client_id).json()["session"]
         self.url = self.tus.create(session_id, source="upload", length=total, filetype="audio/wav").headers["Location"]
@@ -78,8 +85,14 @@ class Ways:
             with session_scope(self.runtime.sessions) as session:
                 rec = session.get(Recording, self.recording_id)
                 assert rec is not None
-                service.append_chunk(session, keystore=self.runtime.keystore, store=self.runtime.blobs,
-                                     recording=rec, offset=offset, data=chunk)
+                service.append_chunk(
+                    session,
+                    keystore=self.runtime.keystore,
+                    store=self.runtime.blobs,
+                    recording=rec,
+                    offset=offset,
+                    data=chunk,
+                )
         else:
             r = self.tus.patch(self.url, offset, chunk)
             assert r.status_code == 204, r.text
@@ -98,9 +111,14 @@ def main() -> None:
     smtp.start()
     port = free_loopback_port()
     try:
-        settings = make_settings(work, f"sqlite:///{work / 'data' / 'sotto.db'}", smtp.port,
-                                 public_url=f"http://127.0.0.1:{port}", max_recording_mb=4096,
-                                 max_chunk_mb=max(16, args.chunk_kib // 1024 + 1))
+        settings = make_settings(
+            work,
+            f"sqlite:///{work / 'data' / 'sotto.db'}",
+            smtp.port,
+            public_url=f"http://127.0.0.1:{port}",
+            max_recording_mb=4096,
+            max_chunk_mb=max(16, args.chunk_kib // 1024 + 1),
+        )
         runtime = build_runtime(settings)
         practice = create_practice(runtime)
         therapist = create_person(runtime, practice, Role.THERAPIST, "bench@example.test", "Dr. Bench")
@@ -109,8 +127,9 @@ def main() -> None:
         size = args.chunk_kib * 1024
         chunks = [audio[i : i + size] for i in range(0, len(audio), size)]
 
-        server = uvicorn.Server(uvicorn.Config(create_app(runtime, run_workers=False), host="127.0.0.1",
-                                               port=port, log_level="warning"))
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(runtime, run_workers=False), host="127.0.0.1", port=port, log_level="warning")
+        )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         while not server.started:
@@ -145,8 +164,10 @@ def main() -> None:
     print(f"encrypted ingest (upload path, service):     {rate['ingest']:8.1f} MB/s")
     print(f"encrypted ingest over HTTP (live server):    {rate['http']:8.1f} MB/s")
     ratio = statistics.median(ratios)
-    print(f"ratio ingest / plain: {ratio:.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)}); "
-          f"target >= 0.70: {'met' if ratio >= 0.7 else 'NOT met'}; http / plain: {rate['http'] / rate['plain']:.2f}")
+    print(
+        f"ratio ingest / plain: {ratio:.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)}); "
+        f"target >= 0.70: {'met' if ratio >= 0.7 else 'NOT met'}; http / plain: {rate['http'] / rate['plain']:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -58,8 +58,11 @@ def test_every_command_and_group_has_help_text() -> None:
                 assert (param.help or "").strip(), f"`sotto {name}` option {param.name} has no help text"
 
 
-@pytest.mark.parametrize("command", [["serve"], ["admin"], ["admin", "create-user"], ["audit"],
-                                     ["audit", "verify"], ["check-config"]], ids=" ".join)
+@pytest.mark.parametrize(
+    "command",
+    [["serve"], ["admin"], ["admin", "create-user"], ["audit"], ["audit", "verify"], ["check-config"]],
+    ids=" ".join,
+)
 def test_each_command_answers_help(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
@@ -79,10 +82,13 @@ def test_check_config_starts_nothing(sotto_env: Path) -> None:
     assert not (sotto_env / "keys").exists()
 
 
-@pytest.mark.parametrize(("variable", "value"), [("SOTTO_PORT", "abc"), ("SOTTO_MAIL", "pigeon"),
-                                                 ("SOTTO_PUBLIC_URL", "notaurl"), ("SOTTO_TYPO", "1")])
-def test_check_config_names_a_bad_variable_and_exits_2(sotto_env: Path, monkeypatch: pytest.MonkeyPatch,
-                                                      variable: str, value: str) -> None:
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("SOTTO_PORT", "abc"), ("SOTTO_MAIL", "pigeon"), ("SOTTO_PUBLIC_URL", "notaurl"), ("SOTTO_TYPO", "1")],
+)
+def test_check_config_names_a_bad_variable_and_exits_2(
+    sotto_env: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
     monkeypatch.setenv(variable, value)
     result = runner.invoke(app, ["check-config"])
     assert result.exit_code == 2
@@ -91,10 +97,14 @@ def test_check_config_names_a_bad_variable_and_exits_2(sotto_env: Path, monkeypa
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
-@pytest.mark.parametrize("command", [["serve"], ["admin", "create-user", "--email", "a@b.example", "--name", "A"],
-                                     ["audit", "verify"]], ids=" ".join)
-def test_commands_refuse_to_start_on_bad_settings(sotto_env: Path, monkeypatch: pytest.MonkeyPatch,
-                                                  command: list[str]) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [["serve"], ["admin", "create-user", "--email", "a@b.example", "--name", "A"], ["audit", "verify"]],
+    ids=" ".join,
+)
+def test_commands_refuse_to_start_on_bad_settings(
+    sotto_env: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
     monkeypatch.setenv("SOTTO_PORT", "abc")
     result = runner.invoke(app, command)
     assert result.exit_code == 2
@@ -119,7 +129,8 @@ def test_create_user_without_a_practice_explains_what_to_do(sotto_env: Path) -> 
 
 
 def test_create_user_refuses_an_unknown_role(sotto_env: Path) -> None:
-    result = runner.invoke(app, ["admin", "create-user", "--email", "dr.lee@example.test", "--name", "Dr Lee",
-                                 "--role", "superuser"])
+    result = runner.invoke(
+        app, ["admin", "create-user", "--email", "dr.lee@example.test", "--name", "Dr Lee", "--role", "superuser"]
+    )
     assert result.exit_code == 2
     assert "--role" in result.stderr

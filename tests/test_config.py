@@ -51,8 +51,7 @@ def refusal(**env: str) -> str:
     ],
     ids=lambda v: "-".join(f"{k}={val}" for k, val in v.items()) if isinstance(v, dict) else None,
 )
-def test_bad_setting_refuses_to_start_and_names_the_variable(clean_env: Path, env: dict[str, str],
-                                                            named: str) -> None:
+def test_bad_setting_refuses_to_start_and_names_the_variable(clean_env: Path, env: dict[str, str], named: str) -> None:
     message = refusal(**env)
     assert named in message
     assert "Traceback" not in message

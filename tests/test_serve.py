@@ -24,8 +24,9 @@ def test_serve_starts_on_defaults_and_prints_the_setup_link(tmp_path: Path) -> N
     env.update(SOTTO_PORT=str(port), SOTTO_PUBLIC_URL=f"http://127.0.0.1:{port}")
     sotto = Path(sys.executable).parent / "sotto"
     # Run in an empty folder: every default (data, keys, outbox) lands beneath it.
-    proc = subprocess.Popen([str(sotto), "serve"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [str(sotto), "serve"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         output, deadline = "", time.monotonic() + 60
         while "/enrol/" not in output and time.monotonic() < deadline:

@@ -46,9 +46,7 @@ FIELD_NAME = "PracticeSeal"
 SIGNING_KEY_USAGES = {"digital_signature", "non_repudiation"}
 _MAX_NAME_BYTES = 64  # RFC 5280's bound for CN and O, which cryptography applies to UTF-8 bytes
 # The key types pyHanko can sign PDFs with (DSA is obsolete and left out).
-SigningKey = (
-    rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
-)
+SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
 
 NOT_A_PDF = "This is not a readable PDF file."
 NO_SEAL = "This file has no digital seal."
@@ -95,8 +93,14 @@ class SealCheck:
     @property
     def ok(self) -> bool:
         """Sealed, unchanged since, and by a trusted certificate."""
-        return (self.sealed and self.intact and self.valid and self.trusted and self.covers_whole_file
-                and self.problem is None)
+        return (
+            self.sealed
+            and self.intact
+            and self.valid
+            and self.trusted
+            and self.covers_whole_file
+            and self.problem is None
+        )
 
 
 # --- certificates --------------------------------------------------------------------------
@@ -115,10 +119,12 @@ def create_self_signed_certificate(practice_name: str, *, valid_days: int = 3650
     # RSA rather than EC: every PDF reader in clinical use verifies RSA signatures.
     key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
     suffix = " (Sotto consent seal)"
-    name = x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, _fit(practice_name, _MAX_NAME_BYTES - len(suffix)) + suffix),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, _fit(practice_name, _MAX_NAME_BYTES)),
-    ])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, _fit(practice_name, _MAX_NAME_BYTES - len(suffix)) + suffix),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, _fit(practice_name, _MAX_NAME_BYTES)),
+        ]
+    )
     # Backdated a little so a reader whose clock runs slow does not see a future certificate.
     now = datetime.now(UTC).replace(microsecond=0)
     public_key = key.public_key()
@@ -132,9 +138,17 @@ def create_self_signed_certificate(practice_name: str, *, valid_days: int = 3650
         .not_valid_after(now + timedelta(days=valid_days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
-            x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                          crl_sign=False, encipher_only=False, decipher_only=False),
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
             critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
@@ -153,8 +167,7 @@ def load_pkcs12(data: bytes, password: bytes | None) -> SealMaterial:
     """
     key, certificate, chain = _open_pkcs12(data, password)
     if key is None:
-        raise SealError("The file holds no private key. Export the certificate again with its "
-                        "private key included.")
+        raise SealError("The file holds no private key. Export the certificate again with its private key included.")
     if certificate is None:
         raise SealError("The file holds a private key but not its certificate.")
     if not isinstance(key, SigningKey):
@@ -176,7 +189,8 @@ def load_pkcs12(data: bytes, password: bytes | None) -> SealMaterial:
 
 
 def _open_pkcs12(
-    data: bytes, password: bytes | None,
+    data: bytes,
+    password: bytes | None,
 ) -> tuple[PrivateKeyTypes | None, x509.Certificate | None, list[x509.Certificate]]:
     # Files exported "without a password" use either no password or an empty one.
     attempts = [password] if password is not None else [None, b""]
@@ -184,8 +198,10 @@ def _open_pkcs12(
         try:
             key, certificate, chain = pkcs12.load_key_and_certificates(data, attempt)
         except UnsupportedAlgorithm as exc:
-            raise SealError("The file is protected with an old encryption method this server cannot "
-                            "read. Export it again using AES encryption.") from exc
+            raise SealError(
+                "The file is protected with an old encryption method this server cannot "
+                "read. Export it again using AES encryption."
+            ) from exc
         except ValueError:
             continue
         return key, certificate, list(chain)
@@ -206,10 +222,12 @@ def _is_pkcs12_structure(data: bytes) -> bool:
         return False
 
 
-def _material(key: SigningKey, certificate: x509.Certificate,
-              chain: list[x509.Certificate]) -> SealMaterial:
+def _material(key: SigningKey, certificate: x509.Certificate, chain: list[x509.Certificate]) -> SealMaterial:
     exported = pkcs12.serialize_key_and_certificates(
-        name=b"Sotto consent seal", key=key, cert=certificate, cas=chain or None,
+        name=b"Sotto consent seal",
+        key=key,
+        cert=certificate,
+        cas=chain or None,
         encryption_algorithm=serialization.NoEncryption(),
     )
     return SealMaterial(
@@ -233,8 +251,7 @@ def _is_self_signed(certificate: x509.Certificate) -> bool:
 
 
 def _spki(public_key: CertificatePublicKeyTypes) -> bytes:
-    return public_key.public_bytes(serialization.Encoding.DER,
-                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def _fit(value: str, limit: int) -> str:
@@ -249,8 +266,7 @@ def _fit(value: str, limit: int) -> str:
 # --- sealing -------------------------------------------------------------------------------
 
 
-def seal_pdf(pdf: bytes, pkcs12: bytes, *, reason: str = "Consent completed",
-             location: str | None = None) -> bytes:
+def seal_pdf(pdf: bytes, pkcs12: bytes, *, reason: str = "Consent completed", location: str | None = None) -> bytes:
     """The PDF with the practice's seal added as an incremental update, in memory.
 
     The seal is a PAdES B-B certification signature that permits no later changes, so any
@@ -293,8 +309,9 @@ def _outside_event_loop(work: Callable[[], T]) -> T:
 # --- checking ------------------------------------------------------------------------------
 
 
-def check_seal(pdf: bytes, trusted_certificate_pems: list[str], *,
-               validation_time: datetime | None = None) -> SealCheck:
+def check_seal(
+    pdf: bytes, trusted_certificate_pems: list[str], *, validation_time: datetime | None = None
+) -> SealCheck:
     """What the practice seal on a PDF proves, without touching the network. Never raises on bad input.
 
     `trusted_certificate_pems` are the certificates (current and retired) whose seals the
@@ -318,15 +335,26 @@ def check_seal(pdf: bytes, trusted_certificate_pems: list[str], *,
         signer: str | None = _certificate(embedded.signer_cert).subject.rfc4514_string()
         claimed_at = embedded.self_reported_timestamp
         moment = validation_time or claimed_at or datetime.now(UTC)
-        context = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail",
-                                    moment=moment)
-        status = _outside_event_loop(lambda: validate_pdf_signature(
-            embedded, context, key_usage_settings=KeyUsageConstraints(key_usage=set(SIGNING_KEY_USAGES)),
-        ))
+        context = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail", moment=moment)
+        status = _outside_event_loop(
+            lambda: validate_pdf_signature(
+                embedded,
+                context,
+                key_usage_settings=KeyUsageConstraints(key_usage=set(SIGNING_KEY_USAGES)),
+            )
+        )
     # A malformed signature dictionary or CMS blob surfaces as many exception types.
     except Exception:
-        return SealCheck(sealed=True, intact=False, valid=False, trusted=False, signer=None,
-                         signed_at=None, covers_whole_file=False, problem=DAMAGED)
+        return SealCheck(
+            sealed=True,
+            intact=False,
+            valid=False,
+            trusted=False,
+            signer=None,
+            signed_at=None,
+            covers_whole_file=False,
+            problem=DAMAGED,
+        )
     covers = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
         # Later updates that only add validation data or timestamps change no content.
         status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
@@ -348,9 +376,14 @@ def check_seal(pdf: bytes, trusted_certificate_pems: list[str], *,
     else:
         problem = None
     return SealCheck(
-        sealed=True, intact=status.intact, valid=status.valid, trusted=trusted, signer=signer,
+        sealed=True,
+        intact=status.intact,
+        valid=status.valid,
+        trusted=trusted,
+        signer=signer,
         signed_at=claimed_at.astimezone(UTC) if claimed_at is not None else None,
-        covers_whole_file=covers, problem=problem,
+        covers_whole_file=covers,
+        problem=problem,
     )
 
 
@@ -364,8 +397,16 @@ def _validity_problem(certificate: x509.Certificate, moment: datetime) -> str | 
 
 
 def _no_seal(problem: str) -> SealCheck:
-    return SealCheck(sealed=False, intact=False, valid=False, trusted=False, signer=None, signed_at=None,
-                     covers_whole_file=False, problem=problem)
+    return SealCheck(
+        sealed=False,
+        intact=False,
+        valid=False,
+        trusted=False,
+        signer=None,
+        signed_at=None,
+        covers_whole_file=False,
+        problem=problem,
+    )
 
 
 def _asn1_certificate(text: str) -> asn1_x509.Certificate:

@@ -226,9 +226,7 @@ def bottom_layers_shared() -> Iterator[None]:
         _shared.states = outer
 
 
-def _bottom_states(
-    rows_of: list[list[list[int]]], depth: int
-) -> list[tuple[NDArray[np.float32], NDArray[np.float32]]]:
+def _bottom_states(rows_of: list[list[list[int]]], depth: int) -> list[tuple[NDArray[np.float32], NDArray[np.float32]]]:
     """Each batch of windows after the installed model's first ``depth`` layers, with its padding mask."""
     shared: dict[tuple[_Windows, int], list[tuple[NDArray[np.float32], NDArray[np.float32]]]] | None = getattr(
         _shared, "states", None

@@ -346,8 +346,7 @@ _NOT_A_STREET_NAME = GENERIC_MODIFIERS | ORG_HEADS | FUNCTION_WORDS
 def _street_named(words: list[Token]) -> bool:
     """Is a street named in these words, so that the business is named for it ("harbor street deli")?"""
     return any(
-        t.lower in STREET_TYPES and k > 0 and words[k - 1].lower not in _NOT_A_STREET_NAME
-        for k, t in enumerate(words)
+        t.lower in STREET_TYPES and k > 0 and words[k - 1].lower not in _NOT_A_STREET_NAME for k, t in enumerate(words)
     )
 
 

@@ -53,9 +53,17 @@ def open_form(web: TestClient, token: str) -> EnrolmentForm:
 
 
 def first_admin_fields(form: EnrolmentForm, **overrides: str) -> dict[str, str]:
-    fields = {"practice_name": "Quiet Harbor Counseling", "us_state": "CA", "display_name": "Dr. Jo Admin",
-              "email": "Jo.Admin@QuietHarbor.test", "password": PASSWORD, "password_again": PASSWORD,
-              "totp_code": form.code(), "sealed_secret": form.sealed_secret, "csrf_token": form.csrf_token}
+    fields = {
+        "practice_name": "Quiet Harbor Counseling",
+        "us_state": "CA",
+        "display_name": "Dr. Jo Admin",
+        "email": "Jo.Admin@QuietHarbor.test",
+        "password": PASSWORD,
+        "password_again": PASSWORD,
+        "totp_code": form.code(),
+        "sealed_secret": form.sealed_secret,
+        "csrf_token": form.csrf_token,
+    }
     fields.update(overrides)
     return fields
 
@@ -69,8 +77,10 @@ def first_admin_link(runtime: Runtime) -> str:
 
 def counts(runtime: Runtime) -> dict[str, int]:
     with session_scope(runtime.sessions) as session:
-        return {model.__name__: session.scalar(select(func.count()).select_from(model)) or 0
-                for model in (Practice, User, SealCertificate, ConsentTemplate)}
+        return {
+            model.__name__: session.scalar(select(func.count()).select_from(model)) or 0
+            for model in (Practice, User, SealCertificate, ConsentTemplate)
+        }
 
 
 NOTHING = {"Practice": 0, "User": 0, "SealCertificate": 0, "ConsentTemplate": 0}
@@ -163,19 +173,30 @@ def test_new_admin_signs_in_with_password_and_authenticator(runtime: Runtime, we
     [
         ({"password": "short1!", "password_again": "short1!"}, "Use at least 12 characters."),
         ({"password_again": "a different long passphrase"}, "The two passwords are not the same."),
-        ({"password": "jo.admin-password", "password_again": "jo.admin-password"},
-         "Do not use your e-mail address in the password."),
+        (
+            {"password": "jo.admin-password", "password_again": "jo.admin-password"},
+            "Do not use your e-mail address in the password.",
+        ),
         ({"password": "aaaaaaaaaaaaaaaa", "password_again": "aaaaaaaaaaaaaaaa"}, "Use more varied characters."),
         ({"totp_code": WRONG_CODE}, "That code did not match."),
         ({"practice_name": ""}, "Enter the practice"),
         ({"us_state": "XX"}, "Choose the US state"),
         ({"email": "not-an-address"}, "Enter a valid e-mail address."),
     ],
-    ids=["short-password", "passwords-differ", "password-holds-email", "monotonous-password", "wrong-code",
-         "no-practice-name", "unknown-state", "bad-email"],
+    ids=[
+        "short-password",
+        "passwords-differ",
+        "password-holds-email",
+        "monotonous-password",
+        "wrong-code",
+        "no-practice-name",
+        "unknown-state",
+        "bad-email",
+    ],
 )
-def test_bad_first_admin_form_is_explained_and_creates_nothing(runtime: Runtime, web: TestClient,
-                                                              overrides: dict[str, str], message: str) -> None:
+def test_bad_first_admin_form_is_explained_and_creates_nothing(
+    runtime: Runtime, web: TestClient, overrides: dict[str, str], message: str
+) -> None:
     token = first_admin_link(runtime)
     form = open_form(web, token)
     if overrides.get("totp_code") == WRONG_CODE:
@@ -204,15 +225,35 @@ def test_sealed_secret_from_another_link_is_refused(runtime: Runtime, web: TestC
     """An attacker cannot swap in the secret (and so the authenticator) enrolled for another account."""
     practice = create_practice(runtime)
     with session_scope(runtime.sessions) as session:
-        _, token_a = accounts.create_user(session, keystore=runtime.keystore, practice_id=practice.id,
-                                          email="a@quietharbor.test", display_name="A", role=Role.THERAPIST,
-                                          actor="test")
-        _, token_b = accounts.create_user(session, keystore=runtime.keystore, practice_id=practice.id,
-                                          email="b@quietharbor.test", display_name="B", role=Role.THERAPIST,
-                                          actor="test")
+        _, token_a = accounts.create_user(
+            session,
+            keystore=runtime.keystore,
+            practice_id=practice.id,
+            email="a@quietharbor.test",
+            display_name="A",
+            role=Role.THERAPIST,
+            actor="test",
+        )
+        _, token_b = accounts.create_user(
+            session,
+            keystore=runtime.keystore,
+            practice_id=practice.id,
+            email="b@quietharbor.test",
+            display_name="B",
+            role=Role.THERAPIST,
+            actor="test",
+        )
     form_a, form_b = open_form(web, token_a), open_form(web, token_b)
-    r = web.post(form_b.path, data={"password": PASSWORD, "password_again": PASSWORD, "totp_code": form_a.code(),
-                                    "sealed_secret": form_a.sealed_secret, "csrf_token": form_b.csrf_token})
+    r = web.post(
+        form_b.path,
+        data={
+            "password": PASSWORD,
+            "password_again": PASSWORD,
+            "totp_code": form_a.code(),
+            "sealed_secret": form_a.sealed_secret,
+            "csrf_token": form_b.csrf_token,
+        },
+    )
     assert r.status_code == 400
     with session_scope(runtime.sessions) as session:
         assert session.scalar(select(User.enrolled_at).where(User.email == "b@quietharbor.test")) is None
@@ -247,8 +288,13 @@ def cli_env(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRu
         if name.upper().startswith("SOTTO_"):
             monkeypatch.delenv(name)
     s = runtime.settings
-    for name, value in {"DATA_DIR": s.data_dir, "KEY_FILE": s.key_file, "OUTBOX_DIR": s.outbox_dir,
-                        "DATABASE_URL": s.database_url, "PUBLIC_URL": s.public_url}.items():
+    for name, value in {
+        "DATA_DIR": s.data_dir,
+        "KEY_FILE": s.key_file,
+        "OUTBOX_DIR": s.outbox_dir,
+        "DATABASE_URL": s.database_url,
+        "PUBLIC_URL": s.public_url,
+    }.items():
         monkeypatch.setenv(f"SOTTO_{name}", str(value))
     monkeypatch.chdir(s.data_dir.parent)
     get_settings.cache_clear()
@@ -257,23 +303,32 @@ def cli_env(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRu
 
 
 def create_user_by_cli(runner: CliRunner, email: str, role: str = "therapist") -> str:
-    result = runner.invoke(cli, ["admin", "create-user", "--email", email, "--name", "Dr. Lee Park",
-                                 "--role", role])
+    result = runner.invoke(cli, ["admin", "create-user", "--email", email, "--name", "Dr. Lee Park", "--role", role])
     assert result.exit_code == 0, result.output
     found = re.search(r"http://testserver(/enrol/[A-Za-z0-9_\-]+)", result.output)
     assert found, result.output
     return found.group(1)
 
 
-def test_cli_created_therapist_enrols_through_the_link_and_signs_in(runtime: Runtime, web: TestClient,
-                                                                    cli_env: CliRunner) -> None:
+def test_cli_created_therapist_enrols_through_the_link_and_signs_in(
+    runtime: Runtime, web: TestClient, cli_env: CliRunner
+) -> None:
     practice = create_practice(runtime)
     path = create_user_by_cli(cli_env, "Dr.Park@QuietHarbor.test")
     form = open_form(web, path.removeprefix("/enrol/"))
     assert "dr.park@quietharbor.test" in form.page and 'name="practice_name"' not in form.page
-    r = web.post(path, data={"password": PASSWORD, "password_again": PASSWORD, "totp_code": form.code(),
-                             "sealed_secret": form.sealed_secret, "csrf_token": form.csrf_token,
-                             "email": "attacker@elsewhere.test", "display_name": "Someone Else"})
+    r = web.post(
+        path,
+        data={
+            "password": PASSWORD,
+            "password_again": PASSWORD,
+            "totp_code": form.code(),
+            "sealed_secret": form.sealed_secret,
+            "csrf_token": form.csrf_token,
+            "email": "attacker@elsewhere.test",
+            "display_name": "Someone Else",
+        },
+    )
     assert r.status_code == 200, r.text
     assert web.get(path).status_code == 410
 
@@ -301,6 +356,7 @@ def test_cli_asks_which_practice_when_there_are_several(runtime: Runtime, cli_en
     result = cli_env.invoke(cli, ["admin", "create-user", "--email", "x@quietharbor.test", "--name", "X"])
     assert result.exit_code == 2
     assert first.id in result.stderr and second.id in result.stderr
-    result = cli_env.invoke(cli, ["admin", "create-user", "--email", "x@quietharbor.test", "--name", "X",
-                                  "--practice", second.id])
+    result = cli_env.invoke(
+        cli, ["admin", "create-user", "--email", "x@quietharbor.test", "--name", "X", "--practice", second.id]
+    )
     assert result.exit_code == 0, result.output

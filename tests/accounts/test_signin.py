@@ -35,8 +35,9 @@ def browser(web: TestClient) -> TestClient:
 
 
 def password_step(client: TestClient, email: str, password: str) -> Response:
-    return client.post("/login", data={"email": email, "password": password,
-                                       "csrf_token": form_token(client, "/login")})
+    return client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": form_token(client, "/login")}
+    )
 
 
 def code_step(client: TestClient, code: str) -> Response:
@@ -103,8 +104,10 @@ def test_password_step_alone_does_not_reach_home(web: TestClient, therapist: Per
     for path in ("/guide", "/consents/verify", "/admin/users"):
         r = web.get(path)
         assert r.status_code == 303 and r.headers["location"] == "/login", path
-    r = web.post("/consents", data={"pseudonym": "Blue Heron", "email": "client@example.test",
-                                    "csrf_token": form_token(web, "/login")})
+    r = web.post(
+        "/consents",
+        data={"pseudonym": "Blue Heron", "email": "client@example.test", "csrf_token": form_token(web, "/login")},
+    )
     assert r.status_code == 401
 
 
@@ -158,9 +161,15 @@ def test_code_form_without_password_step_goes_back_to_sign_in(web: TestClient, t
 
 def test_unenrolled_account_cannot_sign_in(runtime: Runtime, web: TestClient, practice: Practice) -> None:
     with session_scope(runtime.sessions) as session:
-        accounts.create_user(session, keystore=runtime.keystore, practice_id=practice.id,
-                             email="new.hire@quietharbor.test", display_name="New Hire", role=Role.THERAPIST,
-                             actor="test")
+        accounts.create_user(
+            session,
+            keystore=runtime.keystore,
+            practice_id=practice.id,
+            email="new.hire@quietharbor.test",
+            display_name="New Hire",
+            role=Role.THERAPIST,
+            actor="test",
+        )
     assert password_step(web, "new.hire@quietharbor.test", "").status_code == 400
     r = password_step(web, "new.hire@quietharbor.test", "correct horse battery staple")
     assert r.status_code == 400 and not session_cookies(r)
@@ -169,8 +178,9 @@ def test_unenrolled_account_cannot_sign_in(runtime: Runtime, web: TestClient, pr
 # -- rate limiting -------------------------------------------------------------------------
 
 
-def test_repeated_wrong_passwords_lock_the_account_even_for_the_right_one(runtime: Runtime, web: TestClient,
-                                                                          therapist: Person) -> None:
+def test_repeated_wrong_passwords_lock_the_account_even_for_the_right_one(
+    runtime: Runtime, web: TestClient, therapist: Person
+) -> None:
     limit = runtime.settings.login_max_failures
     for _ in range(limit):
         r = password_step(web, therapist.user.email, "not the password at all")
@@ -184,8 +194,7 @@ def test_repeated_wrong_passwords_lock_the_account_even_for_the_right_one(runtim
     assert password_step(browser(web), therapist.user.email, therapist.password).status_code == 429
 
 
-def test_locked_account_unlocks_after_the_lockout_window(runtime: Runtime, web: TestClient,
-                                                         therapist: Person) -> None:
+def test_locked_account_unlocks_after_the_lockout_window(runtime: Runtime, web: TestClient, therapist: Person) -> None:
     for _ in range(runtime.settings.login_max_failures):
         password_step(web, therapist.user.email, "not the password at all")
     clock.advance(timedelta(minutes=runtime.settings.login_lockout_minutes - 1))
@@ -232,18 +241,22 @@ def test_lockout_is_per_account(runtime: Runtime, web: TestClient, therapist: Pe
 # -- sessions ------------------------------------------------------------------------------
 
 
-def test_idle_session_is_signed_out_after_30_minutes(runtime: Runtime, web: TestClient,
-                                                     signed_in_therapist: Person) -> None:
+def test_idle_session_is_signed_out_after_30_minutes(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     assert runtime.settings.session_idle_minutes == 30
     clock.advance(timedelta(minutes=31))
     assert not is_signed_in(web)
-    r = web.post("/consents", data={"pseudonym": "Blue Heron", "email": "client@example.test",
-                                    "csrf_token": form_token(web, "/login")})
+    r = web.post(
+        "/consents",
+        data={"pseudonym": "Blue Heron", "email": "client@example.test", "csrf_token": form_token(web, "/login")},
+    )
     assert r.status_code == 401 and "Nothing was changed" in r.text
 
 
-def test_idle_session_is_deleted_on_the_server_when_noticed(runtime: Runtime, web: TestClient,
-                                                            signed_in_therapist: Person) -> None:
+def test_idle_session_is_deleted_on_the_server_when_noticed(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     clock.advance(timedelta(minutes=31))
     assert not is_signed_in(web)
     with session_scope(runtime.sessions) as session:
@@ -254,15 +267,15 @@ def test_idle_session_is_deleted_on_the_server_when_noticed(runtime: Runtime, we
     assert not is_signed_in(web)
 
 
-def test_session_survives_29_idle_minutes_and_activity_extends_it(web: TestClient,
-                                                                  signed_in_therapist: Person) -> None:
+def test_session_survives_29_idle_minutes_and_activity_extends_it(web: TestClient, signed_in_therapist: Person) -> None:
     for _ in range(4):
         clock.advance(timedelta(minutes=29))
         assert is_signed_in(web)
 
 
-def test_session_ends_after_its_maximum_age_even_when_active(runtime: Runtime, web: TestClient,
-                                                             signed_in_therapist: Person) -> None:
+def test_session_ends_after_its_maximum_age_even_when_active(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     step = timedelta(minutes=20)
     elapsed = timedelta(0)
     while elapsed < timedelta(hours=runtime.settings.session_max_hours) - step:
@@ -273,8 +286,7 @@ def test_session_ends_after_its_maximum_age_even_when_active(runtime: Runtime, w
     assert not is_signed_in(web)
 
 
-def test_deactivated_account_loses_its_session(runtime: Runtime, web: TestClient,
-                                               signed_in_therapist: Person) -> None:
+def test_deactivated_account_loses_its_session(runtime: Runtime, web: TestClient, signed_in_therapist: Person) -> None:
     with session_scope(runtime.sessions) as session:
         user = session.get(User, signed_in_therapist.id)
         assert user is not None
@@ -298,10 +310,12 @@ def test_session_cookie_is_httponly_and_samesite_strict(web: TestClient, therapi
 
 @pytest.fixture
 def https_web(tmp_path: Path, database_url: str, smtp_server: LoopbackSmtpServer) -> Iterator[TestClient]:
-    runtime = build_runtime(make_settings(tmp_path, database_url, smtp_server.port,
-                                          public_url="https://sotto.example.test"))
-    yield TestClient(create_app(runtime, run_workers=False), base_url="https://sotto.example.test",
-                     follow_redirects=False)
+    runtime = build_runtime(
+        make_settings(tmp_path, database_url, smtp_server.port, public_url="https://sotto.example.test")
+    )
+    yield TestClient(
+        create_app(runtime, run_workers=False), base_url="https://sotto.example.test", follow_redirects=False
+    )
     runtime.close()
 
 
@@ -311,8 +325,11 @@ def test_cookies_are_secure_when_served_over_https(https_web: TestClient) -> Non
     person = create_person(runtime, practice, Role.THERAPIST, "dr.rivera@quietharbor.test", "Dr. Sam Rivera")
     first = password_step(https_web, person.user.email, person.password)
     second = code_step(https_web, current_code(person))
-    cookies = session_cookies(first) + session_cookies(second) + \
-        https_web.get("/login", headers={"cookie": ""}).headers.get_list("set-cookie")
+    cookies = (
+        session_cookies(first)
+        + session_cookies(second)
+        + https_web.get("/login", headers={"cookie": ""}).headers.get_list("set-cookie")
+    )
     assert len(cookies) >= 3
     for cookie in cookies:
         assert "secure" in {a.strip().lower() for a in cookie.split(";")[1:]}, cookie
@@ -329,8 +346,9 @@ def test_session_token_rotates_at_the_second_factor(web: TestClient, therapist: 
     assert stale.get("/login/code").headers["location"] == "/login"
 
 
-def test_sign_out_ends_the_session_on_the_server(runtime: Runtime, web: TestClient,
-                                                 signed_in_therapist: Person) -> None:
+def test_sign_out_ends_the_session_on_the_server(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     token = web.cookies.get(SESSION_COOKIE)
     assert token
     r = web.post("/logout", data={"csrf_token": form_token(web, "/")})
@@ -363,13 +381,12 @@ def audit_table_text(runtime: Runtime) -> str:
 def audit_actions(runtime: Runtime) -> list[tuple[str, dict]]:
     with runtime.engine.connect() as conn:
         rows = conn.execute(text("SELECT action, details FROM audit_events ORDER BY seq")).all()
-    return [(action, details if isinstance(details, dict) else json.loads(details or "{}"))
-            for action, details in rows]
+    return [(action, details if isinstance(details, dict) else json.loads(details or "{}")) for action, details in rows]
 
 
-def test_sign_in_events_are_audited_without_the_email_address(runtime: Runtime, web: TestClient,
-                                                              therapist: Person,
-                                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_sign_in_events_are_audited_without_the_email_address(
+    runtime: Runtime, web: TestClient, therapist: Person, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     email = therapist.user.email
     password_step(web, email, "not the password at all")

@@ -26,8 +26,13 @@ from support.app import make_settings
 from support.smtp import LoopbackSmtpServer, free_loopback_port
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 expect.set_options(timeout=10_000)
 
@@ -50,8 +55,13 @@ def settings(tmp_path: Path, smtp_server: LoopbackSmtpServer, base_url: str) -> 
     separate workers process them): these tests look at the recordings themselves, which
     processing would destroy; tests/pipeline covers processing.
     """
-    return make_settings(tmp_path, f"sqlite:///{tmp_path / 'data' / 'sotto.db'}", smtp_server.port,
-                         public_url=base_url, worker_processing=False)
+    return make_settings(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'data' / 'sotto.db'}",
+        smtp_server.port,
+        public_url=base_url,
+        worker_processing=False,
+    )
 
 
 @pytest.fixture

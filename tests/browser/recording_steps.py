@@ -94,8 +94,13 @@ class ProducedStream:
 
     def first(self, count: int) -> ProducedStream:
         """The stream as it was after its first ``count`` chunks."""
-        return ProducedStream(self.load, self.recorder, self.label, self.sizes[:count],
-                              {i: c for i, c in self.contents.items() if i < count})
+        return ProducedStream(
+            self.load,
+            self.recorder,
+            self.label,
+            self.sizes[:count],
+            {i: c for i, c in self.contents.items() if i < count},
+        )
 
 
 @dataclass
@@ -248,12 +253,15 @@ class BrowserStorage:
 
     def holds(self, secret: bytes) -> list[str]:
         """Where ``secret`` is found, as bytes or written as hex or base64 (either alphabet)."""
-        texts = {secret.hex(), base64.b64encode(secret).decode().rstrip("="),
-                 base64.urlsafe_b64encode(secret).decode().rstrip("=")}
-        found = [where for where, data in self.bytes
-                 if secret in data or any(text.encode() in data for text in texts)]
-        return found + [where for where, value in self.strings
-                        if any(text in value or text.upper() in value for text in texts)]
+        texts = {
+            secret.hex(),
+            base64.b64encode(secret).decode().rstrip("="),
+            base64.urlsafe_b64encode(secret).decode().rstrip("="),
+        }
+        found = [where for where, data in self.bytes if secret in data or any(text.encode() in data for text in texts)]
+        return found + [
+            where for where, value in self.strings if any(text in value or text.upper() in value for text in texts)
+        ]
 
 
 def indexeddb_contents(page: Page) -> BrowserStorage:
@@ -301,8 +309,10 @@ class SealedChunk:
 
 def sealed_chunks(page: Page) -> list[SealedChunk]:
     """The chunks the page keeps, as stored: where each belongs, its IV and its ciphertext."""
-    return [SealedChunk(c["url"], c["offset"], base64.b64decode(c["iv"]), base64.b64decode(c["sealed"]))
-            for c in page.evaluate(_READ_SEALED_CHUNKS)]
+    return [
+        SealedChunk(c["url"], c["offset"], base64.b64decode(c["iv"]), base64.b64decode(c["sealed"]))
+        for c in page.evaluate(_READ_SEALED_CHUNKS)
+    ]
 
 
 def browser_key(runtime: Runtime, session_id: str) -> bytes | None:
@@ -317,12 +327,17 @@ def browser_key(runtime: Runtime, session_id: str) -> bytes | None:
 def ask_for_browser_key(page: Page, session_id: str) -> int:
     """The status the server answers the page's own request for the session's key with (CSRF token
     from the page's forms or recorder)."""
-    return int(page.evaluate("""async (session) => {
+    return int(
+        page.evaluate(
+            """async (session) => {
       const field = document.querySelector("input[name=csrf_token]"), recorder = document.getElementById("recorder");
       const token = field ? field.value : recorder.dataset.csrf;
       const r = await fetch(`/sessions/${session}/browser-key`, { method: "POST", headers: { "X-CSRF-Token": token } });
       return r.status;
-    }""", session_id))
+    }""",
+            session_id,
+        )
+    )
 
 
 def shannon_entropy(data: bytes) -> float:
@@ -342,8 +357,13 @@ def byte_chi_square(data: bytes) -> float:
 
 def recordings_of(runtime: Runtime, session_id: str) -> list[Recording]:
     with session_scope(runtime.sessions) as session:
-        rows = list(session.scalars(select(Recording).where(Recording.session_id == session_id)
-                                    .order_by(Recording.channel, Recording.segment)))
+        rows = list(
+            session.scalars(
+                select(Recording)
+                .where(Recording.session_id == session_id)
+                .order_by(Recording.channel, Recording.segment)
+            )
+        )
         session.expunge_all()
     return rows
 
@@ -372,6 +392,7 @@ def last_whole_element_end(data: bytes) -> int:
     off between chunks (a reload) must be closed before them. The open-ended Segment and
     Clusters are entered; every element of known size is skipped whole.
     """
+
     def vint(at: int, longest: int) -> tuple[int, int, bool] | None:
         if at >= len(data) or data[at] == 0:
             return None
@@ -408,7 +429,8 @@ def assert_stored_as_produced(stored: bytes, produced: ProducedStream, *, cut_of
     expected = data[: last_whole_element_end(data)] if cut_off else data
     assert len(stored) == len(expected), (
         f"stored {len(stored)} bytes, expected {len(expected)} of the {len(data)} the browser produced "
-        f"in {len(produced.sizes)} chunks")
+        f"in {len(produced.sizes)} chunks"
+    )
     assert stored == expected, "the stored bytes differ from what the browser produced"
 
 
@@ -445,9 +467,20 @@ def speech_wav(path: Path) -> Path:
 
     Chromium plays it in a loop as the fake microphone."""
     try:
-        subprocess.run(["espeak-ng", "-w", str(path), "-s", "150",
-                        "I have been sleeping better since we last spoke. The walks in the morning help, "
-                        "and work has been quieter this week."], check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            [
+                "espeak-ng",
+                "-w",
+                str(path),
+                "-s",
+                "150",
+                "I have been sleeping better since we last spoke. The walks in the morning help, "
+                "and work has been quieter this week.",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         return path
     except (FileNotFoundError, subprocess.CalledProcessError):
         return tone_wav(path, seconds=6.0)
@@ -456,8 +489,9 @@ def speech_wav(path: Path) -> Path:
 def tone_wav(path: Path, *, seconds: float, rate: int = 48_000) -> Path:
     import struct
 
-    frames = b"".join(struct.pack("<h", int(9000 * math.sin(2 * math.pi * 330 * i / rate)))
-                      for i in range(int(seconds * rate)))
+    frames = b"".join(
+        struct.pack("<h", int(9000 * math.sin(2 * math.pi * 330 * i / rate))) for i in range(int(seconds * rate))
+    )
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)

@@ -85,13 +85,15 @@ def draw_signature_with_finger(page: Page) -> None:
 
 def ink_on_pad(page: Page) -> int:
     """How many pixels of the signature pad carry ink."""
-    return int(page.evaluate("""() => {
+    return int(
+        page.evaluate("""() => {
         const pad = document.getElementById("signature-pad");
         const pixels = pad.getContext("2d").getImageData(0, 0, pad.width, pad.height).data;
         let inked = 0;
         for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) inked++;
         return inked;
-    }"""))
+    }""")
+    )
 
 
 def ink_in_pdf_signature(pdf: bytes) -> int:
@@ -119,8 +121,12 @@ def render_first_pdf_page(pdf: bytes, name: str, workdir: Path) -> Path | None:
     source.write_bytes(pdf)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     try:
-        subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(source),
-                        str(SCREENSHOTS / name)], check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(source), str(SCREENSHOTS / name)],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
     except FileNotFoundError:
         return None
     finally:
@@ -147,8 +153,10 @@ class Mailbox:
                 return found[0]
             if time.monotonic() > deadline:
                 subjects = [m["Subject"] for m in self.to(address)]
-                raise AssertionError(f"no e-mail to {address} with {subject_has!r} in the subject within "
-                                     f"{MAIL_DEADLINE_SECONDS:.0f} s; subjects so far: {subjects}")
+                raise AssertionError(
+                    f"no e-mail to {address} with {subject_has!r} in the subject within "
+                    f"{MAIL_DEADLINE_SECONDS:.0f} s; subjects so far: {subjects}"
+                )
             time.sleep(0.2)
 
     def wait_for_attachment(self, address: str) -> EmailMessage:
@@ -174,8 +182,7 @@ def text_of(message: EmailMessage) -> str:
 
 
 def pdf_attachment(message: EmailMessage) -> bytes:
-    [pdf] = [part.get_content() for part in message.iter_attachments()
-             if part.get_content_type() == "application/pdf"]
+    [pdf] = [part.get_content() for part in message.iter_attachments() if part.get_content_type() == "application/pdf"]
     assert isinstance(pdf, bytes) and pdf.startswith(b"%PDF")
     return pdf
 
@@ -187,8 +194,12 @@ def watch_for_errors(page: Page) -> list[str]:
     ``securitypolicyviolation`` event, recorded by an init script (which CSP does not govern).
     """
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text} ({m.location.get('url')})")
-            if m.type == "error" else None)
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(f"console {m.type}: {m.text} ({m.location.get('url')})") if m.type == "error" else None
+        ),
+    )
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.expose_function("__reportCspViolation", lambda text: problems.append(f"CSP violation: {text}"))
     page.add_init_script("""

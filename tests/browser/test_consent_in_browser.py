@@ -70,8 +70,8 @@ def open_invitation(client_page: Page, mailbox: Mailbox) -> None:
 
 
 def test_consent_signed_on_a_phone_is_sealed_mailed_and_withdrawn(
-        runtime: Runtime, therapist: Person, therapist_page: Page, client_page: Page, mailbox: Mailbox,
-        tmp_path: Path) -> None:
+    runtime: Runtime, therapist: Person, therapist_page: Page, client_page: Page, mailbox: Mailbox, tmp_path: Path
+) -> None:
     therapist_ui = therapist_page
     problems = watch_for_errors(therapist_ui), watch_for_errors(client_page)
     sign_in_through_pages(therapist_ui, therapist)
@@ -111,8 +111,7 @@ def test_consent_signed_on_a_phone_is_sealed_mailed_and_withdrawn(
         time.sleep(0.1)
     consent = the_consent(runtime)
     assert consent.status == "signed"
-    assert consent.uses == {"therapist_review": True, "supervision": False, "ai_notes": True,
-                            "client_recap": False}
+    assert consent.uses == {"therapist_review": True, "supervision": False, "ai_notes": True, "client_recap": False}
     assert consent.pdf_sha256 == hashlib.sha256(pdf).hexdigest()
     with session_scope(runtime.sessions) as session:
         certificate = active_certificate(session, practice_id=consent.practice_id)
@@ -154,12 +153,15 @@ def test_consent_signed_on_a_phone_is_sealed_mailed_and_withdrawn(
     assert the_consent(runtime).status == "withdrawn"
     assert problems == ([], []), "script errors or CSP violations:\n" + "\n".join(problems[0] + problems[1])
     if pdf_page is None:
-        warnings.warn("pdftoppm is not installed, so there is no picture of the PDF's first page "
-                      "(apt-get install poppler-utils)", stacklevel=1)
+        warnings.warn(
+            "pdftoppm is not installed, so there is no picture of the PDF's first page (apt-get install poppler-utils)",
+            stacklevel=1,
+        )
 
 
 def test_client_declines_on_a_phone_and_the_therapist_is_told(
-        runtime: Runtime, therapist: Person, therapist_page: Page, client_page: Page, mailbox: Mailbox) -> None:
+    runtime: Runtime, therapist: Person, therapist_page: Page, client_page: Page, mailbox: Mailbox
+) -> None:
     problems = watch_for_errors(therapist_page), watch_for_errors(client_page)
     sign_in_through_pages(therapist_page, therapist)
     send_consent_form(therapist_page, pseudonym="Quiet Fox", email=CLIENT_EMAIL)
@@ -182,7 +184,8 @@ def test_client_declines_on_a_phone_and_the_therapist_is_told(
 
 
 def test_pages_keep_to_the_content_security_policy(
-        therapist: Person, therapist_page: Page, client_page: Page, mailbox: Mailbox) -> None:
+    therapist: Person, therapist_page: Page, client_page: Page, mailbox: Mailbox
+) -> None:
     therapist_problems = watch_for_errors(therapist_page)
     client_problems = watch_for_errors(client_page)
     sign_in_through_pages(therapist_page, therapist)

@@ -57,8 +57,11 @@ from support.smtp import LoopbackSmtpServer
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 TABLET = {"viewport": {"width": 820, "height": 1180}, "has_touch": True}
-MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-              "--autoplay-policy=no-user-gesture-required"]
+MEDIA_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
 DURATION_TOLERANCE_S = 1.5
 SHRED_DEADLINE_S = 20.0
 
@@ -68,8 +71,13 @@ def settings(tmp_path: Path, smtp_server: LoopbackSmtpServer, base_url: str) -> 
     """As for every browser test, except that this server's workers leave recorded sessions to
     other workers (there are none): a session stays "recorded", its original audio kept for the
     test to compare with what the browser produced. Processing has tests of its own."""
-    return make_settings(tmp_path, f"sqlite:///{tmp_path / 'data' / 'sotto.db'}", smtp_server.port,
-                         public_url=base_url, worker_processing=False)
+    return make_settings(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'data' / 'sotto.db'}",
+        smtp_server.port,
+        public_url=base_url,
+        worker_processing=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +87,8 @@ def media_browser(playwright: Playwright, tmp_path_factory: pytest.TempPathFacto
         pytest.skip(f"{CHROMIUM} is not installed")
     wav = speech_wav(tmp_path_factory.mktemp("fake-microphone") / "speech.wav")
     browser = playwright.chromium.launch(
-        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS, f"--use-file-for-fake-audio-capture={wav}"])
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS, f"--use-file-for-fake-audio-capture={wav}"]
+    )
     yield browser
     browser.close()
 
@@ -132,12 +141,14 @@ class Recorder:
     def wait_saved(self) -> None:
         """Until the server has confirmed audio and nothing is waiting to be sent."""
         expect(self.state).to_have_text(re.compile(r"^Saved up to \d+:\d\d$"), timeout=15_000)
-        wait_until("every chunk confirmed", lambda: all(u["waiting"] == 0 for u in stats(self.page)["uploads"]),
-                   self.page)
+        wait_until(
+            "every chunk confirmed", lambda: all(u["waiting"] == 0 for u in stats(self.page)["uploads"]), self.page
+        )
 
     def record_until(self, seconds: float) -> None:
-        self.page.wait_for_function(f"() => window.sottoRecorder.stats.elapsedMs >= {seconds * 1000}",
-                                    timeout=(seconds + 10) * 1000)
+        self.page.wait_for_function(
+            f"() => window.sottoRecorder.stats.elapsedMs >= {seconds * 1000}", timeout=(seconds + 10) * 1000
+        )
 
     def stop(self) -> tuple[str, float]:
         """Presses Stop, which sends the rest and goes on to the session's page; returns the
@@ -157,11 +168,13 @@ class Recorder:
 def session_recorded(runtime: Runtime, page: Page, session_id: str) -> None:
     """The server's own check of the stored audio (a background job) found it whole: the
     session's page still says "recorded" once the check has run."""
+
     def checked() -> bool:
         row = therapy_session(runtime, session_id)
         assert row.status in ("recording", "recorded"), f"the server refused the recording: {row.problem}"
         recs = recordings_of(runtime, session_id)
         return row.status == "recorded" and all(r.duration_seconds is not None for r in recs if r.received_bytes)
+
     wait_until("the audio check", checked, timeout=30)
     page.goto(f"/sessions/{session_id}")
     expect(page.locator("#session-status")).to_have_text("recorded")
@@ -174,13 +187,16 @@ def assert_destroyed(runtime: Runtime, session_id: str) -> None:
     assert recs and all(r.data_key_id is None for r in recs)
     with session_scope(runtime.sessions) as session:
         assert session.scalars(select(DataKey).where(DataKey.purpose == "recording")).all() == []
-    wait_until("the chunk files to be deleted",
-               lambda: all(runtime.blobs.names(f"{AUDIO_PREFIX}/{r.id}") == [] for r in recs), timeout=SHRED_DEADLINE_S)
+    wait_until(
+        "the chunk files to be deleted",
+        lambda: all(runtime.blobs.names(f"{AUDIO_PREFIX}/{r.id}") == [] for r in recs),
+        timeout=SHRED_DEADLINE_S,
+    )
 
 
 def test_recording_survives_a_lost_connection_without_gap_or_duplicate(
-        runtime: Runtime, therapist: Person, client: ConsentingClient,
-        open_context: Callable[..., BrowserContext]) -> None:
+    runtime: Runtime, therapist: Person, client: ConsentingClient, open_context: Callable[..., BrowserContext]
+) -> None:
     context = open_context(**TABLET)
     rec = Recorder(context, therapist, client)
     page = rec.page
@@ -227,8 +243,8 @@ RANDOM_CHI_SQUARE = 400  # random bytes: 255 ± 23, and above 400 about twice in
 
 
 def test_unsent_audio_is_kept_encrypted_under_a_key_the_device_does_not_keep(
-        runtime: Runtime, therapist: Person, client: ConsentingClient,
-        open_context: Callable[..., BrowserContext]) -> None:
+    runtime: Runtime, therapist: Person, client: ConsentingClient, open_context: Callable[..., BrowserContext]
+) -> None:
     """What a shared or stolen device holds of audio not yet sent is ciphertext, under the session's
     key, which only the server keeps: no key of any kind is stored on the device, and once the
     session has ended the server gives the key to nobody."""
@@ -245,11 +261,14 @@ def test_unsent_audio_is_kept_encrypted_under_a_key_the_device_does_not_keep(
     expect(rec.state).to_have_text("Offline — will resend when the connection is back")
     [produced] = rec.chunks.microphone()
     before = len(produced.sizes)
-    wait_until("two chunks recorded offline, read and kept on the device",
-               lambda: len(produced.sizes) >= before + 2 and produced.complete() and stored_chunks(page) >= 2, page)
+    wait_until(
+        "two chunks recorded offline, read and kept on the device",
+        lambda: len(produced.sizes) >= before + 2 and produced.complete() and stored_chunks(page) >= 2,
+        page,
+    )
     [upload] = stats(page)["uploads"]
     unsent = upload["produced"] - upload["acked"]
-    assert unsent >= sum(produced.sizes[before:before + 2]) > 0
+    assert unsent >= sum(produced.sizes[before : before + 2]) > 0
     held = indexeddb_contents(page)
 
     # No key is stored on the device: no CryptoKey, and not the key's bytes, hex or base64.
@@ -275,8 +294,11 @@ def test_unsent_audio_is_kept_encrypted_under_a_key_the_device_does_not_keep(
     for where, data in sealed:
         assert byte_chi_square(data) < RANDOM_CHI_SQUARE, (where, len(data), shannon_entropy(data))
     # Not one run of the audio the browser produced is there in the clear.
-    runs = [chunk[at : at + 24] for chunk in produced.contents.values()
-            for at in range(0, max(len(chunk) - 24, 1), max(len(chunk) // 8, 24))]
+    runs = [
+        chunk[at : at + 24]
+        for chunk in produced.contents.values()
+        for at in range(0, max(len(chunk) - 24, 1), max(len(chunk) // 8, 24))
+    ]
     assert not any(run in data for run in runs for _, data in held.bytes), "plain audio is stored"
     # The histogram test does tell them apart: the plain audio of those same chunks fails it.
     assert byte_chi_square(produced.data()[-unsent:]) > 2 * RANDOM_CHI_SQUARE
@@ -304,8 +326,8 @@ def test_unsent_audio_is_kept_encrypted_under_a_key_the_device_does_not_keep(
 
 
 def test_an_answer_lost_on_the_way_back_does_not_duplicate_audio(
-        runtime: Runtime, therapist: Person, client: ConsentingClient,
-        open_context: Callable[..., BrowserContext]) -> None:
+    runtime: Runtime, therapist: Person, client: ConsentingClient, open_context: Callable[..., BrowserContext]
+) -> None:
     context = open_context(**TABLET)
     rec = Recorder(context, therapist, client)
     page = rec.page
@@ -337,8 +359,8 @@ def test_an_answer_lost_on_the_way_back_does_not_duplicate_audio(
 
 
 def test_reload_mid_recording_sends_the_unsent_audio_and_continues_the_session(
-        runtime: Runtime, therapist: Person, client: ConsentingClient,
-        open_context: Callable[..., BrowserContext]) -> None:
+    runtime: Runtime, therapist: Person, client: ConsentingClient, open_context: Callable[..., BrowserContext]
+) -> None:
     context = open_context(**TABLET)
     rec = Recorder(context, therapist, client)
     page = rec.page
@@ -423,8 +445,8 @@ WAITING = re.compile(r"^Reconnect to resume: \d+ seconds of audio are waiting, e
 
 
 def test_a_reload_while_offline_says_what_waits_and_sends_it_when_the_network_returns(
-        runtime: Runtime, therapist: Person, client: ConsentingClient,
-        open_context: Callable[..., BrowserContext]) -> None:
+    runtime: Runtime, therapist: Person, client: ConsentingClient, open_context: Callable[..., BrowserContext]
+) -> None:
     """After a reload the stored audio can be read only with the key from the server: while the
     server cannot be reached the page says so, keeps the audio sealed, and then sends all of it."""
     context = open_context(**TABLET)
@@ -464,8 +486,12 @@ def test_a_reload_while_offline_says_what_waits_and_sends_it_when_the_network_re
 
 @pytest.mark.parametrize("elsewhere", ["ended", "deleted"])
 def test_audio_left_for_a_session_whose_key_is_destroyed_is_deleted_and_the_page_says_why(
-        runtime: Runtime, therapist: Person, client: ConsentingClient,
-        open_context: Callable[..., BrowserContext], elsewhere: str) -> None:
+    runtime: Runtime,
+    therapist: Person,
+    client: ConsentingClient,
+    open_context: Callable[..., BrowserContext],
+    elsewhere: str,
+) -> None:
     context = open_context(**TABLET)
     rec = Recorder(context, therapist, client)
     page = rec.page
@@ -477,8 +503,9 @@ def test_audio_left_for_a_session_whose_key_is_destroyed_is_deleted_and_the_page
     if elsewhere == "ended":
         answer = other.request.post(f"/sessions/{session_id}/end", headers={"X-CSRF-Token": token})
     else:
-        answer = other.request.post(f"/sessions/{session_id}/delete", form={"csrf_token": token, "confirm": "yes"},
-                                    max_redirects=0)
+        answer = other.request.post(
+            f"/sessions/{session_id}/delete", form={"csrf_token": token, "confirm": "yes"}, max_redirects=0
+        )
     assert answer.status in (200, 303), answer.status
     assert browser_key(runtime, session_id) is None
     other.close()
@@ -486,8 +513,12 @@ def test_audio_left_for_a_session_whose_key_is_destroyed_is_deleted_and_the_page
     page.reload()
     notice = page.locator("#recorder-notice")
     if elsewhere == "ended":
-        expect(notice).to_have_text(re.compile(r"^That session had already ended, so \d+ seconds of audio this browser "
-                                               r"still held could not be uploaded"))
+        expect(notice).to_have_text(
+            re.compile(
+                r"^That session had already ended, so \d+ seconds of audio this browser "
+                r"still held could not be uploaded"
+            )
+        )
     else:
         expect(notice).to_contain_text("Nothing was lost that was not meant to be destroyed.")
     wait_until("the undecryptable audio deleted", lambda: stored_chunks(page) == 0, page)
@@ -499,8 +530,8 @@ def test_audio_left_for_a_session_whose_key_is_destroyed_is_deleted_and_the_page
 
 
 def test_a_recording_left_by_a_closed_tab_keeps_what_was_sent_and_is_ended_from_the_clients_page(
-        runtime: Runtime, therapist: Person, client: ConsentingClient,
-        open_context: Callable[..., BrowserContext]) -> None:
+    runtime: Runtime, therapist: Person, client: ConsentingClient, open_context: Callable[..., BrowserContext]
+) -> None:
     tablet = Recorder(open_context(**TABLET), therapist, client)
     tablet.start()
     tablet.record_until(4)
@@ -531,13 +562,12 @@ def test_a_recording_left_by_a_closed_tab_keeps_what_was_sent_and_is_ended_from_
 
 
 def test_withdrawal_on_the_clients_page_stops_the_recorder_and_destroys_the_session(
-        runtime: Runtime, therapist: Person, client: ConsentingClient,
-        open_context: Callable[..., BrowserContext]) -> None:
+    runtime: Runtime, therapist: Person, client: ConsentingClient, open_context: Callable[..., BrowserContext]
+) -> None:
     rec = Recorder(open_context(**TABLET), therapist, client)
     page = rec.page
     patches: list[tuple[float, int]] = []
-    page.on("response", lambda r: patches.append((time.monotonic(), r.status))
-            if r.request.method == "PATCH" else None)
+    page.on("response", lambda r: patches.append((time.monotonic(), r.status)) if r.request.method == "PATCH" else None)
     rec.start()
     rec.wait_saved()
     session_id = stats(page)["session"]
@@ -567,8 +597,8 @@ def test_withdrawal_on_the_clients_page_stops_the_recorder_and_destroys_the_sess
 
 
 def test_client_withdrew_button_stops_and_destroys_the_session(
-        runtime: Runtime, therapist: Person, client: ConsentingClient,
-        open_context: Callable[..., BrowserContext]) -> None:
+    runtime: Runtime, therapist: Person, client: ConsentingClient, open_context: Callable[..., BrowserContext]
+) -> None:
     rec = Recorder(open_context(**TABLET), therapist, client)
     page = rec.page
     rec.start()
@@ -577,8 +607,10 @@ def test_client_withdrew_button_stops_and_destroys_the_session(
 
     page.get_by_role("button", name="Client withdrew consent").click()  # confirm() is accepted
     stopped = page.locator("#recorder-stopped")
-    expect(stopped).to_contain_text("The client's withdrawal is recorded. Recording stopped and everything "
-                                    "captured in this session has been destroyed.")
+    expect(stopped).to_contain_text(
+        "The client's withdrawal is recorded. Recording stopped and everything "
+        "captured in this session has been destroyed."
+    )
     assert stats(page)["phase"] == "withdrawn"
     screenshot(page, "record-tablet-withdrawn")
 
@@ -593,8 +625,8 @@ def test_client_withdrew_button_stops_and_destroys_the_session(
 
 
 def test_telehealth_records_the_call_on_its_own_channel(
-        runtime: Runtime, therapist: Person, client: ConsentingClient,
-        open_context: Callable[..., BrowserContext]) -> None:
+    runtime: Runtime, therapist: Person, client: ConsentingClient, open_context: Callable[..., BrowserContext]
+) -> None:
     # Headless Chromium with --use-fake-ui-for-media-stream shares a fake screen whose sound
     # is a fake audio track, so getDisplayMedia works here as it does for a real call's tab.
     rec = Recorder(open_context(**TABLET), therapist, client)
@@ -624,8 +656,12 @@ def test_telehealth_records_the_call_on_its_own_channel(
 
 
 def test_uploading_an_existing_recording(
-        runtime: Runtime, therapist: Person, client: ConsentingClient,
-        open_context: Callable[..., BrowserContext], tmp_path: Path) -> None:
+    runtime: Runtime,
+    therapist: Person,
+    client: ConsentingClient,
+    open_context: Callable[..., BrowserContext],
+    tmp_path: Path,
+) -> None:
     page = open_context(**DESKTOP).new_page()
     problems = watch_for_errors(page)
     sign_in_through_pages(page, therapist)
@@ -651,8 +687,12 @@ def test_uploading_an_existing_recording(
 
 
 def test_an_interrupted_file_upload_continues_when_the_same_file_is_chosen_again(
-        runtime: Runtime, therapist: Person, client: ConsentingClient,
-        open_context: Callable[..., BrowserContext], tmp_path: Path) -> None:
+    runtime: Runtime,
+    therapist: Person,
+    client: ConsentingClient,
+    open_context: Callable[..., BrowserContext],
+    tmp_path: Path,
+) -> None:
     context = open_context(**DESKTOP)
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())  # "leave this page?" while uploading
@@ -676,8 +716,9 @@ def test_an_interrupted_file_upload_continues_when_the_same_file_is_chosen_again
     page.get_by_role("button", name="Upload", exact=True).click()
     piece = 5 * 1024 * 1024
     progress = page.locator("#upload-progress")
-    expect(progress).to_contain_text(f"Offline — will continue when the connection is back "
-                                     f"({100 * piece // wav.stat().st_size}% sent)")
+    expect(progress).to_contain_text(
+        f"Offline — will continue when the connection is back ({100 * piece // wav.stat().st_size}% sent)"
+    )
     page.reload()
     context.unroute(uploads, second_piece_lost)
 

@@ -35,12 +35,18 @@ SCRIPT = (
 @pytest.fixture
 def settings(tmp_path: Path, smtp_server: LoopbackSmtpServer, base_url: str) -> Settings:
     """The live server's workers process sessions here, as `sotto serve` does."""
-    return make_settings(tmp_path, f"sqlite:///{tmp_path / 'data' / 'sotto.db'}", smtp_server.port,
-                         public_url=base_url, worker_processing=True)
+    return make_settings(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'data' / 'sotto.db'}",
+        smtp_server.port,
+        public_url=base_url,
+        worker_processing=True,
+    )
 
 
 def test_processing_shows_each_stage_then_the_redacted_transcript(
-        runtime: Runtime, therapist: Person, new_context: Callable[..., BrowserContext], tmp_path: Path) -> None:
+    runtime: Runtime, therapist: Person, new_context: Callable[..., BrowserContext], tmp_path: Path
+) -> None:
     if not espeak_available():
         pytest.fail("espeak-ng is needed to synthesize the session (apt-get install espeak-ng)")
     client = consenting_client(runtime, therapist.user)

@@ -39,6 +39,7 @@ def slow_commits(runtime: Runtime) -> Iterator[None]:
 
 
 def test_each_page_sees_what_the_previous_request_committed(
-        slow_commits: None, therapist: Person, therapist_page: Page) -> None:
+    slow_commits: None, therapist: Person, therapist_page: Page
+) -> None:
     # Password → code page → home: each step reads the session the step before wrote.
     sign_in_through_pages(therapist_page, therapist)

@@ -35,18 +35,23 @@ class TagCollector(HTMLParser):
 
 def practice_form(**changes: object) -> dict[str, object]:
     form: dict[str, object] = {
-        "name": "Quiet Harbor Counseling", "us_state": "CA", "phi_removal": "yes",
+        "name": "Quiet Harbor Counseling",
+        "us_state": "CA",
+        "phi_removal": "yes",
         "topics_removed": ["criminal", "immigration", "sogi", "trauma", "substance", "health"],
-        "audio_retention_days": "0", "transcript_retention_days": "365", "consent_valid_days": "365",
-        "client_deletion": "immediate", "request_response_days": "30",
+        "audio_retention_days": "0",
+        "transcript_retention_days": "365",
+        "consent_valid_days": "365",
+        "client_deletion": "immediate",
+        "request_response_days": "30",
     }
     form.update(changes)
     return form
 
 
-def test_customised_template_is_versioned_and_named_by_each_consent(runtime: Runtime, web: TestClient,
-                                                                    admin: Person, therapist: Person,
-                                                                    smtp_server) -> None:
+def test_customised_template_is_versioned_and_named_by_each_consent(
+    runtime: Runtime, web: TestClient, admin: Person, therapist: Person, smtp_server
+) -> None:
     page = web.get("/admin/template")
     assert page.status_code == 200 and "Version 1" in page.text
     with session_scope(runtime.sessions) as session:
@@ -76,12 +81,15 @@ def test_customised_template_is_versioned_and_named_by_each_consent(runtime: Run
         "<iframe src='https://evil.test'></iframe>",
     ],
 )
-def test_template_cannot_inject_script_into_the_signing_page(runtime: Runtime, web: TestClient, admin: Person,
-                                                             therapist: Person, smtp_server, injection: str) -> None:
+def test_template_cannot_inject_script_into_the_signing_page(
+    runtime: Runtime, web: TestClient, admin: Person, therapist: Person, smtp_server, injection: str
+) -> None:
     with session_scope(runtime.sessions) as session:
         body = session.scalars(select(ConsentTemplate)).one().body
-    r = web.post("/admin/template", data={"body": body + "\n\n" + injection + "\n",
-                                          "csrf_token": form_token(web, "/admin/template")})
+    r = web.post(
+        "/admin/template",
+        data={"body": body + "\n\n" + injection + "\n", "csrf_token": form_token(web, "/admin/template")},
+    )
     assert r.status_code == 200
     with TestClient(web.app, base_url="http://testserver", follow_redirects=False) as therapist_web:
         sign_in(therapist_web, therapist)
@@ -89,7 +97,7 @@ def test_template_cannot_inject_script_into_the_signing_page(runtime: Runtime, w
         link = invitation_link(runtime, smtp_server)
     with TestClient(web.app, base_url="http://testserver") as client:
         html = client.get(link).text
-    form_part = html[html.index('id="form-text"'): html.index('id="sign-form"')]
+    form_part = html[html.index('id="form-text"') : html.index('id="sign-form"')]
     tags = TagCollector()
     tags.feed(form_part)
     assert not {"script", "img", "iframe", "object", "embed", "style"} & {t for t, _ in tags.seen}
@@ -101,18 +109,25 @@ def test_template_cannot_inject_script_into_the_signing_page(runtime: Runtime, w
 def test_template_with_unknown_placeholder_is_refused(runtime: Runtime, web: TestClient, admin: Person) -> None:
     with session_scope(runtime.sessions) as session:
         body = session.scalars(select(ConsentTemplate)).one().body
-    r = web.post("/admin/template", data={"body": body + "\n{{clinic_phone}}\n",
-                                          "csrf_token": form_token(web, "/admin/template")})
+    r = web.post(
+        "/admin/template",
+        data={"body": body + "\n{{clinic_phone}}\n", "csrf_token": form_token(web, "/admin/template")},
+    )
     assert r.status_code == 400 and "clinic_phone" in r.text
     with session_scope(runtime.sessions) as session:
         assert len(session.scalars(select(ConsentTemplate)).all()) == 1
 
 
-def test_practice_settings_reach_the_consent_form(runtime: Runtime, web: TestClient, admin: Person,
-                                                  therapist: Person, smtp_server) -> None:
-    r = web.post("/admin/practice", data={**practice_form(audio_retention_days="30", us_state="NY",
-                                                          topics_removed=["trauma", "substance"]),
-                                          "csrf_token": form_token(web, "/admin/practice")})
+def test_practice_settings_reach_the_consent_form(
+    runtime: Runtime, web: TestClient, admin: Person, therapist: Person, smtp_server
+) -> None:
+    r = web.post(
+        "/admin/practice",
+        data={
+            **practice_form(audio_retention_days="30", us_state="NY", topics_removed=["trauma", "substance"]),
+            "csrf_token": form_token(web, "/admin/practice"),
+        },
+    )
     assert r.status_code == 200 and "Saved" in r.text
     with TestClient(web.app, base_url="http://testserver", follow_redirects=False) as therapist_web:
         sign_in(therapist_web, therapist)
@@ -125,8 +140,12 @@ def test_practice_settings_reach_the_consent_form(runtime: Runtime, web: TestCli
 
 
 def test_bad_practice_settings_are_refused(web: TestClient, admin: Person, runtime: Runtime) -> None:
-    for bad in (practice_form(us_state="ZZ"), practice_form(audio_retention_days="-3"),
-                practice_form(consent_valid_days="5"), practice_form(topics_removed=["astrology"])):
+    for bad in (
+        practice_form(us_state="ZZ"),
+        practice_form(audio_retention_days="-3"),
+        practice_form(consent_valid_days="5"),
+        practice_form(topics_removed=["astrology"]),
+    ):
         r = web.post("/admin/practice", data={**bad, "csrf_token": form_token(web, "/admin/practice")})
         assert r.status_code == 400
     with session_scope(runtime.sessions) as session:
@@ -134,19 +153,26 @@ def test_bad_practice_settings_are_refused(web: TestClient, admin: Person, runti
         assert practice.us_state == "CA" and practice.audio_retention_days == 0
 
 
-def test_admin_installs_own_certificate_and_new_pdfs_use_it(runtime: Runtime, web: TestClient, admin: Person,
-                                                            therapist: Person, smtp_server) -> None:
+def test_admin_installs_own_certificate_and_new_pdfs_use_it(
+    runtime: Runtime, web: TestClient, admin: Person, therapist: Person, smtp_server
+) -> None:
     from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 
     own = seal.create_self_signed_certificate("Quiet Harbor Counseling LLC")
     key, cert, extra = pkcs12.load_key_and_certificates(own.pkcs12, None)
     protected = pkcs12.serialize_key_and_certificates(b"qh", key, cert, extra, BestAvailableEncryption(b"pw-123"))
     token = form_token(web, "/admin/seal")
-    r = web.post("/admin/seal", data={"csrf_token": token, "password": "wrong"},
-                 files={"pkcs12": ("seal.p12", protected, "application/x-pkcs12")})
+    r = web.post(
+        "/admin/seal",
+        data={"csrf_token": token, "password": "wrong"},
+        files={"pkcs12": ("seal.p12", protected, "application/x-pkcs12")},
+    )
     assert r.status_code == 400
-    r = web.post("/admin/seal", data={"csrf_token": token, "password": "pw-123"},
-                 files={"pkcs12": ("seal.p12", protected, "application/x-pkcs12")})
+    r = web.post(
+        "/admin/seal",
+        data={"csrf_token": token, "password": "pw-123"},
+        files={"pkcs12": ("seal.p12", protected, "application/x-pkcs12")},
+    )
     assert r.status_code == 303
     with session_scope(runtime.sessions) as session:
         certs = session.scalars(select(SealCertificate)).all()

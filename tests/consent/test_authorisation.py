@@ -88,12 +88,14 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         elsewhere = create_practice(runtime, name="Far Shore Therapy", us_state="NY")
         people = {
             "owner": create_person(runtime, here, Role.THERAPIST, "dr.rivera@quietharbor.test", "Dr. Sam Rivera"),
-            "other_therapist": create_person(runtime, here, Role.THERAPIST, "dr.okafor@quietharbor.test",
-                                             "Dr. Ada Okafor"),
+            "other_therapist": create_person(
+                runtime, here, Role.THERAPIST, "dr.okafor@quietharbor.test", "Dr. Ada Okafor"
+            ),
             "supervisor": create_person(runtime, here, Role.SUPERVISOR, "dr.mills@quietharbor.test", "Dr. Kim Mills"),
             "admin": create_person(runtime, here, Role.ADMIN, "admin@quietharbor.test", "Pat Admin"),
-            "other_practice_therapist": create_person(runtime, elsewhere, Role.THERAPIST, "dr.lund@farshore.test",
-                                                      "Dr. Eli Lund"),
+            "other_practice_therapist": create_person(
+                runtime, elsewhere, Role.THERAPIST, "dr.lund@farshore.test", "Dr. Eli Lund"
+            ),
         }
         browsers = {name: signed_in_browser(app, person) for name, person in people.items()}
         anonymous = new_browser(app)
@@ -101,17 +103,26 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         browsers["anonymous"] = anonymous
 
         owner = browsers["owner"]
-        r = owner.post("/consents", data={"pseudonym": PSEUDONYM, "email": CLIENT_EMAIL,
-                                          "csrf_token": form_token(owner, "/")})
+        r = owner.post(
+            "/consents", data={"pseudonym": PSEUDONYM, "email": CLIENT_EMAIL, "csrf_token": form_token(owner, "/")}
+        )
         assert r.status_code == 303, r.text
         work_off(runtime)
         [invitation] = _mail_to(smtp, CLIENT_EMAIL)
         [link] = links_in(invitation.get_body(("plain",)).get_content())
         client = new_browser(app)
         assert client.get(link).status_code == 200
-        r = client.post(f"{link}/sign", data={
-            "csrf_token": form_token(client, link), "agree_electronic": "yes", "typed_name": "Avery Invented",
-            "signature": signature_data_url(), "use_therapist_review": "yes", "use_supervision": "yes"})
+        r = client.post(
+            f"{link}/sign",
+            data={
+                "csrf_token": form_token(client, link),
+                "agree_electronic": "yes",
+                "typed_name": "Avery Invented",
+                "signature": signature_data_url(),
+                "use_therapist_review": "yes",
+                "use_supervision": "yes",
+            },
+        )
         assert r.status_code == 200, r.text
         work_off(runtime)
         [delivered] = _mail_to(smtp, people["owner"].user.email)
@@ -120,8 +131,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         with session_scope(runtime.sessions) as session:
             consent = session.scalars(select(Consent)).one()
         assert consent.status == "signed" and consent.pdf_sha256 and consent.form_sha256
-        yield World(runtime, app, consent.id, consent.client_id, consent.form_sha256, consent.pdf_sha256, pdf,
-                    browsers)
+        yield World(runtime, app, consent.id, consent.client_id, consent.form_sha256, consent.pdf_sha256, pdf, browsers)
     finally:
         runtime.close()
         smtp.stop()
@@ -134,8 +144,11 @@ def database_state(runtime: Runtime) -> dict[str, list[str]]:
     meta = MetaData()
     meta.reflect(bind=runtime.engine)
     with runtime.engine.connect() as conn:
-        return {name: sorted(repr(tuple(row)) for row in conn.execute(table.select()))
-                for name, table in meta.tables.items() if name not in VOLATILE_TABLES}
+        return {
+            name: sorted(repr(tuple(row)) for row in conn.execute(table.select()))
+            for name, table in meta.tables.items()
+            if name not in VOLATILE_TABLES
+        }
 
 
 # -- how to call each route ----------------------------------------------------------------
@@ -147,8 +160,10 @@ def _token(browser: TestClient) -> str:
 
 def _post(path: str, **data: str) -> Callable[[TestClient, World], Response]:
     def call(browser: TestClient, w: World) -> Response:
-        return browser.post(path.format(consent_id=w.consent_id, client_id=w.client_id),
-                            data={**data, "csrf_token": _token(browser)})
+        return browser.post(
+            path.format(consent_id=w.consent_id, client_id=w.client_id), data={**data, "csrf_token": _token(browser)}
+        )
+
     return call
 
 
@@ -156,11 +171,16 @@ def _get(path: str) -> Callable[[TestClient, World], Response]:
     return lambda browser, w: browser.get(path.format(consent_id=w.consent_id))
 
 
-def _upload(path: str, field_name: str, data: Callable[[World], bytes], **fields: str
-            ) -> Callable[[TestClient, World], Response]:
+def _upload(
+    path: str, field_name: str, data: Callable[[World], bytes], **fields: str
+) -> Callable[[TestClient, World], Response]:
     def call(browser: TestClient, w: World) -> Response:
-        return browser.post(path, data={**fields, "csrf_token": _token(browser)},
-                            files={field_name: ("file.bin", data(w), "application/octet-stream")})
+        return browser.post(
+            path,
+            data={**fields, "csrf_token": _token(browser)},
+            files={field_name: ("file.bin", data(w), "application/octet-stream")},
+        )
+
     return call
 
 
@@ -178,29 +198,40 @@ ROUTES: dict[tuple[str, str], Guarded] = {
     ("GET", "/"): Guarded("home", _get("/")),
     ("GET", "/guide"): Guarded("own_page", _get("/guide")),
     # Another therapist naming the owner's client, to send them a form.
-    ("POST", "/consents"): Guarded("owned", _post("/consents", client_id="{client_id}",
-                                                  email="someone.else@example.test")),
+    ("POST", "/consents"): Guarded(
+        "owned", _post("/consents", client_id="{client_id}", email="someone.else@example.test")
+    ),
     ("GET", "/consents/verify"): Guarded("own_page", _get("/consents/verify")),
     ("POST", "/consents/verify"): Guarded("own_page", _upload("/consents/verify", "pdf", lambda w: w.pdf)),
     ("GET", "/consents/{consent_id}"): Guarded("owned", _get("/consents/{consent_id}")),
-    ("POST", "/consents/{consent_id}/withdraw"): Guarded("owned", _post("/consents/{consent_id}/withdraw",
-                                                                        confirm="yes")),
+    ("POST", "/consents/{consent_id}/withdraw"): Guarded(
+        "owned", _post("/consents/{consent_id}/withdraw", confirm="yes")
+    ),
     ("POST", "/consents/{consent_id}/cancel"): Guarded("owned", _post("/consents/{consent_id}/cancel")),
     ("GET", "/consents/{consent_id}/fhir.json"): Guarded("owned", _get("/consents/{consent_id}/fhir.json")),
     ("GET", "/admin/users"): Guarded("admin", _get("/admin/users")),
-    ("POST", "/admin/users"): Guarded("admin", _post("/admin/users", email="intruder@example.test",
-                                                     display_name="Intruder", role="admin")),
+    ("POST", "/admin/users"): Guarded(
+        "admin", _post("/admin/users", email="intruder@example.test", display_name="Intruder", role="admin")
+    ),
     ("GET", "/admin/practice"): Guarded("admin", _get("/admin/practice")),
-    ("POST", "/admin/practice"): Guarded("admin", _post("/admin/practice", name="Taken Over", us_state="TX",
-                                                        audio_retention_days="3650", consent_valid_days="1095",
-                                                        transcript_retention_days="")),
+    ("POST", "/admin/practice"): Guarded(
+        "admin",
+        _post(
+            "/admin/practice",
+            name="Taken Over",
+            us_state="TX",
+            audio_retention_days="3650",
+            consent_valid_days="1095",
+            transcript_retention_days="",
+        ),
+    ),
     ("GET", "/admin/template"): Guarded("admin", _get("/admin/template")),
-    ("POST", "/admin/template"): Guarded("admin", _post("/admin/template", action="save",
-                                                        body=forms.DEFAULT_TEMPLATE + "\n\nChanged by an intruder.\n")),
+    ("POST", "/admin/template"): Guarded(
+        "admin", _post("/admin/template", action="save", body=forms.DEFAULT_TEMPLATE + "\n\nChanged by an intruder.\n")
+    ),
     ("POST", "/admin/template/reset"): Guarded("admin", _post("/admin/template/reset")),
     ("GET", "/admin/seal"): Guarded("admin", _get("/admin/seal")),
-    ("POST", "/admin/seal"): Guarded("admin", _upload("/admin/seal", "pkcs12", lambda w: b"0" * 2048,
-                                                      password="")),
+    ("POST", "/admin/seal"): Guarded("admin", _upload("/admin/seal", "pkcs12", lambda w: b"0" * 2048, password="")),
 }
 
 NOT_ADMINS = ("owner", "other_therapist", "other_practice_therapist", "supervisor", "anonymous")
@@ -220,8 +251,13 @@ def _cases() -> Iterator[object]:
 
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:
     """(method, path) of every endpoint, looking inside included routers (which FastAPI now keeps whole)."""
-    return {(method, context.path) for context in iter_route_contexts(app.routes)
-            if context.path and context.methods for method in context.methods if method != "HEAD"}
+    return {
+        (method, context.path)
+        for context in iter_route_contexts(app.routes)
+        if context.path and context.methods
+        for method in context.methods
+        if method != "HEAD"
+    }
 
 
 def test_every_guarded_route_is_in_the_matrix(world: World) -> None:
@@ -285,15 +321,18 @@ def test_verify_page_does_not_reveal_another_therapists_record(world: World, act
     assert r.status_code == 200
     assert "does not match any of your consent records" in r.text
     assert PSEUDONYM not in r.text and world.consent_id not in r.text and "Genuine" not in r.text
-    [event] = _verify_events(world)[len(before):]
+    [event] = _verify_events(world)[len(before) :]
     # Nor does the audit trail tie this therapist's check to the owner's consent.
     assert event.subject is None and event.details["matches_record"] is False
 
 
 def _verify_events(world: World) -> list[AuditEvent]:
     with session_scope(world.runtime.sessions) as session:
-        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == "consent.pdf_verified")
-                                    .order_by(AuditEvent.seq)))
+        return list(
+            session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "consent.pdf_verified").order_by(AuditEvent.seq)
+            )
+        )
 
 
 def test_consent_is_still_signed_after_every_refusal(world: World) -> None:

@@ -23,8 +23,9 @@ CLIENT_EMAIL = "blue.heron.client@example.test"
 
 
 def send_form(web: TestClient, *, pseudonym: str = "Blue Heron", email: str = CLIENT_EMAIL, note: str = "") -> None:
-    r = web.post("/consents", data={"pseudonym": pseudonym, "email": email, "note": note,
-                                    "csrf_token": form_token(web, "/")})
+    r = web.post(
+        "/consents", data={"pseudonym": pseudonym, "email": email, "note": note, "csrf_token": form_token(web, "/")}
+    )
     assert r.status_code == 303, r.text
 
 
@@ -48,14 +49,21 @@ def the_consent(runtime: Runtime) -> Consent:
 def sign(client: TestClient, link: str, **overrides: str) -> object:
     page = client.get(link)
     assert page.status_code == 200, page.text
-    data = {"csrf_token": form_token(client, link), "agree_electronic": "yes", "typed_name": "Avery Invented",
-            "signature": signature_data_url(), "use_therapist_review": "yes", "use_ai_notes": "yes"}
+    data = {
+        "csrf_token": form_token(client, link),
+        "agree_electronic": "yes",
+        "typed_name": "Avery Invented",
+        "signature": signature_data_url(),
+        "use_therapist_review": "yes",
+        "use_ai_notes": "yes",
+    }
     data.update(overrides)
     return client.post(f"{link}/sign", data=data)
 
 
-def test_signed_consent_is_sealed_mailed_and_forgotten(runtime: Runtime, web: TestClient, smtp_server,
-                                                      signed_in_therapist: Person) -> None:
+def test_signed_consent_is_sealed_mailed_and_forgotten(
+    runtime: Runtime, web: TestClient, smtp_server, signed_in_therapist: Person
+) -> None:
     send_form(web, note="As we discussed today.")
     link = invitation_link(runtime, smtp_server)
     assert "As we discussed today." in mail_to(smtp_server, CLIENT_EMAIL)[0].get_body(("plain",)).get_content()
@@ -66,8 +74,7 @@ def test_signed_consent_is_sealed_mailed_and_forgotten(runtime: Runtime, web: Te
         assert r.status_code == 200 and "consent is signed" in r.text
         consent = the_consent(runtime)
         assert consent.status == "signed" and consent.opened_at is not None
-        assert consent.uses == {"therapist_review": True, "supervision": False, "ai_notes": True,
-                                "client_recap": False}
+        assert consent.uses == {"therapist_review": True, "supervision": False, "ai_notes": True, "client_recap": False}
         work_off(runtime)
 
     [to_therapist] = mail_to(smtp_server, signed_in_therapist.user.email)
@@ -99,19 +106,20 @@ def test_signed_consent_is_sealed_mailed_and_forgotten(runtime: Runtime, web: Te
     with session_scope(runtime.sessions) as session:
         actions = [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
         assert verify_chain(session, keystore=runtime.keystore).ok
-    for expected in ("consent.sent", "consent.opened", "consent.signed", "consent.pdf_delivered",
-                     "consent.withdrawn"):
+    for expected in ("consent.sent", "consent.opened", "consent.signed", "consent.pdf_delivered", "consent.withdrawn"):
         assert expected in actions
 
 
-def test_decline_erases_address_and_tells_therapist(runtime: Runtime, web: TestClient, smtp_server,
-                                                   signed_in_therapist: Person) -> None:
+def test_decline_erases_address_and_tells_therapist(
+    runtime: Runtime, web: TestClient, smtp_server, signed_in_therapist: Person
+) -> None:
     send_form(web)
     link = invitation_link(runtime, smtp_server)
     with TestClient(web.app, base_url="http://testserver") as client:
         client.get(link)
-        r = client.post(f"{link}/decline", data={"csrf_token": form_token(client, link),
-                                                 "reason": "I would rather not."})
+        r = client.post(
+            f"{link}/decline", data={"csrf_token": form_token(client, link), "reason": "I would rather not."}
+        )
         assert r.status_code == 200 and "declined" in r.text
         again = client.post(f"{link}/decline", data={"csrf_token": form_token(client, "/login")})
         assert again.status_code == 410
@@ -124,16 +132,24 @@ def test_decline_erases_address_and_tells_therapist(runtime: Runtime, web: TestC
     assert "Declined" in home.text
 
 
-def test_signing_twice_changes_nothing(runtime: Runtime, web: TestClient, smtp_server,
-                                       signed_in_therapist: Person) -> None:
+def test_signing_twice_changes_nothing(
+    runtime: Runtime, web: TestClient, smtp_server, signed_in_therapist: Person
+) -> None:
     send_form(web)
     link = invitation_link(runtime, smtp_server)
     with TestClient(web.app, base_url="http://testserver") as client:
         assert sign(client, link).status_code == 200  # type: ignore[attr-defined]
         first = the_consent(runtime)
-        r = client.post(f"{link}/sign", data={"csrf_token": form_token(client, "/login"), "agree_electronic": "yes",
-                                              "typed_name": "Someone Else", "signature": signature_data_url(),
-                                              "use_supervision": "yes"})
+        r = client.post(
+            f"{link}/sign",
+            data={
+                "csrf_token": form_token(client, "/login"),
+                "agree_electronic": "yes",
+                "typed_name": "Someone Else",
+                "signature": signature_data_url(),
+                "use_supervision": "yes",
+            },
+        )
         assert r.status_code == 410 and "already been completed" in r.text
     second = the_consent(runtime)
     assert second.uses == first.uses and second.signed_at == first.signed_at
@@ -148,8 +164,9 @@ def test_forged_link_is_refused(web: TestClient, runtime: Runtime) -> None:
     assert r.status_code == 410
 
 
-def test_expired_link_is_refused_and_address_erased(runtime: Runtime, web: TestClient, smtp_server,
-                                                   signed_in_therapist: Person) -> None:
+def test_expired_link_is_refused_and_address_erased(
+    runtime: Runtime, web: TestClient, smtp_server, signed_in_therapist: Person
+) -> None:
     send_form(web)
     link = invitation_link(runtime, smtp_server)
     clock.advance(timedelta(days=7, minutes=1))
@@ -161,15 +178,26 @@ def test_expired_link_is_refused_and_address_erased(runtime: Runtime, web: TestC
     with TestClient(web.app, base_url="http://testserver") as client:
         r = client.get(link)
         assert r.status_code == 410 and "expired" in r.text
-        r = sign(client, link) if False else client.post(f"{link}/sign", data={
-            "csrf_token": form_token(client), "agree_electronic": "yes", "typed_name": "Avery Invented",
-            "signature": signature_data_url()})
+        r = (
+            sign(client, link)
+            if False
+            else client.post(
+                f"{link}/sign",
+                data={
+                    "csrf_token": form_token(client),
+                    "agree_electronic": "yes",
+                    "typed_name": "Avery Invented",
+                    "signature": signature_data_url(),
+                },
+            )
+        )
         assert r.status_code == 410
     assert the_consent(runtime).status == "expired"
 
 
-def test_bad_signature_inputs_are_explained(runtime: Runtime, web: TestClient, smtp_server,
-                                            signed_in_therapist: Person) -> None:
+def test_bad_signature_inputs_are_explained(
+    runtime: Runtime, web: TestClient, smtp_server, signed_in_therapist: Person
+) -> None:
     send_form(web)
     link = invitation_link(runtime, smtp_server)
     with TestClient(web.app, base_url="http://testserver") as client:

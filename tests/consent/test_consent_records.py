@@ -34,8 +34,9 @@ def client_copy(smtp: LoopbackSmtpServer) -> EmailMessage:
     return mail_to(smtp, CLIENT_EMAIL)[-1]
 
 
-def test_no_pdf_bytes_or_address_are_stored(runtime: Runtime, web: TestClient, smtp_server,
-                                            signed_in_therapist: Person) -> None:
+def test_no_pdf_bytes_or_address_are_stored(
+    runtime: Runtime, web: TestClient, smtp_server, signed_in_therapist: Person
+) -> None:
     pdf = signed_pdf(runtime, web, smtp_server, signed_in_therapist)
     assert len(pdf) > 5000
     # Neither the file nor the part unique to it (the seal's signature) is anywhere.
@@ -45,8 +46,9 @@ def test_no_pdf_bytes_or_address_are_stored(runtime: Runtime, web: TestClient, s
     assert stored_anywhere(runtime, b"Avery Invented") == []
 
 
-def test_fhir_export_carries_the_pdf_hash_not_the_pdf(runtime: Runtime, web: TestClient, smtp_server,
-                                                     signed_in_therapist: Person) -> None:
+def test_fhir_export_carries_the_pdf_hash_not_the_pdf(
+    runtime: Runtime, web: TestClient, smtp_server, signed_in_therapist: Person
+) -> None:
     pdf = signed_pdf(runtime, web, smtp_server, signed_in_therapist)
     consent = the_consent(runtime)
     r = web.get(f"/consents/{consent.id}/fhir.json")
@@ -66,8 +68,9 @@ def upload(web: TestClient, data: bytes, name: str = "consent.pdf"):  # type: ig
     return web.post("/consents/verify", data={"csrf_token": token}, files={"pdf": (name, data, "application/pdf")})
 
 
-def test_verify_recognises_the_genuine_pdf_and_rejects_a_changed_one(runtime: Runtime, web: TestClient, smtp_server,
-                                                                    signed_in_therapist: Person) -> None:
+def test_verify_recognises_the_genuine_pdf_and_rejects_a_changed_one(
+    runtime: Runtime, web: TestClient, smtp_server, signed_in_therapist: Person
+) -> None:
     pdf = signed_pdf(runtime, web, smtp_server, signed_in_therapist)
     r = upload(web, pdf)
     assert r.status_code == 200 and "Genuine and unchanged" in r.text and "Blue Heron" in r.text
@@ -92,8 +95,9 @@ def test_verify_refuses_an_oversized_upload(runtime: Runtime, web: TestClient, s
     assert r.status_code == 413 and "too large" in r.text
 
 
-def test_therapist_records_a_verbal_withdrawal(runtime: Runtime, web: TestClient, smtp_server,
-                                               signed_in_therapist: Person) -> None:
+def test_therapist_records_a_verbal_withdrawal(
+    runtime: Runtime, web: TestClient, smtp_server, signed_in_therapist: Person
+) -> None:
     signed_pdf(runtime, web, smtp_server, signed_in_therapist)
     consent = the_consent(runtime)
     path = f"/consents/{consent.id}"
@@ -105,15 +109,17 @@ def test_therapist_records_a_verbal_withdrawal(runtime: Runtime, web: TestClient
     assert consent.status == "withdrawn" and consent.withdrawn_by == "therapist"
     assert "Withdrawn" in web.get("/").text
     # The client's link now shows the withdrawal and offers nothing to sign.
-    [my_link] = [x for x in links_in(client_copy(smtp_server).get_body(("plain",)).get_content())
-                 if x.startswith("/my/")]
+    [my_link] = [
+        x for x in links_in(client_copy(smtp_server).get_body(("plain",)).get_content()) if x.startswith("/my/")
+    ]
     with TestClient(web.app, base_url="http://testserver") as client:
         page = client.get(my_link)
         assert "Withdrawn on" in page.text and "withdraw-button" not in page.text
 
 
-def test_cancelled_invitation_link_stops_working(runtime: Runtime, web: TestClient, smtp_server,
-                                                 signed_in_therapist: Person) -> None:
+def test_cancelled_invitation_link_stops_working(
+    runtime: Runtime, web: TestClient, smtp_server, signed_in_therapist: Person
+) -> None:
     send_form(web)
     link = invitation_link(runtime, smtp_server)
     consent = the_consent(runtime)
@@ -123,13 +129,15 @@ def test_cancelled_invitation_link_stops_working(runtime: Runtime, web: TestClie
     assert web.get(link).status_code == 410
     # A new form can be sent once the old one is cancelled, but not while one is waiting.
     send_form(web)
-    r = web.post("/consents", data={"pseudonym": "Blue Heron", "email": CLIENT_EMAIL,
-                                    "csrf_token": form_token(web, "/")})
+    r = web.post(
+        "/consents", data={"pseudonym": "Blue Heron", "email": CLIENT_EMAIL, "csrf_token": form_token(web, "/")}
+    )
     assert r.status_code == 400 and "already waiting" in r.text
 
 
-def test_pseudonym_that_looks_identifying_is_refused(web: TestClient, signed_in_therapist: Person,
-                                                     runtime: Runtime) -> None:
+def test_pseudonym_that_looks_identifying_is_refused(
+    web: TestClient, signed_in_therapist: Person, runtime: Runtime
+) -> None:
     for bad in ("jane@example.test", "MRN 123456789", ""):
         r = web.post("/consents", data={"pseudonym": bad, "email": CLIENT_EMAIL, "csrf_token": form_token(web, "/")})
         assert r.status_code == 400
@@ -138,10 +146,16 @@ def test_pseudonym_that_looks_identifying_is_refused(web: TestClient, signed_in_
 
 
 @pytest.mark.parametrize(("state", "expected"), [("CA", True), ("NY", False)])
-def test_all_party_consent_states_get_the_reminder(runtime: Runtime, web: TestClient, state: str,
-                                                   expected: bool) -> None:
+def test_all_party_consent_states_get_the_reminder(
+    runtime: Runtime, web: TestClient, state: str, expected: bool
+) -> None:
     practice = create_practice(runtime, name=f"Practice in {state}", us_state=state)
-    person = create_person(runtime, practice, __import__("sotto.accounts.models").accounts.models.Role.THERAPIST,
-                           f"t-{state.lower()}@example.test", "Dr. Example")
+    person = create_person(
+        runtime,
+        practice,
+        __import__("sotto.accounts.models").accounts.models.Role.THERAPIST,
+        f"t-{state.lower()}@example.test",
+        "Dr. Example",
+    )
     sign_in(web, person)
     assert ("requires everyone" in web.get("/").text) is expected

@@ -72,9 +72,7 @@ def test_signed_consent_is_active_privacy_consent_from_the_signing_time() -> Non
 
 def test_every_use_has_the_clients_answer() -> None:
     (consent,) = resources(consent_bundle(SIGNED), "Consent")
-    answers = {
-        nested["code"][0]["coding"][0]["code"]: nested["type"] for nested in consent["provision"]["provision"]
-    }
+    answers = {nested["code"][0]["coding"][0]["code"]: nested["type"] for nested in consent["provision"]["provision"]}
     assert answers == {
         "therapist_review": "permit",
         "supervision": "deny",
@@ -112,9 +110,7 @@ def test_document_reference_identifies_the_pdf_by_hash_only() -> None:
     assert document["status"] == "current"
     assert document["docStatus"] == "final"
     assert document["type"]["coding"][0]["code"] == "59284-0"
-    assert document["description"] == (
-        "Signed recording consent (PDF held by the practice's EHR; not stored by Sotto)"
-    )
+    assert document["description"] == ("Signed recording consent (PDF held by the practice's EHR; not stored by Sotto)")
     assert document["masterIdentifier"]["value"] == f"urn:sha256:{PDF_SHA256}"
     (content,) = document["content"]
     attachment = content["attachment"]

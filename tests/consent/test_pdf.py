@@ -73,8 +73,10 @@ def make_document(**overrides: Any) -> ConsentDocument:
         signed_at=SIGNED_AT,
         consent_expires_at=SIGNED_AT + timedelta(days=365),
         signer_ip="203.0.113.42",
-        signer_user_agent=("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
-                           "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"),
+        signer_user_agent=(
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
+            "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+        ),
         delivery="Link sent by e-mail to the client",
         template_version=3,
         template_sha256=TEMPLATE_SHA,
@@ -90,8 +92,10 @@ def page_texts(pdf: bytes) -> list[str]:
 def page_fonts(page: PageObject) -> set[str]:
     """The /BaseFont names in a page's font resources."""
     resources = cast(DictionaryObject, page["/Resources"].get_object())
-    return {str(cast(DictionaryObject, font.get_object())["/BaseFont"])
-            for font in cast(DictionaryObject, resources["/Font"].get_object()).values()}
+    return {
+        str(cast(DictionaryObject, font.get_object())["/BaseFont"])
+        for font in cast(DictionaryObject, resources["/Font"].get_object()).values()
+    }
 
 
 def flat(text: str) -> str:
@@ -105,13 +109,28 @@ def test_rendered_pdf_holds_the_form_choices_signature_and_certificate() -> None
     assert pdf.startswith(b"%PDF-")
     texts = page_texts(pdf)
     everything = flat(" ".join(texts))
-    for expected in ("Consent to record therapy sessions", "Harbor Lane Counseling", "Blue Heron",
-                     "About recording", "clinical supervisor", "Your choices", "Signature",
-                     "Jordan A. Rivera", "Signed on 26 November 2026 at 14:03 UTC",
-                     "Certificate of completion", "203.0.113.42", TEMPLATE_SHA, FORM_SHA,
-                     "2026-11-26 14:03:12 UTC", "2026-11-26 13:51:12 UTC", "2026-11-25 11:03:12 UTC",
-                     "Link sent by e-mail to the client", "Version 3", "Chrome/131.0.0.0",
-                     "any change to it, however small, will invalidate the seal"):
+    for expected in (
+        "Consent to record therapy sessions",
+        "Harbor Lane Counseling",
+        "Blue Heron",
+        "About recording",
+        "clinical supervisor",
+        "Your choices",
+        "Signature",
+        "Jordan A. Rivera",
+        "Signed on 26 November 2026 at 14:03 UTC",
+        "Certificate of completion",
+        "203.0.113.42",
+        TEMPLATE_SHA,
+        FORM_SHA,
+        "2026-11-26 14:03:12 UTC",
+        "2026-11-26 13:51:12 UTC",
+        "2026-11-25 11:03:12 UTC",
+        "Link sent by e-mail to the client",
+        "Version 3",
+        "Chrome/131.0.0.0",
+        "any change to it, however small, will invalidate the seal",
+    ):
         assert flat(expected).lower() in everything.lower(), expected
     for label, allowed in USES:
         mark = re.search(re.escape(label) + r" (Allowed|Not allowed)", everything)
@@ -151,15 +170,23 @@ def test_markup_in_the_form_text_is_printed_literally() -> None:
         "- [a link](https://example.org/?a=1&b=2)\n\n"
         "```\n<code> & more </code>\n```\n"
     )
-    pdf = render_consent_pdf(make_document(form_markdown=hostile, typed_name="A <b>& B</b>",
-                                           practice_name="Smith & <Jones>"))
+    pdf = render_consent_pdf(
+        make_document(form_markdown=hostile, typed_name="A <b>& B</b>", practice_name="Smith & <Jones>")
+    )
 
     text = flat(" ".join(page_texts(pdf)))
-    for literal in ("<font color='red'>tags</font> & ampersands", "<script>alert('x')</script>",
-                    "A <para>paragraph</para> with </b> stray <br/> tags, & entities © and < > & alone.",
-                    "bold with <i>inner</i>", "*unclosed emphasis", "item with <img src=x onerror=y>",
-                    "a link (https://example.org/?a=1&b=2)", "<code> & more </code>",
-                    "A <b>& B</b>", "Smith & <Jones>"):
+    for literal in (
+        "<font color='red'>tags</font> & ampersands",
+        "<script>alert('x')</script>",
+        "A <para>paragraph</para> with </b> stray <br/> tags, & entities © and < > & alone.",
+        "bold with <i>inner</i>",
+        "*unclosed emphasis",
+        "item with <img src=x onerror=y>",
+        "a link (https://example.org/?a=1&b=2)",
+        "<code> & more </code>",
+        "A <b>& B</b>",
+        "Smith & <Jones>",
+    ):
         assert literal in text, literal
 
 
@@ -173,8 +200,13 @@ def test_a_form_heading_that_repeats_the_title_is_printed_once() -> None:
 def test_text_beyond_latin_1_does_not_break_rendering() -> None:
     # Neither DejaVu Sans nor the CJK fallback has emoji glyphs (they print as boxes), but the PDF
     # must still build. CJK itself is covered in test_pdf_cjk.py.
-    pdf = render_consent_pdf(make_document(typed_name="Łukasz Wróbel 李小明", practice_name="Praxis Ωμέγα",
-                                           form_markdown="Emoji 🙂 and Cyrillic Привет."))
+    pdf = render_consent_pdf(
+        make_document(
+            typed_name="Łukasz Wróbel 李小明",
+            practice_name="Praxis Ωμέγα",
+            form_markdown="Emoji 🙂 and Cyrillic Привет.",
+        )
+    )
 
     assert "Wr" in " ".join(page_texts(pdf))
 
@@ -193,8 +225,7 @@ def test_names_in_polish_cyrillic_greek_and_vietnamese_print_as_text() -> None:
 
 def test_code_in_the_form_that_courier_cannot_show_falls_back_to_dejavu() -> None:
     # Four spaces of indentation make a Markdown code block, easily done by accident.
-    pdf = render_consent_pdf(make_document(form_markdown="Intro\n\n    Wcięty akapit: Ольга\n\n"
-                                                         "and `kod Żółć` inline"))
+    pdf = render_consent_pdf(make_document(form_markdown="Intro\n\n    Wcięty akapit: Ольга\n\nand `kod Żółć` inline"))
 
     text = flat(" ".join(page_texts(pdf)))
     assert "Wcięty akapit: Ольга" in text
@@ -230,8 +261,7 @@ def test_bold_and_italic_markdown_use_the_bold_and_oblique_faces() -> None:
 
 
 def test_long_form_and_long_user_agent_flow_over_pages() -> None:
-    long_form = "\n\n".join(f"## Section {n}\n\n" + "A calm sentence about recording. " * 40
-                            for n in range(12))
+    long_form = "\n\n".join(f"## Section {n}\n\n" + "A calm sentence about recording. " * 40 for n in range(12))
     pdf = render_consent_pdf(make_document(form_markdown=long_form, signer_user_agent="X" * 5000))
 
     texts = page_texts(pdf)
@@ -239,12 +269,15 @@ def test_long_form_and_long_user_agent_flow_over_pages() -> None:
     assert "Certificate of completion" in texts[-1]
 
 
-@pytest.mark.parametrize("bad", [
-    b"",
-    b"not an image at all",
-    signature_png()[:200],  # truncated
-    b"\xff\xd8\xff\xe0" + b"\x00" * 100,  # JPEG magic
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"",
+        b"not an image at all",
+        signature_png()[:200],  # truncated
+        b"\xff\xd8\xff\xe0" + b"\x00" * 100,  # JPEG magic
+    ],
+)
 def test_signature_that_is_not_a_png_is_rejected(bad: bytes) -> None:
     with pytest.raises(ValueError, match="PNG"):
         render_consent_pdf(make_document(signature_png=bad))
@@ -290,7 +323,23 @@ def test_pages_render_to_png_for_a_visual_check() -> None:
     ARTIFACTS.mkdir(exist_ok=True)
 
     for page, name in ((1, "consent-pdf-page1"), (pages, "consent-pdf-certificate")):
-        subprocess.run(["pdftoppm", "-png", "-r", "110", "-f", str(page), "-l", str(page), "-singlefile",
-                        "-", str(ARTIFACTS / name)], input=pdf, check=True, capture_output=True)
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-png",
+                "-r",
+                "110",
+                "-f",
+                str(page),
+                "-l",
+                str(page),
+                "-singlefile",
+                "-",
+                str(ARTIFACTS / name),
+            ],
+            input=pdf,
+            check=True,
+            capture_output=True,
+        )
         with Image.open(ARTIFACTS / f"{name}.png") as image:
             assert image.size[0] > 800 and image.size[1] > 1000

@@ -25,8 +25,9 @@ def signed_but_undelivered(runtime: Runtime, web: TestClient, smtp_server) -> No
         sign(client, link)
 
 
-def test_mail_outage_delays_the_pdf_but_loses_nothing(runtime: Runtime, web: TestClient, smtp_server,
-                                                      signed_in_therapist: Person, monkeypatch) -> None:
+def test_mail_outage_delays_the_pdf_but_loses_nothing(
+    runtime: Runtime, web: TestClient, smtp_server, signed_in_therapist: Person, monkeypatch
+) -> None:
     signed_but_undelivered(runtime, web, smtp_server)
     smtp_server.stop()
     monkeypatch.setattr("sotto.mail.service.time.sleep", lambda _s: None)
@@ -49,8 +50,9 @@ def test_mail_outage_delays_the_pdf_but_loses_nothing(runtime: Runtime, web: Tes
         assert stored_anywhere(runtime, needle) == []
 
 
-def test_delivery_job_run_again_sends_nothing_more(runtime: Runtime, web: TestClient, smtp_server,
-                                                   signed_in_therapist: Person) -> None:
+def test_delivery_job_run_again_sends_nothing_more(
+    runtime: Runtime, web: TestClient, smtp_server, signed_in_therapist: Person
+) -> None:
     signed_but_undelivered(runtime, web, smtp_server)
     work_off(runtime)
     sent = len(smtp_server.messages)

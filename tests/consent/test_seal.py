@@ -41,17 +41,27 @@ def signature_png() -> bytes:
 
 
 def consent_pdf() -> bytes:
-    return render_consent_pdf(ConsentDocument(
-        practice_name="Harbor Lane Counseling", client_pseudonym="Blue Heron",
-        consent_id="7f3c2a9e41b84d0c9a6e5f1d2b3c4a5e",
-        form_markdown="# About recording\n\nYou decide, and you can change your mind at any time.\n",
-        uses=[("My therapist may listen to and review recordings of our sessions", True)],
-        typed_name="Jordan A. Rivera", signature_png=signature_png(),
-        sent_at=NOW - timedelta(days=1), opened_at=NOW - timedelta(minutes=5), signed_at=NOW,
-        consent_expires_at=NOW + timedelta(days=365), signer_ip="203.0.113.42",
-        signer_user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0", delivery="Link sent by e-mail",
-        template_version=1, template_sha256="a" * 64, form_sha256="b" * 64,
-    ))
+    return render_consent_pdf(
+        ConsentDocument(
+            practice_name="Harbor Lane Counseling",
+            client_pseudonym="Blue Heron",
+            consent_id="7f3c2a9e41b84d0c9a6e5f1d2b3c4a5e",
+            form_markdown="# About recording\n\nYou decide, and you can change your mind at any time.\n",
+            uses=[("My therapist may listen to and review recordings of our sessions", True)],
+            typed_name="Jordan A. Rivera",
+            signature_png=signature_png(),
+            sent_at=NOW - timedelta(days=1),
+            opened_at=NOW - timedelta(minutes=5),
+            signed_at=NOW,
+            consent_expires_at=NOW + timedelta(days=365),
+            signer_ip="203.0.113.42",
+            signer_user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
+            delivery="Link sent by e-mail",
+            template_version=1,
+            template_sha256="a" * 64,
+            form_sha256="b" * 64,
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -68,31 +78,52 @@ def name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def issue(subject: str, *, issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey] | None = None,
-          not_before: datetime | None = None, not_after: datetime | None = None,
-          ca: bool = False) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+def issue(
+    subject: str,
+    *,
+    issuer: tuple[x509.Name, ec.EllipticCurvePrivateKey] | None = None,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+    ca: bool = False,
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     """A certificate as an admin might bring one: from their own CA, or expired."""
     key = ec.generate_private_key(ec.SECP256R1())
     issuer_name, issuer_key = issuer if issuer is not None else (name(subject), key)
     certificate = (
         x509.CertificateBuilder()
-        .subject_name(name(subject)).issuer_name(issuer_name).public_key(key.public_key())
+        .subject_name(name(subject))
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before or NOW - timedelta(days=1))
         .not_valid_after(not_after or NOW + timedelta(days=365))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=ca,
-                                     crl_sign=ca, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=ca,
+                crl_sign=ca,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .sign(issuer_key, hashes.SHA256())
     )
     return key, certificate
 
 
-def p12(key: ec.EllipticCurvePrivateKey | None, certificate: x509.Certificate | None,
-        password: bytes | None = None, cas: list[x509.Certificate] | None = None) -> bytes:
-    encryption = (serialization.BestAvailableEncryption(password) if password
-                  else serialization.NoEncryption())
+def p12(
+    key: ec.EllipticCurvePrivateKey | None,
+    certificate: x509.Certificate | None,
+    password: bytes | None = None,
+    cas: list[x509.Certificate] | None = None,
+) -> bytes:
+    encryption = serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
     return pkcs12.serialize_key_and_certificates(b"admin", key, certificate, cas, encryption)
 
 
@@ -122,14 +153,17 @@ def test_self_signed_certificate_names_the_practice_and_is_its_own_anchor(practi
 
 
 def test_a_long_practice_name_is_shortened_to_fit_the_certificate() -> None:
-    material = create_self_signed_certificate("The Very Long Named Center for Integrative Psychotherapy "
-                                              "and Family Counseling of the Greater Metropolitan Area")
+    material = create_self_signed_certificate(
+        "The Very Long Named Center for Integrative Psychotherapy "
+        "and Family Counseling of the Greater Metropolitan Area"
+    )
 
     certificate = x509.load_pem_x509_certificate(material.certificate_pem.encode())
     for attribute in certificate.subject:
         assert len(str(attribute.value)) <= 64
     assert str(certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value).endswith(
-        "… (Sotto consent seal)")
+        "… (Sotto consent seal)"
+    )
 
 
 def test_admin_pkcs12_with_password_is_reexported_without_one() -> None:
@@ -166,8 +200,7 @@ def test_admin_pkcs12_without_private_key_is_refused() -> None:
 
 
 def test_admin_pkcs12_with_expired_certificate_is_refused() -> None:
-    key, certificate = issue("Practice seal", not_before=NOW - timedelta(days=800),
-                             not_after=NOW - timedelta(days=1))
+    key, certificate = issue("Practice seal", not_before=NOW - timedelta(days=800), not_after=NOW - timedelta(days=1))
 
     with pytest.raises(SealError, match="expired"):
         load_pkcs12(p12(key, certificate, b"pw"), b"pw")
@@ -210,7 +243,7 @@ def test_with_no_trusted_certificates_nothing_is_trusted(sealed: bytes) -> None:
 
 def test_one_changed_byte_breaks_the_seal(practice: SealMaterial, sealed: bytes) -> None:
     at = sealed.index(b"ReportLab")  # inside the signed range: the producer's header comment
-    tampered = sealed[:at] + b"X" + sealed[at + 1:]
+    tampered = sealed[:at] + b"X" + sealed[at + 1 :]
 
     check = check_seal(tampered, [practice.certificate_pem])
 
@@ -289,8 +322,9 @@ def test_sealing_garbage_raises_seal_error(practice: SealMaterial) -> None:
         seal_pdf(consent_pdf(), b"not a pkcs12")
 
 
-def test_rendering_and_sealing_write_no_files(practice: SealMaterial, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch, _private_temp_dir: Path) -> None:
+def test_rendering_and_sealing_write_no_files(
+    practice: SealMaterial, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _private_temp_dir: Path
+) -> None:
     # Every test already has its own empty temp directory (tests/support/app.py).
     temp_dir, work_dir = _private_temp_dir, tmp_path / "cwd"
     work_dir.mkdir()

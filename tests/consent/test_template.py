@@ -166,9 +166,7 @@ def test_marker_that_names_the_topic_is_disclosed() -> None:
 
 def test_transcript_retention_is_stated() -> None:
     assert "are kept for 90 days, then deleted." in prose(filled(transcript_retention_days=90))
-    assert "are kept until you or your therapist delete them." in prose(
-        filled(transcript_retention_days=None)
-    )
+    assert "are kept until you or your therapist delete them." in prose(filled(transcript_retention_days=None))
 
 
 def test_all_party_state_adds_its_notice() -> None:
@@ -253,9 +251,7 @@ def test_fill_refuses_an_invalid_template() -> None:
 def test_inserted_values_read_as_plain_text() -> None:
     practice = make_practice(name="*Bold* & [Co](https://evil.example) <b>")
     context = form_context(practice, therapist_name="# Dr_Who_", link_expiry_days=7)
-    html = form_html(
-        fill_template("Voluntary, withdraw.\n\n{{therapist_name}}\n\n{{practice_name}}", context)
-    )
+    html = form_html(fill_template("Voluntary, withdraw.\n\n{{therapist_name}}\n\n{{practice_name}}", context))
     assert "<p># Dr_Who_</p>" in html
     assert "<p>*Bold* &amp; [Co](https://evil.example) &lt;b&gt;</p>" in html
     assert "<a " not in html
@@ -263,9 +259,7 @@ def test_inserted_values_read_as_plain_text() -> None:
 
 
 def test_filled_values_do_not_expand_placeholders_again() -> None:
-    context = form_context(
-        make_practice(name="{{therapist_name}}"), therapist_name="Dana", link_expiry_days=7
-    )
+    context = form_context(make_practice(name="{{therapist_name}}"), therapist_name="Dana", link_expiry_days=7)
     text = fill_template("Voluntary, withdraw. {{practice_name}}", context)
     assert "Dana" not in text
 
@@ -364,12 +358,8 @@ def test_xss_vector_in_practice_name_is_neutralised(vector: str) -> None:
 
 
 def test_safe_link_is_kept_with_noopener() -> None:
-    html = form_html(
-        "[Our privacy notice](https://practice.example/privacy) and <mailto:office@practice.example>"
-    )
-    assert (
-        '<a href="https://practice.example/privacy" rel="noopener noreferrer">Our privacy notice</a>' in html
-    )
+    html = form_html("[Our privacy notice](https://practice.example/privacy) and <mailto:office@practice.example>")
+    assert '<a href="https://practice.example/privacy" rel="noopener noreferrer">Our privacy notice</a>' in html
     assert 'href="mailto:office@practice.example"' in html
 
 

@@ -49,8 +49,9 @@ def test_job_from_a_rolled_back_transaction_never_runs(runtime: Runtime) -> None
     assert run_pending(runtime) == 0 and RAN["rolled-back"] == 0
 
 
-def test_failed_job_is_retried_later_and_keeps_only_the_error_kind(runtime: Runtime,
-                                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_failed_job_is_retried_later_and_keeps_only_the_error_kind(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
     FAIL_TIMES["retry"] = 1
     with session_scope(runtime.sessions) as session:
         enqueue(session, "test.count", key="retry")

@@ -132,9 +132,7 @@ def test_compose_refuses_header_injection() -> None:
 
 def test_compose_refuses_a_malformed_content_type() -> None:
     with pytest.raises(ValueError, match="content type"):
-        compose(
-            sender=SENDER, to=RECIPIENT, subject=SUBJECT, text=BODY, attachments=[Attachment("a", "pdf", b"")]
-        )
+        compose(sender=SENDER, to=RECIPIENT, subject=SUBJECT, text=BODY, attachments=[Attachment("a", "pdf", b"")])
 
 
 # --- SMTP backend ------------------------------------------------------------------------
@@ -200,9 +198,7 @@ def loopback_certificate(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
-        )
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
@@ -211,9 +207,7 @@ def loopback_certificate(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext
     cert_file, key_file = tmp_path / "relay.crt", tmp_path / "relay.key"
     cert_file.write_bytes(cert_pem)
     key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_context.load_cert_chain(cert_file, key_file)
@@ -246,9 +240,7 @@ def test_starttls_with_login_delivers(
     assert logins == [(b"sotto", b"relay-secret")]
     assert [m["Subject"] for m in server.messages] == [SUBJECT]
 
-    wrong = SmtpBackend(
-        "127.0.0.1", server.port, "starttls", "sotto", "guess", timeout=5, ssl_context=client_context
-    )
+    wrong = SmtpBackend("127.0.0.1", server.port, "starttls", "sotto", "guess", timeout=5, ssl_context=client_context)
     with pytest.raises(MailDeliveryError, match="SMTPAuthenticationError 535"):
         wrong.send(consent_message())
 
@@ -260,9 +252,7 @@ def test_implicit_tls_delivers(
     server_context, client_context = loopback_certificate
     server = start_smtp_server(ssl_context=server_context)
 
-    SmtpBackend("127.0.0.1", server.port, "tls", "", "", timeout=5, ssl_context=client_context).send(
-        consent_message()
-    )
+    SmtpBackend("127.0.0.1", server.port, "tls", "", "", timeout=5, ssl_context=client_context).send(consent_message())
 
     assert [m["Subject"] for m in server.messages] == [SUBJECT]
 
@@ -372,10 +362,7 @@ def test_uncommitted_queue_sends_nothing(
         queue_message(session, keystore=keystore, message=consent_message())
         raise RuntimeError("the action failed after queueing its mail")
 
-    assert (
-        deliver_due(session_factory, keystore=keystore, backend=plain_smtp(smtp_server.port))
-        == DeliveryReport()
-    )
+    assert deliver_due(session_factory, keystore=keystore, backend=plain_smtp(smtp_server.port)) == DeliveryReport()
     assert smtp_server.messages == []
 
 
@@ -387,13 +374,9 @@ def test_failed_delivery_backs_off_then_delivers_exactly_once(
     with session_scope(session_factory) as session:
         queue_message(session, keystore=keystore, message=consent_message())
 
-    for attempt, delay in enumerate(
-        [dt.timedelta(minutes=1), dt.timedelta(minutes=2), dt.timedelta(minutes=4)], 1
-    ):
+    for attempt, delay in enumerate([dt.timedelta(minutes=1), dt.timedelta(minutes=2), dt.timedelta(minutes=4)], 1):
         moment = clock.now()
-        assert deliver_due(session_factory, keystore=keystore, backend=backend, now=moment) == DeliveryReport(
-            retried=1
-        )
+        assert deliver_due(session_factory, keystore=keystore, backend=backend, now=moment) == DeliveryReport(retried=1)
         [row] = outbox_rows(session_factory)
         assert row.attempts == attempt
         assert row.last_error == "ConnectionRefusedError"
@@ -471,9 +454,7 @@ def test_message_moved_to_another_row_does_not_decrypt_and_fails(
     report = deliver_due(session_factory, keystore=keystore, backend=plain_smtp(smtp_server.port))
 
     assert report == DeliveryReport(failed=2)
-    assert {(row.status, row.last_error) for row in outbox_rows(session_factory)} == {
-        ("failed", "DecryptionError")
-    }
+    assert {(row.status, row.last_error) for row in outbox_rows(session_factory)} == {("failed", "DecryptionError")}
     assert smtp_server.messages == []
 
 
@@ -544,9 +525,7 @@ def settings_for(mail: str, tmp_path: Path, smtp_port: int = 2525) -> Settings:
 
 
 @pytest.mark.parametrize(("name", "expected"), [("outbox", OutboxBackend), ("smtp", SmtpBackend)])
-def test_backend_from_settings_picks_the_configured_backend(
-    name: str, expected: type, tmp_path: Path
-) -> None:
+def test_backend_from_settings_picks_the_configured_backend(name: str, expected: type, tmp_path: Path) -> None:
     backend = backend_from_settings(settings_for(name, tmp_path))
 
     assert type(backend) is expected
@@ -562,7 +541,6 @@ def test_every_registered_backend_delivers_a_message(
     backend.send(consent_message())
 
     delivered = smtp_server.messages + [
-        BytesParser(policy=policy.default).parsebytes(path.read_bytes())
-        for path in (tmp_path / "outbox").glob("*.eml")
+        BytesParser(policy=policy.default).parsebytes(path.read_bytes()) for path in (tmp_path / "outbox").glob("*.eml")
     ]
     assert [m["Subject"] for m in delivered] == [SUBJECT]

@@ -84,9 +84,9 @@ def stored_text(runtime: Runtime, session_id: str) -> str:
     return " ".join(segment.text for segment in stored_transcript(runtime, session_id).segments)
 
 
-def test_recorded_session_becomes_a_redacted_encrypted_transcript(runtime: Runtime, web: TestClient,
-                                                                  signed_in_therapist: Person,
-                                                                  session_wav: bytes) -> None:
+def test_recorded_session_becomes_a_redacted_encrypted_transcript(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes
+) -> None:
     session_id, original = upload(runtime, web, signed_in_therapist, session_wav)
     work_off(runtime)
 
@@ -114,14 +114,17 @@ def test_recorded_session_becomes_a_redacted_encrypted_transcript(runtime: Runti
     progress = web.get(f"/sessions/{session_id}/progress").json()
     assert progress["done"] and all(stage["state"] == "done" for stage in progress["stages"])
     with session_scope(runtime.sessions) as session:
-        actions = [e.action for e in session.scalars(select(AuditEvent).where(
-            AuditEvent.subject == f"session:{session_id}"))]
+        actions = [
+            e.action for e in session.scalars(select(AuditEvent).where(AuditEvent.subject == f"session:{session_id}"))
+        ]
     assert {"session.transcribed", "session.processed", "transcript.viewed"} <= set(actions)
 
     # Deleting the session destroys the transcript too: its key, its row, then its blob.
     assert runtime.blobs.names("transcripts/") != []
-    r = web.post(f"/sessions/{session_id}/delete",
-                 data={"csrf_token": form_token(web, f"/sessions/{session_id}"), "confirm": "yes"})
+    r = web.post(
+        f"/sessions/{session_id}/delete",
+        data={"csrf_token": form_token(web, f"/sessions/{session_id}"), "confirm": "yes"},
+    )
     assert r.status_code == 303
     with session_scope(runtime.sessions) as session:
         assert session.scalars(select(SessionTranscript)).all() == []
@@ -131,8 +134,9 @@ def test_recorded_session_becomes_a_redacted_encrypted_transcript(runtime: Runti
     assert "approval" not in web.get(f"/sessions/{session_id}").text
 
 
-def test_therapist_swaps_and_fixes_speakers(runtime: Runtime, web: TestClient, signed_in_therapist: Person,
-                                            session_wav: bytes) -> None:
+def test_therapist_swaps_and_fixes_speakers(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes
+) -> None:
     session_id, _ = upload(runtime, web, signed_in_therapist, session_wav)
     work_off(runtime)
     before = stored_transcript(runtime, session_id)
@@ -169,8 +173,9 @@ def test_therapist_swaps_and_fixes_speakers(runtime: Runtime, web: TestClient, s
     assert [s.speaker for s in once.segments[1:]] == [swapped.get(label, label) for label in labels[1:]]
 
 
-def test_kept_audio_is_a_copy_with_the_identifiers_silenced(runtime: Runtime, web: TestClient,
-                                                            signed_in_therapist: Person, session_wav: bytes) -> None:
+def test_kept_audio_is_a_copy_with_the_identifiers_silenced(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes
+) -> None:
     set_practice(runtime, audio_retention_days=30)
     session_id, original = upload(runtime, web, signed_in_therapist, session_wav)
     work_off(runtime)
@@ -189,7 +194,7 @@ def test_kept_audio_is_a_copy_with_the_identifiers_silenced(runtime: Runtime, we
     assert names, "the session's names were found and timed"
     for span in names:
         assert span.t0 is not None and span.t1 is not None
-        inside = samples[int(span.t0 * 16000): int(span.t1 * 16000)]
+        inside = samples[int(span.t0 * 16000) : int(span.t1 * 16000)]
         assert len(inside) and float(abs(inside).max()) < 0.01, "a removed name is still audible"
     assert float(abs(samples).max()) > 0.1  # the rest of the session is still there
     page = web.get(f"/sessions/{session_id}")
@@ -197,8 +202,8 @@ def test_kept_audio_is_a_copy_with_the_identifiers_silenced(runtime: Runtime, we
 
 
 def test_a_failed_session_keeps_its_audio_says_why_and_can_be_tried_again(
-        runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = processing._transcript
 
     def broken(runtime: Runtime, plan: object) -> None:
@@ -228,14 +233,13 @@ def test_a_failed_session_keeps_its_audio_says_why_and_can_be_tried_again(
     work_off(runtime)
     assert row(runtime, session_id).status == "processed"
     assert runtime.blobs.names(f"audio/{original}") == []
-    again = web.post(f"/sessions/{session_id}/process",
-                      data={"csrf_token": form_token(web, f"/sessions/{session_id}")})
+    again = web.post(f"/sessions/{session_id}/process", data={"csrf_token": form_token(web, f"/sessions/{session_id}")})
     assert again.status_code == 409
 
 
-def test_an_internal_error_is_retried_then_reported_plainly(runtime: Runtime, web: TestClient,
-                                                           signed_in_therapist: Person, session_wav: bytes,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_internal_error_is_retried_then_reported_plainly(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def crash(runtime: Runtime, plan: object) -> None:
         raise MemoryError("out of memory")
 
@@ -250,9 +254,9 @@ def test_an_internal_error_is_retried_then_reported_plainly(runtime: Runtime, we
     assert runtime.blobs.names(f"audio/{original}") != []
 
 
-def test_a_session_deleted_while_processing_is_never_written_again(runtime: Runtime, web: TestClient,
-                                                                   signed_in_therapist: Person, session_wav: bytes,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_session_deleted_while_processing_is_never_written_again(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
     session_id, _ = upload(runtime, web, signed_in_therapist, session_wav)
     real = processing._Progress.__call__
 
@@ -262,8 +266,13 @@ def test_a_session_deleted_while_processing_is_never_written_again(runtime: Runt
                 therapy_session = session.get(TherapySession, session_id)
                 assert therapy_session is not None
                 if therapy_session.status != "shredded":
-                    recordings.shred_session(session, keystore=runtime.keystore, therapy_session=therapy_session,
-                                             by="client", reason="the client asked for deletion")
+                    recordings.shred_session(
+                        session,
+                        keystore=runtime.keystore,
+                        therapy_session=therapy_session,
+                        by="client",
+                        reason="the client asked for deletion",
+                    )
         real(self, stage, fraction)
 
     monkeypatch.setattr(processing._Progress, "__call__", delete_during_transcription)
@@ -280,8 +289,8 @@ class WorkerKilled(BaseException):
 
 
 def test_a_worker_killed_after_the_transcript_was_stored_resumes_without_transcribing_again(
-        runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
     set_practice(runtime, audio_retention_days=30)
     session_id, original = upload(runtime, web, signed_in_therapist, session_wav)
     real = processing._Progress.__call__
@@ -316,8 +325,8 @@ def test_a_worker_killed_after_the_transcript_was_stored_resumes_without_transcr
 
 
 def test_a_worker_killed_while_transcribing_starts_again_from_the_encrypted_original(
-        runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
     session_id, original = upload(runtime, web, signed_in_therapist, session_wav)
     real = processing._Progress.__call__
     deaths: list[str] = []
@@ -341,8 +350,9 @@ def test_a_worker_killed_while_transcribing_starts_again_from_the_encrypted_orig
     assert "[Name" in stored_text(runtime, session_id)
 
 
-def test_silence_gives_an_empty_transcript_and_says_so(runtime: Runtime, web: TestClient,
-                                                       signed_in_therapist: Person) -> None:
+def test_silence_gives_an_empty_transcript_and_says_so(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     import numpy as np
 
     quiet = np.random.default_rng(3).standard_normal(16000 * 20).astype(np.float32) * 0.001
@@ -354,7 +364,8 @@ def test_silence_gives_an_empty_transcript_and_says_so(runtime: Runtime, web: Te
 
 
 def test_a_web_node_that_does_not_process_leaves_sessions_for_other_workers(
-        runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes) -> None:
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes
+) -> None:
     import time
 
     session_id, _ = upload(runtime, web, signed_in_therapist, session_wav)
@@ -376,9 +387,9 @@ def test_a_web_node_that_does_not_process_leaves_sessions_for_other_workers(
     assert row(runtime, session_id).status == "processed"
 
 
-def test_a_missing_speech_model_fails_the_session_plainly(runtime: Runtime, web: TestClient,
-                                                           signed_in_therapist: Person, session_wav: bytes,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_speech_model_fails_the_session_plainly(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
     session_id, original = upload(runtime, web, signed_in_therapist, session_wav)
     elsewhere = runtime.settings.model_copy(update={"whisper_model_dir": str(runtime.settings.data_dir / "no-model")})
     monkeypatch.setattr(runtime, "settings", elsewhere)  # SOTTO_WHISPER_MODEL_DIR pointing at nothing
@@ -389,9 +400,9 @@ def test_a_missing_speech_model_fails_the_session_plainly(runtime: Runtime, web:
     assert runtime.blobs.names(f"audio/{original}") != []
 
 
-def test_a_missing_sentence_model_fails_the_session_plainly(runtime: Runtime, web: TestClient,
-                                                             signed_in_therapist: Person, session_wav: bytes,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_sentence_model_fails_the_session_plainly(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from sotto.privacy import engine, passage_model, sentence_model
 
     def forget_loaded_models() -> None:
@@ -417,12 +428,17 @@ def test_segments_after_a_late_upload_never_overlap_and_channels_stay_aligned() 
     began = clock.now()
 
     def rec(rid: str, channel: int, segment: int, opened: float, seconds: float) -> Recording:
-        return Recording(id=rid, channel=channel, segment=segment, source="microphone",
-                         created_at=began + timedelta(seconds=opened), duration_seconds=seconds)
+        return Recording(
+            id=rid,
+            channel=channel,
+            segment=segment,
+            source="microphone",
+            created_at=began + timedelta(seconds=opened),
+            duration_seconds=seconds,
+        )
 
     # The first microphone upload holds 120 s of audio, but the next one (after a reload) was
     # opened only 61 s after it: the first had been opened late, once the network came back.
     # The call channel's upload opened half a second after the first.
-    starts = _timeline([rec("mic0", 0, 0, 0.0, 120.0), rec("mic1", 0, 1, 61.0, 30.0),
-                        rec("call", 1, 0, 0.5, 150.0)])
+    starts = _timeline([rec("mic0", 0, 0, 0.0, 120.0), rec("mic1", 0, 1, 61.0, 30.0), rec("call", 1, 0, 0.5, 150.0)])
     assert starts == {"mic0": 0.0, "mic1": 120.0, "call": 0.5}

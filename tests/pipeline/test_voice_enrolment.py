@@ -20,8 +20,10 @@ from support.scan import database_bytes
 
 pytestmark = pytest.mark.slow
 
-SAMPLE = ("I am recording this so the system knows my voice. It will label me as the therapist in sessions "
-          "recorded on a single microphone, so I read a few sentences at an ordinary pace, as I would in a room.")
+SAMPLE = (
+    "I am recording this so the system knows my voice. It will label me as the therapist in sessions "
+    "recorded on a single microphone, so I read a few sentences at an ordinary pace, as I would in a room."
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,14 +34,17 @@ def sample_wav() -> bytes:
 
 
 def enrol(web: TestClient, data: bytes) -> str:
-    r = web.post("/account/voice", data={"csrf_token": form_token(web, "/account/voice")},
-                 files={"sample": ("me.wav", data, "audio/wav")})
+    r = web.post(
+        "/account/voice",
+        data={"csrf_token": form_token(web, "/account/voice")},
+        files={"sample": ("me.wav", data, "audio/wav")},
+    )
     return r.text
 
 
-def test_therapist_enrols_forgets_and_is_told_plainly_what_is_wrong(runtime: Runtime, web: TestClient,
-                                                                    signed_in_therapist: Person,
-                                                                    sample_wav: bytes) -> None:
+def test_therapist_enrols_forgets_and_is_told_plainly_what_is_wrong(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person, sample_wav: bytes
+) -> None:
     page = web.get("/account/voice")
     assert page.status_code == 200 and "Not enrolled" in page.text
 
@@ -59,8 +64,9 @@ def test_therapist_enrols_forgets_and_is_told_plainly_what_is_wrong(runtime: Run
 
     # Processing reads it back for this therapist's sessions.
     with session_scope(runtime.sessions) as session:
-        profile = processing.voices.voice_profile(session, keystore=runtime.keystore,
-                                                  user_id=signed_in_therapist.user.id)
+        profile = processing.voices.voice_profile(
+            session, keystore=runtime.keystore, user_id=signed_in_therapist.user.id
+        )
     assert profile is not None and '"mean"' in profile
 
     r = web.post("/account/voice/forget", data={"csrf_token": form_token(web, "/account/voice")})

@@ -56,7 +56,8 @@ def stage(runtime: Runtime, session_id: str) -> tuple[str, str | None]:
 
 
 def test_a_worker_killed_mid_transcription_loses_nothing_and_leaves_nothing(
-        runtime: Runtime, web: TestClient, signed_in_therapist: Person, tmp_path: Path) -> None:
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person, tmp_path: Path
+) -> None:
     if not espeak_available():
         pytest.fail("espeak-ng is needed to synthesize the test session (apt-get install espeak-ng)")
     client = consenting_client(runtime, signed_in_therapist.user)
@@ -82,8 +83,9 @@ def test_a_worker_killed_mid_transcription_loses_nothing_and_leaves_nothing(
         "SOTTO_DATABASE_URL": settings.database_url,
         "SOTTO_PUBLIC_URL": settings.public_url,
     }
-    worker = subprocess.Popen([sys.executable, "-c", WORKER], env=env, cwd=tmp_path,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", WORKER], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         deadline = time.monotonic() + 120
         while stage(runtime, session_id) != ("processing", "transcribe"):

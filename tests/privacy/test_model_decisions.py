@@ -73,8 +73,11 @@ def test_a_sentence_the_model_is_sure_of_goes_alone_in_a_turn_below_the_threshol
 
 
 def test_a_turn_taken_whole_keeps_the_category_the_rules_gave_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    texts = ["I relapsed on Friday. After that I went to my sister's place for the weekend, and we cooked and "
-             "watched old films and walked her dog along the river twice.", "What happened before that?"]
+    texts = [
+        "I relapsed on Friday. After that I went to my sister's place for the weekend, and we cooked and "
+        "watched old films and walked her dog along the river twice.",
+        "What happened before that?",
+    ]
     monkeypatch.setattr(topics, "MODEL", None)
     assert removed(texts, ["client", "therapist"]) == [(0, "I relapsed on Friday.")]
     mostly_trauma = {**on("trauma", 0.5), "substance": 0.3, "none": 0.2}

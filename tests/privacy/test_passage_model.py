@@ -175,8 +175,10 @@ def test_the_passage_model_carries_a_disclosure_into_a_follow_up_the_rules_leave
     ]
     found = {(p.turn, p.category) for p in find_passages(disclosure, TOPICS, roles)}
     assert {(3, "immigration"), (4, "immigration")} <= found
-    assert not any(category == "immigration" for _, category in
-                   {(p.turn, p.category) for p in find_passages(look_alike, TOPICS, roles)})
+    assert not any(
+        category == "immigration"
+        for _, category in {(p.turn, p.category) for p in find_passages(look_alike, TOPICS, roles)}
+    )
     # The follow-up question is the model's: the rules alone leave it in.
     monkeypatch.setattr(topics, "MODEL", None)
     assert (4, "immigration") not in {(p.turn, p.category) for p in find_passages(disclosure, TOPICS, roles)}
@@ -195,8 +197,11 @@ def found_with_and_without_the_model(
 @pytest.mark.parametrize(
     ("answer", "category"),
     [
-        ("My book club, weirdly. We're reading a crime novel with a gay detective in it, and we argue about it "
-         "for hours.", "sogi"),
+        (
+            "My book club, weirdly. We're reading a crime novel with a gay detective in it, and we argue about it "
+            "for hours.",
+            "sogi",
+        ),
         ("Tired. I've been drinking a lot of coffee to get through the afternoons, six cups some days.", "substance"),
     ],
 )

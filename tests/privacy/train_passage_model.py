@@ -133,17 +133,26 @@ def main() -> None:
     parser.add_argument(
         "dirs", nargs="*", type=Path, default=[SHARED / "dev", HERE / "data", HERE / "train", HERE / "devstyle"]
     )
-    parser.add_argument("--twice", nargs="*", type=Path, default=[SHARED / "dev", HERE / "devstyle"],
-                        help="folders among DIR whose transcripts count twice (annotated as the shared dev set is)")
+    parser.add_argument(
+        "--twice",
+        nargs="*",
+        type=Path,
+        default=[SHARED / "dev", HERE / "devstyle"],
+        help="folders among DIR whose transcripts count twice (annotated as the shared dev set is)",
+    )
     parser.add_argument("--tuned-layers", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3)  # the stored models: 3 epochs
     parser.add_argument("--learning-rate", type=float, default=3e-4)
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--hold-out-fold", type=int)
     parser.add_argument("--hold-out-dir", type=Path)
-    parser.add_argument("--heads", choices=("both", "topics"), default="both",
-                        help="both: the identifier model (IDENTIFIER_MODEL_FILE); topics: the passage model alone "
-                             "(MODEL_FILE), trained without the identifier loss")
+    parser.add_argument(
+        "--heads",
+        choices=("both", "topics"),
+        default="both",
+        help="both: the identifier model (IDENTIFIER_MODEL_FILE); topics: the passage model alone "
+        "(MODEL_FILE), trained without the identifier loss",
+    )
     parser.add_argument("--out", type=Path, help="where to write it (by default the file --heads names)")
     args = parser.parse_args()
     identifiers = args.heads == "both"
@@ -181,10 +190,14 @@ def main() -> None:
                 examples += added
                 order += list(range(first, len(examples))) * (2 if path.parent.resolve() in twice else 1)
     counts = np.bincount([y for _, labels, _ in examples for y in labels if y != IGNORE], minlength=len(OUTPUTS))
-    kinds = np.bincount([y for _, _, labels in examples for y in labels if y != IGNORE],
-                        minlength=len(IDENTIFIER_OUTPUTS))
-    print(f"{len(paths)} transcripts, {len(examples)} windows ({len(order)} with those counted twice), "
-          f"tokens by output {counts.tolist()}, by identifier type {kinds.tolist()}", flush=True)
+    kinds = np.bincount(
+        [y for _, _, labels in examples for y in labels if y != IGNORE], minlength=len(IDENTIFIER_OUTPUTS)
+    )
+    print(
+        f"{len(paths)} transcripts, {len(examples)} windows ({len(order)} with those counted twice), "
+        f"tokens by output {counts.tolist()}, by identifier type {kinds.tolist()}",
+        flush=True,
+    )
 
     weights = {k: v.copy() for k, v in base.weights.items()}
     frozen = LAYERS - args.tuned_layers
@@ -201,8 +214,11 @@ def main() -> None:
             x = x + torch.tensor(weights["embeddings.position_embeddings.weight"][: len(ids)])
             x = x + torch.tensor(weights["embeddings.token_type_embeddings.weight"][0])
             x = functional.layer_norm(
-                x, (384,), torch.tensor(weights["embeddings.LayerNorm.weight"]),
-                torch.tensor(weights["embeddings.LayerNorm.bias"]), LAYER_NORM_EPS,
+                x,
+                (384,),
+                torch.tensor(weights["embeddings.LayerNorm.weight"]),
+                torch.tensor(weights["embeddings.LayerNorm.bias"]),
+                LAYER_NORM_EPS,
             )[None]
             for layer in bottom:
                 x = layer(x, torch.zeros(1))

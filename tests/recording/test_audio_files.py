@@ -447,8 +447,9 @@ def test_too_long_message_gives_the_length_when_the_file_declares_it() -> None:
 # --- nothing on disk ----------------------------------------------------------------------------
 
 
-def test_probing_writes_no_file_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                          _private_temp_dir: Path) -> None:
+def test_probing_writes_no_file_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _private_temp_dir: Path
+) -> None:
     # Every test already has its own empty temp directory (tests/support/app.py).
     temp_dir, work_dir = _private_temp_dir, tmp_path / "cwd"
     work_dir.mkdir()

@@ -202,8 +202,9 @@ def test_other_therapist_cannot_append_to_a_recording(
         assert intruder.start_session(client.client.id).status_code == 404
 
 
-def test_chunk_stored_by_a_transaction_that_failed_is_not_kept_twice(runtime: Runtime, web: TestClient,
-                                                                      signed_in_therapist: Person) -> None:
+def test_chunk_stored_by_a_transaction_that_failed_is_not_kept_twice(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     from sotto.storage.encrypted import ObjectWriter
 
     client = consenting_client(runtime, signed_in_therapist.user)
@@ -215,8 +216,9 @@ def test_chunk_stored_by_a_transaction_that_failed_is_not_kept_twice(runtime: Ru
         rec = session.get(Recording, recording_id)
         assert rec is not None and rec.data_key_id is not None
         key = load_data_key(session, keystore=runtime.keystore, key_id=rec.data_key_id)
-        ObjectWriter.continue_at(runtime.blobs, key, prefix=AUDIO_PREFIX, object_id=recording_id,
-                                 next_index=rec.chunks).append(b"second")
+        ObjectWriter.continue_at(
+            runtime.blobs, key, prefix=AUDIO_PREFIX, object_id=recording_id, next_index=rec.chunks
+        ).append(b"second")
     assert tus.offset(url) == len(CHUNK)
     assert tus.patch(url, len(CHUNK), b"second").status_code == 204  # the recorder retries
     tus.end(session_id)

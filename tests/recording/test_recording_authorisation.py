@@ -57,8 +57,9 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         owner = create_person(runtime, here, Role.THERAPIST, "owner@quietharbor.test", "Dr. Owner")
         people = {
             "other_therapist": create_person(runtime, here, Role.THERAPIST, "other@quietharbor.test", "Dr. Other"),
-            "other_practice_therapist": create_person(runtime, elsewhere, Role.THERAPIST, "far@farshore.test",
-                                                      "Dr. Far"),
+            "other_practice_therapist": create_person(
+                runtime, elsewhere, Role.THERAPIST, "far@farshore.test", "Dr. Far"
+            ),
             "supervisor": create_person(runtime, here, Role.SUPERVISOR, "sup@quietharbor.test", "Dr. Sup"),
             "admin": create_person(runtime, here, Role.ADMIN, "admin@quietharbor.test", "Pat Admin"),
         }
@@ -81,8 +82,14 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             browsers[name] = TestClient(app, base_url="http://testserver", follow_redirects=False)
             sign_in(browsers[name], person)
         browsers["anonymous"] = TestClient(app, base_url="http://testserver", follow_redirects=False)
-        ids = {"client": client.client.id, "kept": kept, "kept_rec": kept_url.rsplit("/", 1)[1], "live": live,
-               "live_rec": live_url.rsplit("/", 1)[1], "request": request_id}
+        ids = {
+            "client": client.client.id,
+            "kept": kept,
+            "kept_rec": kept_url.rsplit("/", 1)[1],
+            "live": live,
+            "live_rec": live_url.rsplit("/", 1)[1],
+            "request": request_id,
+        }
         yield World(runtime, app, ids, browsers)
     finally:
         runtime.close()
@@ -113,9 +120,13 @@ ROUTES = {
 
 
 def test_every_recording_route_is_in_the_matrix(world: World) -> None:
-    found = {(method, context.path) for context in iter_route_contexts(world.app.routes)
-             if context.path and context.path.startswith(PREFIXES) and context.methods
-             for method in context.methods if method != "HEAD"}
+    found = {
+        (method, context.path)
+        for context in iter_route_contexts(world.app.routes)
+        if context.path and context.path.startswith(PREFIXES) and context.methods
+        for method in context.methods
+        if method != "HEAD"
+    }
     assert found == set(ROUTES), f"add new routes to ROUTES: {sorted(found ^ set(ROUTES))}"
 
 
@@ -124,8 +135,10 @@ def state(world: World) -> tuple:
         sessions = sorted((s.id, s.status) for s in session.scalars(select(TherapySession)))
         recordings = sorted((r.id, r.received_bytes, r.data_key_id is None) for r in session.scalars(select(Recording)))
         requests = sorted((r.id, r.status) for r in session.scalars(select(ClientRequest)))
-        transcripts = sorted((t.id, str(t.relabel), str(t.segment_labels), t.data_key_id)
-                             for t in session.scalars(select(SessionTranscript)))
+        transcripts = sorted(
+            (t.id, str(t.relabel), str(t.segment_labels), t.data_key_id)
+            for t in session.scalars(select(SessionTranscript))
+        )
     return sessions, recordings, requests, transcripts
 
 
@@ -145,8 +158,9 @@ def test_recording_routes_refuse_everyone_but_the_owner(world: World, actor: str
         r = browser.patch(path, content=b"x" * 100, headers=headers)
     elif method == "POST":
         headers["Upload-Defer-Length"] = "1"
-        r = browser.post(path, data={"csrf_token": headers["X-CSRF-Token"], "confirm": "yes", "speaker": "client"},
-                         headers=headers)
+        r = browser.post(
+            path, data={"csrf_token": headers["X-CSRF-Token"], "confirm": "yes", "speaker": "client"}, headers=headers
+        )
     else:
         r = browser.request(method, path, headers=headers)
     if actor == "anonymous":

@@ -23,8 +23,9 @@ from support.smtp import LoopbackSmtpServer
 from support.tus import Tus
 
 
-def test_audio_kept_n_days_is_a_silenced_copy_destroyed_on_time(runtime: Runtime, web: TestClient,
-                                                                 signed_in_therapist: Person) -> None:
+def test_audio_kept_n_days_is_a_silenced_copy_destroyed_on_time(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     set_practice(runtime, audio_retention_days=2)
     client = consenting_client(runtime, signed_in_therapist.user)
     _, session_id, url, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
@@ -61,8 +62,9 @@ def test_audio_kept_n_days_is_a_silenced_copy_destroyed_on_time(runtime: Runtime
     assert web.get(f"/recordings/{kept.id}/audio").status_code == 410
 
 
-def test_zero_day_audio_is_destroyed_when_processing_finishes(runtime: Runtime, web: TestClient,
-                                                              signed_in_therapist: Person) -> None:
+def test_zero_day_audio_is_destroyed_when_processing_finishes(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     client = consenting_client(runtime, signed_in_therapist.user)
     tus = Tus(web)
     session_id = tus.start_session(client.client.id).json()["session"]
@@ -83,8 +85,9 @@ def test_zero_day_audio_is_destroyed_when_processing_finishes(runtime: Runtime, 
         assert receipt.reason == "processing finished; the practice does not keep audio"
 
 
-def test_transcript_retention_destroys_the_whole_session(runtime: Runtime, web: TestClient,
-                                                         signed_in_therapist: Person) -> None:
+def test_transcript_retention_destroys_the_whole_session(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     client = consenting_client(runtime, signed_in_therapist.user)
     _, session_id, _, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
     with session_scope(runtime.sessions) as session:
@@ -101,8 +104,9 @@ def my_page(device: TestClient, token: str) -> str:
     return f"/my/{token}"
 
 
-def test_client_sees_sessions_and_deletes_one_at_once(runtime: Runtime, web: TestClient,
-                                                      signed_in_therapist: Person) -> None:
+def test_client_sees_sessions_and_deletes_one_at_once(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     client = consenting_client(runtime, signed_in_therapist.user)
     _, session_id, _, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
     with TestClient(web.app, base_url="http://testserver") as device:
@@ -114,9 +118,9 @@ def test_client_sees_sessions_and_deletes_one_at_once(runtime: Runtime, web: Tes
     assert session_row(runtime, session_id).status == "shredded"
 
 
-def test_deletion_as_a_request_goes_to_the_therapist(runtime: Runtime, web: TestClient,
-                                                     signed_in_therapist: Person,
-                                                     smtp_server: LoopbackSmtpServer) -> None:
+def test_deletion_as_a_request_goes_to_the_therapist(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person, smtp_server: LoopbackSmtpServer
+) -> None:
     set_practice(runtime, client_deletion="request", request_response_days=14)
     client = consenting_client(runtime, signed_in_therapist.user)
     _, session_id, _, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
@@ -147,8 +151,9 @@ def test_deletion_as_a_request_goes_to_the_therapist(runtime: Runtime, web: Test
     assert "Requests from clients" not in web.get("/").text
 
 
-def test_client_changes_uses_and_recording_follows(runtime: Runtime, web: TestClient,
-                                                   signed_in_therapist: Person) -> None:
+def test_client_changes_uses_and_recording_follows(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     client = consenting_client(runtime, signed_in_therapist.user)
     with TestClient(web.app, base_url="http://testserver") as device:
         page = my_page(device, client.my_token)
@@ -157,13 +162,17 @@ def test_client_changes_uses_and_recording_follows(runtime: Runtime, web: TestCl
     with session_scope(runtime.sessions) as session:
         consent = session.get(Consent, client.consent.id)
         assert consent is not None
-        assert consent.uses == {"therapist_review": False, "supervision": False, "ai_notes": False,
-                                "client_recap": True}
+        assert consent.uses == {
+            "therapist_review": False,
+            "supervision": False,
+            "ai_notes": False,
+            "client_recap": True,
+        }
 
 
-def test_lost_link_is_resent_only_to_the_same_address(runtime: Runtime, web: TestClient,
-                                                      signed_in_therapist: Person,
-                                                      smtp_server: LoopbackSmtpServer) -> None:
+def test_lost_link_is_resent_only_to_the_same_address(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person, smtp_server: LoopbackSmtpServer
+) -> None:
     client = consenting_client(runtime, signed_in_therapist.user, email="Client.K@Example.test")
     work_off(runtime)
     before = len(smtp_server.messages)
@@ -179,8 +188,9 @@ def test_lost_link_is_resent_only_to_the_same_address(runtime: Runtime, web: Tes
         assert device.get(f"/my/{client.my_token}").status_code == 410  # the old link is retired
 
 
-def test_protections_page_quotes_the_real_settings(runtime: Runtime, web: TestClient,
-                                                   signed_in_therapist: Person) -> None:
+def test_protections_page_quotes_the_real_settings(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     set_practice(runtime, audio_retention_days=30, phi_removal=False)
     client = consenting_client(runtime, signed_in_therapist.user)
     with TestClient(web.app, base_url="http://testserver") as device:
@@ -191,8 +201,9 @@ def test_protections_page_quotes_the_real_settings(runtime: Runtime, web: TestCl
     assert staff.status_code == 200 and "Send this page to a client" in staff.text
 
 
-def test_abandoned_recording_is_ended_and_checked(runtime: Runtime, web: TestClient,
-                                                  signed_in_therapist: Person) -> None:
+def test_abandoned_recording_is_ended_and_checked(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     from support.tus import Tus
 
     client = consenting_client(runtime, signed_in_therapist.user)
@@ -209,8 +220,9 @@ def test_abandoned_recording_is_ended_and_checked(runtime: Runtime, web: TestCli
     assert session_row(runtime, session_id).status == "recorded"
 
 
-def test_client_downloads_a_copy_once_the_therapist_agrees(runtime: Runtime, web: TestClient,
-                                                           signed_in_therapist: Person) -> None:
+def test_client_downloads_a_copy_once_the_therapist_agrees(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     client = consenting_client(runtime, signed_in_therapist.user)
     other = consenting_client(runtime, signed_in_therapist.user, pseudonym="Other Wren")
     _, session_id, _, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))

@@ -33,8 +33,9 @@ def session_row(runtime: Runtime, session_id: str) -> TherapySession:
 
 
 @pytest.mark.parametrize("fmt", ["wav", "flac", "mp3", "m4a", "ogg", "webm"])
-def test_each_accepted_format_uploads_and_is_checked(runtime: Runtime, web: TestClient,
-                                                     signed_in_therapist: Person, fmt: str) -> None:
+def test_each_accepted_format_uploads_and_is_checked(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person, fmt: str
+) -> None:
     client = consenting_client(runtime, signed_in_therapist.user)
     _, session_id, url, status = upload(runtime, web, client.client.id, recording(fmt, seconds=2.0))
     assert status == 204
@@ -52,8 +53,9 @@ def test_empty_upload_is_refused_plainly(runtime: Runtime, web: TestClient, sign
     assert r.status_code == 400 and r.json()["error"] == "The file is empty."
 
 
-def test_file_that_is_not_audio_is_refused_by_its_content(runtime: Runtime, web: TestClient,
-                                                          signed_in_therapist: Person) -> None:
+def test_file_that_is_not_audio_is_refused_by_its_content(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     client = consenting_client(runtime, signed_in_therapist.user)
     fake = b"%PDF-1.7\n" + b"pretending to be a recording " * 100
     _, _, url, status = upload(runtime, web, client.client.id, fake)
@@ -63,8 +65,9 @@ def test_file_that_is_not_audio_is_refused_by_its_content(runtime: Runtime, web:
         assert rec is not None and rec.received_bytes == 0
 
 
-def test_truncated_upload_is_explained_and_destroyed(runtime: Runtime, web: TestClient,
-                                                     signed_in_therapist: Person) -> None:
+def test_truncated_upload_is_explained_and_destroyed(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     client = consenting_client(runtime, signed_in_therapist.user)
     whole = recording("flac", seconds=3.0)
     _, session_id, url, status = upload(runtime, web, client.client.id, whole[: len(whole) // 2])
@@ -76,8 +79,9 @@ def test_truncated_upload_is_explained_and_destroyed(runtime: Runtime, web: Test
     assert runtime.blobs.names(f"audio/{url.rsplit('/', 1)[1]}") == []
 
 
-def test_oversized_upload_is_refused_before_anything_is_stored(runtime: Runtime, web: TestClient,
-                                                               signed_in_therapist: Person) -> None:
+def test_oversized_upload_is_refused_before_anything_is_stored(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     client = consenting_client(runtime, signed_in_therapist.user)
     tus = Tus(web)
     session_id = tus.start_session(client.client.id).json()["session"]
@@ -93,8 +97,9 @@ def test_too_long_recording_is_refused(runtime: Runtime, web: TestClient, signed
     assert row.status == "failed" and row.problem and "limit" in row.problem
 
 
-def test_playback_streams_byte_ranges_and_is_audited_once(runtime: Runtime, web: TestClient,
-                                                          signed_in_therapist: Person) -> None:
+def test_playback_streams_byte_ranges_and_is_audited_once(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     client = consenting_client(runtime, signed_in_therapist.user)
     data = recording("wav", seconds=2.0)
     _, _, url, _ = upload(runtime, web, client.client.id, data)
@@ -112,8 +117,9 @@ def test_playback_streams_byte_ranges_and_is_audited_once(runtime: Runtime, web:
     assert len(plays) == 1  # the whole-file request; ranges within one playback are not re-audited
 
 
-def test_no_plaintext_audio_reaches_disk_database_or_temp(runtime: Runtime, web: TestClient,
-                                                          signed_in_therapist: Person) -> None:
+def test_no_plaintext_audio_reaches_disk_database_or_temp(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     client = consenting_client(runtime, signed_in_therapist.user)
     data = unique_wav(seconds=3.0)
     upload(runtime, web, client.client.id, data)
@@ -122,8 +128,9 @@ def test_no_plaintext_audio_reaches_disk_database_or_temp(runtime: Runtime, web:
         assert stored_anywhere(runtime, needle) == []
 
 
-def test_tampered_audio_is_refused_with_a_plain_message(runtime: Runtime, web: TestClient,
-                                                        signed_in_therapist: Person) -> None:
+def test_tampered_audio_is_refused_with_a_plain_message(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     client = consenting_client(runtime, signed_in_therapist.user)
     _, _, url, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
     recording_id = url.rsplit("/", 1)[1]
@@ -137,8 +144,9 @@ def test_tampered_audio_is_refused_with_a_plain_message(runtime: Runtime, web: T
         assert session.scalars(select(AuditEvent).where(AuditEvent.action == "recording.integrity_failed")).all()
 
 
-def test_one_damaged_segment_does_not_cost_the_good_ones(runtime: Runtime, web: TestClient,
-                                                        signed_in_therapist: Person) -> None:
+def test_one_damaged_segment_does_not_cost_the_good_ones(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     client = consenting_client(runtime, signed_in_therapist.user)
     tus = Tus(web)
     session_id = tus.start_session(client.client.id).json()["session"]

@@ -52,9 +52,16 @@ def _reset_clock() -> Iterator[None]:
 
 def make_settings(tmp_path: Path, database_url: str, smtp_port: int, **overrides: object) -> Settings:
     values: dict[str, object] = dict(
-        data_dir=tmp_path / "data", key_file=tmp_path / "keys" / "sotto.key", outbox_dir=tmp_path / "outbox",
-        database_url=database_url, public_url="http://testserver", mail="smtp", smtp_host="127.0.0.1",
-        smtp_port=smtp_port, smtp_security="none", worker_threads=1,
+        data_dir=tmp_path / "data",
+        key_file=tmp_path / "keys" / "sotto.key",
+        outbox_dir=tmp_path / "outbox",
+        database_url=database_url,
+        public_url="http://testserver",
+        mail="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        smtp_security="none",
+        worker_threads=1,
     )
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -74,8 +81,9 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
 
 @pytest.fixture
 def web(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime, run_workers=False), base_url="http://testserver",
-                    follow_redirects=False) as client:
+    with TestClient(
+        create_app(runtime, run_workers=False), base_url="http://testserver", follow_redirects=False
+    ) as client:
         yield client
 
 
@@ -107,8 +115,15 @@ def create_person(runtime: Runtime, practice: Practice, role: Role, email: str, 
     """An enrolled account with a known password and TOTP secret."""
     secret = security.new_totp_secret()
     with session_scope(runtime.sessions) as session:
-        user, _token = accounts.create_user(session, keystore=runtime.keystore, practice_id=practice.id,
-                                            email=email, display_name=name, role=role, actor="test")
+        user, _token = accounts.create_user(
+            session,
+            keystore=runtime.keystore,
+            practice_id=practice.id,
+            email=email,
+            display_name=name,
+            role=role,
+            actor="test",
+        )
         user.password_hash = security.hash_password(PASSWORD)
         user.totp_secret_sealed = seal(runtime.keystore, secret.encode(), context=f"totp:{user.id}")
         user.enrolled_at = clock.now()
@@ -193,8 +208,9 @@ def signature_data_url() -> str:
 
     img = Image.new("RGBA", (600, 180), (0, 0, 0, 0))
     draw = ImageDraw.Draw(img)
-    draw.line([(30, 120), (90, 40), (140, 130), (200, 60), (260, 120), (330, 70), (420, 110)], fill=(27, 42, 74, 255),
-              width=4)
+    draw.line(
+        [(30, 120), (90, 40), (140, 130), (200, 60), (260, 120), (330, 70), (420, 110)], fill=(27, 42, 74, 255), width=4
+    )
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()

@@ -108,7 +108,19 @@ def unique_wav(seconds: float = 3.0, rate: int = 16000) -> bytes:
 
     data = os.urandom(int(seconds * rate) * 2)
     header = struct.pack(
-        "<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + len(data), b"WAVE", b"fmt ", 16, 1, 1, rate, rate * 2, 2, 16, b"data",
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF",
+        36 + len(data),
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,
+        1,
+        rate,
+        rate * 2,
+        2,
+        16,
+        b"data",
         len(data),
     )
     return header + data

@@ -75,9 +75,7 @@ class LoopbackSmtpServer:
 
     def start(self) -> None:
         if self._controller is None:
-            self._controller = Controller(
-                self._smtp_handler, hostname=self.host, port=self.port, **self._parameters
-            )
+            self._controller = Controller(self._smtp_handler, hostname=self.host, port=self.port, **self._parameters)
             self._controller.start()
 
     def stop(self) -> None:

@@ -21,10 +21,12 @@ class Tus:
     def start_session(self, client_id: str) -> Response:
         return self.web.post(f"/clients/{client_id}/sessions", headers=self.headers())
 
-    def create(self, session_id: str, *, source: str = "microphone", length: int | None = None,
-               filetype: str = "audio/webm") -> Response:
-        meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in
-                        {"source": source, "filetype": filetype}.items())
+    def create(
+        self, session_id: str, *, source: str = "microphone", length: int | None = None, filetype: str = "audio/webm"
+    ) -> Response:
+        meta = ",".join(
+            f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in {"source": source, "filetype": filetype}.items()
+        )
         extra = {"Upload-Metadata": meta}
         extra.update({"Upload-Length": str(length)} if length is not None else {"Upload-Defer-Length": "1"})
         return self.web.post(f"/sessions/{session_id}/recordings", headers=self.headers(**extra))

@@ -98,24 +98,37 @@ RESPONSES: dict[str, Callable[[TestClient, pytest.MonkeyPatch], httpx.Response]]
     "csrf refusal": lambda web, mp: web.post("/login", data={"email": "a@b.example", "password": "x"}),
     "wrong method": lambda web, mp: web.delete("/login"),
     "incomplete form": lambda web, mp: web.post("/login", data={"csrf_token": form_token(web, "/login")}),
-    "too large": lambda web, mp: web.post("/login", content=b"x" * (3 * 1024 * 1024),
-                                          headers={"content-type": "application/x-www-form-urlencoded"}),
+    "too large": lambda web, mp: web.post(
+        "/login", content=b"x" * (3 * 1024 * 1024), headers={"content-type": "application/x-www-form-urlencoded"}
+    ),
     "internal error": _raise_inside_a_request,
 }
 
 
 @pytest.mark.parametrize("case", list(RESPONSES))
-def test_every_response_carries_the_security_headers(web: TestClient, monkeypatch: pytest.MonkeyPatch,
-                                                     case: str) -> None:
+def test_every_response_carries_the_security_headers(
+    web: TestClient, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
     response = RESPONSES[case](web, monkeypatch)
     assert_security_headers(response)
 
 
 def test_responses_are_what_each_case_says(web: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     """The control for the header test: each case really is the response it is named after."""
-    expected = {"page": 200, "not found": 404, "stylesheet": 200, "script": 200, "redirect": 303,
-                "api schema": 200, "client link gone": 410, "csrf refusal": 403, "wrong method": 405,
-                "incomplete form": 400, "too large": 413, "internal error": 500}
+    expected = {
+        "page": 200,
+        "not found": 404,
+        "stylesheet": 200,
+        "script": 200,
+        "redirect": 303,
+        "api schema": 200,
+        "client link gone": 410,
+        "csrf refusal": 403,
+        "wrong method": 405,
+        "incomplete form": 400,
+        "too large": 413,
+        "internal error": 500,
+    }
     assert expected.keys() == RESPONSES.keys()
     for case, status in expected.items():
         assert RESPONSES[case](web, monkeypatch).status_code == status, case
@@ -136,8 +149,11 @@ def test_templates_have_no_inline_scripts_or_event_handlers() -> None:
 
 
 def test_templates_have_no_inline_styles_the_policy_would_block() -> None:
-    offenders = [f"{path.relative_to(TEMPLATES)}: {m.group(0)}" for path in TEMPLATES.rglob("*.html")
-                 for m in re.finditer(r"<style\b|\sstyle\s*=\s*\"[^\"]*\"", path.read_text())]
+    offenders = [
+        f"{path.relative_to(TEMPLATES)}: {m.group(0)}"
+        for path in TEMPLATES.rglob("*.html")
+        for m in re.finditer(r"<style\b|\sstyle\s*=\s*\"[^\"]*\"", path.read_text())
+    ]
     assert offenders == []
 
 
@@ -151,8 +167,9 @@ def login_attempts(runtime: Runtime) -> int:
 
 def test_oversized_form_is_refused_with_413(runtime: Runtime, web: TestClient) -> None:
     token = form_token(web, "/login")
-    r = web.post("/login", data={"email": "someone@example.test", "password": "x" * (3 * 1024 * 1024),
-                                 "csrf_token": token})
+    r = web.post(
+        "/login", data={"email": "someone@example.test", "password": "x" * (3 * 1024 * 1024), "csrf_token": token}
+    )
     assert r.status_code == 413
     assert "Traceback" not in r.text
     assert login_attempts(runtime) == 0
@@ -171,8 +188,9 @@ def test_oversized_chunked_form_is_refused_with_413(runtime: Runtime, web: TestC
     assert login_attempts(runtime) == 0
 
 
-def test_oversized_pdf_on_the_verify_page_is_refused_with_413(runtime: Runtime, web: TestClient,
-                                                              signed_in_therapist: Person) -> None:
+def test_oversized_pdf_on_the_verify_page_is_refused_with_413(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     token = form_token(web, "/consents/verify")
     too_big = b"%PDF-1.7\n" + b"0" * (runtime.settings.max_upload_mb * 1024 * 1024)
     r = web.post("/consents/verify", data={"csrf_token": token}, files={"pdf": ("big.pdf", too_big, "application/pdf")})
@@ -191,7 +209,8 @@ def test_unknown_path_gets_a_plain_404_page(web: TestClient) -> None:
 
 
 def test_internal_error_is_a_plain_500_page_and_the_log_keeps_no_message(
-        web: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    web: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     r = _raise_inside_a_request(web, monkeypatch)
     assert r.status_code == 500
@@ -209,8 +228,16 @@ def live_server(runtime: Runtime) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime, run_workers=False), host="127.0.0.1", port=port,
-                                           log_config=None, access_log=True, lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(runtime, run_workers=False),
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+            access_log=True,
+            lifespan="off",
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -222,11 +249,13 @@ def live_server(runtime: Runtime) -> Iterator[str]:
     thread.join(10)
 
 
-def test_internal_error_message_stays_out_of_the_server_log(live_server: str, monkeypatch: pytest.MonkeyPatch,
-                                                            caplog: pytest.LogCaptureFixture) -> None:
+def test_internal_error_message_stays_out_of_the_server_log(
+    live_server: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setattr(accounts, "check_password",
-                        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("secret-content-XYZ")))
+    monkeypatch.setattr(
+        accounts, "check_password", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("secret-content-XYZ"))
+    )
     with httpx.Client(base_url=live_server) as client:
         token = csrf_of(client.get("/login").text)
         r = client.post("/login", data={"email": "someone@example.test", "password": "x", "csrf_token": token})
@@ -242,12 +271,29 @@ def test_internal_error_message_stays_out_of_the_server_log(live_server: str, mo
 
 def access_record(path: str) -> logging.LogRecord:
     """A record as uvicorn's access logger makes it."""
-    return logging.LogRecord("uvicorn.access", logging.INFO, __file__, 0, '%s - "%s %s HTTP/%s" %d',
-                             ("127.0.0.1:51234", "GET", path, "1.1", 200), None)
+    return logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        0,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:51234", "GET", path, "1.1", 200),
+        None,
+    )
 
 
-@pytest.mark.parametrize("template", ["/c/{t}", "/c/{t}/sign", "/my/{t}", "/my/{t}/withdraw", "/enrol/{t}",
-                                      "/my/{t}/sessions/abc/delete", "/c/{t}?utm=1"])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "/c/{t}",
+        "/c/{t}/sign",
+        "/my/{t}",
+        "/my/{t}/withdraw",
+        "/enrol/{t}",
+        "/my/{t}/sessions/abc/delete",
+        "/c/{t}?utm=1",
+    ],
+)
 def test_link_tokens_are_redacted_from_access_log_lines(template: str) -> None:
     token = secrets.token_urlsafe(32)
     record = access_record(template.format(t=token))
@@ -259,8 +305,7 @@ def test_link_tokens_are_redacted_from_access_log_lines(template: str) -> None:
 
 def test_link_token_in_a_plain_message_is_redacted() -> None:
     token = secrets.token_urlsafe(32)
-    record = logging.LogRecord("sotto", logging.INFO, __file__, 0, f"opened http://testserver/c/{token}", None,
-                               None)
+    record = logging.LogRecord("sotto", logging.INFO, __file__, 0, f"opened http://testserver/c/{token}", None, None)
     RedactLinkTokens().filter(record)
     assert token not in record.getMessage()
 
@@ -283,9 +328,9 @@ def configured_logging() -> Iterator[None]:
         logging.getLogger(name).setLevel(level)
 
 
-def test_served_link_tokens_stay_out_of_the_access_log(live_server: str, configured_logging: None,
-                                                       caplog: pytest.LogCaptureFixture,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_served_link_tokens_stay_out_of_the_access_log(
+    live_server: str, configured_logging: None, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # As under `sotto serve` (log_config=None): an earlier test's uvicorn may have raised this
     # logger's level or stopped its propagation, which are process-wide.
     access = logging.getLogger("uvicorn.access")
@@ -303,8 +348,9 @@ def test_served_link_tokens_stay_out_of_the_access_log(live_server: str, configu
     assert all(token not in r.getMessage() for r in server_side)
 
 
-def test_link_tokens_logged_by_any_module_are_redacted(configured_logging: None,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_link_tokens_logged_by_any_module_are_redacted(
+    configured_logging: None, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     token = secrets.token_urlsafe(32)
     logging.getLogger("sotto.consent.tasks").info("link sent: /c/%s", token)
@@ -344,71 +390,107 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     try:
         practice = create_practice(runtime)
         people = {
-            "therapist": create_person(runtime, practice, Role.THERAPIST, "dr.rivera@quietharbor.test",
-                                       "Dr. Sam Rivera"),
+            "therapist": create_person(
+                runtime, practice, Role.THERAPIST, "dr.rivera@quietharbor.test", "Dr. Sam Rivera"
+            ),
             "admin": create_person(runtime, practice, Role.ADMIN, "admin@quietharbor.test", "Pat Admin"),
-            "pending": create_person(runtime, practice, Role.SUPERVISOR, "dr.mills@quietharbor.test",
-                                     "Dr. Kim Mills"),
+            "pending": create_person(runtime, practice, Role.SUPERVISOR, "dr.mills@quietharbor.test", "Dr. Kim Mills"),
         }
         browsers = {name: new_browser(app) for name in ("therapist", "admin", "pending", "anonymous")}
         sign_in(browsers["therapist"], people["therapist"])
         sign_in(browsers["admin"], people["admin"])
         pending = browsers["pending"]
-        r = pending.post("/login", data={"email": people["pending"].user.email, "password": people["pending"].password,
-                                         "csrf_token": form_token(pending, "/login")})
+        r = pending.post(
+            "/login",
+            data={
+                "email": people["pending"].user.email,
+                "password": people["pending"].password,
+                "csrf_token": form_token(pending, "/login"),
+            },
+        )
         assert r.status_code == 303
         form_token(browsers["anonymous"], "/login")
         intruder = new_browser(app)
         form_token(intruder, "/login")
 
         therapist, admin = browsers["therapist"], browsers["admin"]
-        r = admin.post("/admin/template", data={"body": forms.DEFAULT_TEMPLATE + "\n\nOur own note.\n",
-                                                "csrf_token": form_token(admin, "/login")})
+        r = admin.post(
+            "/admin/template",
+            data={"body": forms.DEFAULT_TEMPLATE + "\n\nOur own note.\n", "csrf_token": form_token(admin, "/login")},
+        )
         assert r.status_code == 200, r.text
         for pseudonym, email in (("Amber Kestrel", "kestrel@example.test"), ("Grey Owl", "owl@example.test")):
-            r = therapist.post("/consents", data={"pseudonym": pseudonym, "email": email,
-                                                  "csrf_token": form_token(therapist, "/login")})
+            r = therapist.post(
+                "/consents",
+                data={"pseudonym": pseudonym, "email": email, "csrf_token": form_token(therapist, "/login")},
+            )
             assert r.status_code == 303, r.text
         work_off(runtime)
         [kestrel_link] = links_in(_mail_to(smtp, "kestrel@example.test")[0].get_body(("plain",)).get_content())
         [owl_link] = links_in(_mail_to(smtp, "owl@example.test")[0].get_body(("plain",)).get_content())
         client = new_browser(app)
         client.get(kestrel_link)
-        r = client.post(f"{kestrel_link}/sign", data={
-            "csrf_token": form_token(client, kestrel_link), "agree_electronic": "yes", "typed_name": "Avery Invented",
-            "signature": signature_data_url(), **{f"use_{u}": "yes" for u in
-                                                  ("therapist_review", "supervision", "ai_notes", "client_recap")}})
+        r = client.post(
+            f"{kestrel_link}/sign",
+            data={
+                "csrf_token": form_token(client, kestrel_link),
+                "agree_electronic": "yes",
+                "typed_name": "Avery Invented",
+                "signature": signature_data_url(),
+                **{f"use_{u}": "yes" for u in ("therapist_review", "supervision", "ai_notes", "client_recap")},
+            },
+        )
         assert r.status_code == 200, r.text
         work_off(runtime)
-        my_link = next(x for m in _mail_to(smtp, "kestrel@example.test")
-                       for x in links_in(m.get_body(("plain",)).get_content()) if x.startswith("/my/"))
+        my_link = next(
+            x
+            for m in _mail_to(smtp, "kestrel@example.test")
+            for x in links_in(m.get_body(("plain",)).get_content())
+            if x.startswith("/my/")
+        )
 
         with session_scope(runtime.sessions) as session:
             signed = session.scalars(select(Consent).where(Consent.status == "signed")).one()
             waiting = session.scalars(select(Consent).where(Consent.status != "signed")).one()
-            _, enrol_token = accounts.create_user(session, keystore=runtime.keystore, practice_id=practice.id,
-                                                  email="new.hire@quietharbor.test", display_name="New Hire",
-                                                  role=Role.THERAPIST, actor="test")
+            _, enrol_token = accounts.create_user(
+                session,
+                keystore=runtime.keystore,
+                practice_id=practice.id,
+                email="new.hire@quietharbor.test",
+                display_name="New Hire",
+                role=Role.THERAPIST,
+                actor="test",
+            )
             session.flush()
             link = session.scalar(select(EnrolmentLink).where(EnrolmentLink.token_hash == token_hash(enrol_token)))
             assert link is not None
             enrol_secret = pyotp.random_base32(32)
             sealed_secret = accounts.seal_totp_secret(runtime.keystore, enrol_secret, link_id=link.id)
-        values = {"signed_consent": signed.id, "waiting_consent": waiting.id, "client": signed.client_id,
-                  "invite_token": owl_link.removeprefix("/c/"), "client_token": my_link.removeprefix("/my/"),
-                  "enrol_token": enrol_token, "sealed_secret": sealed_secret}
+        values = {
+            "signed_consent": signed.id,
+            "waiting_consent": waiting.id,
+            "client": signed.client_id,
+            "invite_token": owl_link.removeprefix("/c/"),
+            "client_token": my_link.removeprefix("/my/"),
+            "enrol_token": enrol_token,
+            "sealed_secret": sealed_secret,
+        }
 
         headers = {"x-csrf-token": form_token(therapist, "/login")}
         r = therapist.post(f"/clients/{signed.client_id}/sessions", headers=headers)
         assert r.status_code == 201, r.text
         values["session"] = r.json()["session"]
-        r = therapist.post(f"/sessions/{values['session']}/recordings",
-                           headers={**headers, "tus-resumable": "1.0.0", "upload-length": "4096"})
+        r = therapist.post(
+            f"/sessions/{values['session']}/recordings",
+            headers={**headers, "tus-resumable": "1.0.0", "upload-length": "4096"},
+        )
         assert r.status_code == 201, r.text
         values["recording"] = r.headers["location"].rsplit("/", 1)[1]
         anonymous = browsers["anonymous"]
-        r = anonymous.post(f"/my/{values['client_token']}/sessions/{values['session']}/copy",
-                           data={"csrf_token": form_token(anonymous, "/login")})
+        r = anonymous.post(
+            f"/my/{values['client_token']}/sessions/{values['session']}/copy",
+            data={"csrf_token": form_token(anonymous, "/login")},
+        )
         assert r.status_code == 200, r.text
         with runtime.engine.connect() as conn:
             [values["client_request"]] = conn.exec_driver_sql("SELECT id FROM client_requests").scalars().all()
@@ -434,79 +516,130 @@ class Change:
 
 
 def _sign_form(w: World) -> dict[str, str]:
-    return {"agree_electronic": "yes", "typed_name": "Someone Else", "signature": signature_data_url(),
-            "use_supervision": "yes"}
+    return {
+        "agree_electronic": "yes",
+        "typed_name": "Someone Else",
+        "signature": signature_data_url(),
+        "use_supervision": "yes",
+    }
 
 
 STATE_CHANGING: dict[tuple[str, str], Change] = {
     ("POST", "/enrol/{token}"): Change(
-        "anonymous", lambda v: f"/enrol/{v['enrol_token']}",
-        lambda w: {"password": "a long and varied passphrase", "password_again": "a long and varied passphrase",
-                   "totp_code": pyotp.TOTP(w.enrol_secret).at(clock.now()),
-                   "sealed_secret": w.values["sealed_secret"]}),
-    ("POST", "/login"): Change("anonymous", lambda v: "/login",
-                               lambda w: {"email": w.people["therapist"].user.email,
-                                          "password": w.people["therapist"].password}),
-    ("POST", "/login/code"): Change("pending", lambda v: "/login/code",
-                                    lambda w: {"code": pyotp.TOTP(w.people["pending"].totp_secret).at(clock.now())}),
+        "anonymous",
+        lambda v: f"/enrol/{v['enrol_token']}",
+        lambda w: {
+            "password": "a long and varied passphrase",
+            "password_again": "a long and varied passphrase",
+            "totp_code": pyotp.TOTP(w.enrol_secret).at(clock.now()),
+            "sealed_secret": w.values["sealed_secret"],
+        },
+    ),
+    ("POST", "/login"): Change(
+        "anonymous",
+        lambda v: "/login",
+        lambda w: {"email": w.people["therapist"].user.email, "password": w.people["therapist"].password},
+    ),
+    ("POST", "/login/code"): Change(
+        "pending",
+        lambda v: "/login/code",
+        lambda w: {"code": pyotp.TOTP(w.people["pending"].totp_secret).at(clock.now())},
+    ),
     ("POST", "/logout"): Change("therapist", lambda v: "/logout"),
-    ("POST", "/admin/users"): Change("admin", lambda v: "/admin/users",
-                                     lambda w: {"email": "intruder@example.test", "display_name": "Intruder",
-                                                "role": "admin"}),
-    ("POST", "/admin/practice"): Change("admin", lambda v: "/admin/practice",
-                                        lambda w: {"name": "Taken Over", "us_state": "TX", "phi_removal": "",
-                                                   "audio_retention_days": "3650", "consent_valid_days": "1095",
-                                                   "transcript_retention_days": ""}),
-    ("POST", "/admin/template"): Change("admin", lambda v: "/admin/template",
-                                        lambda w: {"body": forms.DEFAULT_TEMPLATE + "\n\nChanged.\n"}),
+    ("POST", "/admin/users"): Change(
+        "admin",
+        lambda v: "/admin/users",
+        lambda w: {"email": "intruder@example.test", "display_name": "Intruder", "role": "admin"},
+    ),
+    ("POST", "/admin/practice"): Change(
+        "admin",
+        lambda v: "/admin/practice",
+        lambda w: {
+            "name": "Taken Over",
+            "us_state": "TX",
+            "phi_removal": "",
+            "audio_retention_days": "3650",
+            "consent_valid_days": "1095",
+            "transcript_retention_days": "",
+        },
+    ),
+    ("POST", "/admin/template"): Change(
+        "admin", lambda v: "/admin/template", lambda w: {"body": forms.DEFAULT_TEMPLATE + "\n\nChanged.\n"}
+    ),
     ("POST", "/admin/template/reset"): Change("admin", lambda v: "/admin/template/reset"),
-    ("POST", "/admin/seal"): Change("admin", lambda v: "/admin/seal", lambda w: {"password": ""},
-                                    files=lambda w: {"pkcs12": ("seal.p12", w.extra["pkcs12"],
-                                                                "application/x-pkcs12")}),
-    ("POST", "/consents"): Change("therapist", lambda v: "/consents",
-                                  lambda w: {"pseudonym": "Red Fox", "email": "fox@example.test"}),
-    ("POST", "/consents/{consent_id}/withdraw"): Change("therapist",
-                                                        lambda v: f"/consents/{v['signed_consent']}/withdraw",
-                                                        lambda w: {"confirm": "yes"}),
-    ("POST", "/consents/{consent_id}/cancel"): Change("therapist",
-                                                      lambda v: f"/consents/{v['waiting_consent']}/cancel"),
-    ("POST", "/consents/verify"): Change("therapist", lambda v: "/consents/verify",
-                                         files=lambda w: {"pdf": ("c.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")}),
+    ("POST", "/admin/seal"): Change(
+        "admin",
+        lambda v: "/admin/seal",
+        lambda w: {"password": ""},
+        files=lambda w: {"pkcs12": ("seal.p12", w.extra["pkcs12"], "application/x-pkcs12")},
+    ),
+    ("POST", "/consents"): Change(
+        "therapist", lambda v: "/consents", lambda w: {"pseudonym": "Red Fox", "email": "fox@example.test"}
+    ),
+    ("POST", "/consents/{consent_id}/withdraw"): Change(
+        "therapist", lambda v: f"/consents/{v['signed_consent']}/withdraw", lambda w: {"confirm": "yes"}
+    ),
+    ("POST", "/consents/{consent_id}/cancel"): Change(
+        "therapist", lambda v: f"/consents/{v['waiting_consent']}/cancel"
+    ),
+    ("POST", "/consents/verify"): Change(
+        "therapist",
+        lambda v: "/consents/verify",
+        files=lambda w: {"pdf": ("c.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")},
+    ),
     ("POST", "/c/{token}/sign"): Change("anonymous", lambda v: f"/c/{v['invite_token']}/sign", _sign_form),
-    ("POST", "/c/{token}/decline"): Change("anonymous", lambda v: f"/c/{v['invite_token']}/decline",
-                                           lambda w: {"reason": "No thanks."}),
+    ("POST", "/c/{token}/decline"): Change(
+        "anonymous", lambda v: f"/c/{v['invite_token']}/decline", lambda w: {"reason": "No thanks."}
+    ),
     ("POST", "/my/{token}/withdraw"): Change("anonymous", lambda v: f"/my/{v['client_token']}/withdraw"),
-    ("POST", "/my/{token}/uses"): Change("anonymous", lambda v: f"/my/{v['client_token']}/uses",
-                                         lambda w: {"use_therapist_review": "yes"}),
+    ("POST", "/my/{token}/uses"): Change(
+        "anonymous", lambda v: f"/my/{v['client_token']}/uses", lambda w: {"use_therapist_review": "yes"}
+    ),
     ("POST", "/my/{token}/sessions/{session_id}/{action}"): Change(
-        "anonymous", lambda v: f"/my/{v['client_token']}/sessions/{v['session']}/delete"),
+        "anonymous", lambda v: f"/my/{v['client_token']}/sessions/{v['session']}/delete"
+    ),
     ("POST", "/my"): Change("anonymous", lambda v: "/my", lambda w: {"email": "kestrel@example.test"}),
-    ("POST", "/protections/send"): Change("therapist", lambda v: "/protections/send",
-                                          lambda w: {"email": "someone@example.test"}),
+    ("POST", "/protections/send"): Change(
+        "therapist", lambda v: "/protections/send", lambda w: {"email": "someone@example.test"}
+    ),
     ("POST", "/requests/{request_id}/done"): Change("therapist", lambda v: f"/requests/{v['client_request']}/done"),
     ("POST", "/clients/{client_id}/sessions"): Change("therapist", lambda v: f"/clients/{v['client']}/sessions"),
     ("POST", "/sessions/{session_id}/end"): Change("therapist", lambda v: f"/sessions/{v['session']}/end"),
     ("POST", "/sessions/{session_id}/client-withdrew"): Change(
-        "therapist", lambda v: f"/sessions/{v['session']}/client-withdrew"),
-    ("POST", "/sessions/{session_id}/delete"): Change("therapist", lambda v: f"/sessions/{v['session']}/delete",
-                                                      lambda w: {"confirm": "yes"}),
+        "therapist", lambda v: f"/sessions/{v['session']}/client-withdrew"
+    ),
+    ("POST", "/sessions/{session_id}/delete"): Change(
+        "therapist", lambda v: f"/sessions/{v['session']}/delete", lambda w: {"confirm": "yes"}
+    ),
     ("POST", "/sessions/{session_id}/recordings"): Change(
-        "therapist", lambda v: f"/sessions/{v['session']}/recordings",
-        raw=lambda w: (b"", {"tus-resumable": "1.0.0", "upload-length": "4096"})),
+        "therapist",
+        lambda v: f"/sessions/{v['session']}/recordings",
+        raw=lambda w: (b"", {"tus-resumable": "1.0.0", "upload-length": "4096"}),
+    ),
     ("POST", "/sessions/{session_id}/process"): Change("therapist", lambda v: f"/sessions/{v['session']}/process"),
     ("POST", "/sessions/{session_id}/speakers/swap"): Change(
-        "therapist", lambda v: f"/sessions/{v['session']}/speakers/swap"),
+        "therapist", lambda v: f"/sessions/{v['session']}/speakers/swap"
+    ),
     ("POST", "/sessions/{session_id}/segments/{index}/speaker"): Change(
-        "therapist", lambda v: f"/sessions/{v['session']}/segments/0/speaker", lambda w: {"speaker": "client"}),
+        "therapist", lambda v: f"/sessions/{v['session']}/segments/0/speaker", lambda w: {"speaker": "client"}
+    ),
     ("POST", "/sessions/{session_id}/browser-key"): Change(
-        "therapist", lambda v: f"/sessions/{v['session']}/browser-key", raw=lambda w: (b"", {})),
-    ("POST", "/account/voice"): Change("therapist", lambda v: "/account/voice",
-                                       files=lambda w: {"sample": ("me.wav", b"RIFF" + b"\0" * 4000, "audio/wav")}),
+        "therapist", lambda v: f"/sessions/{v['session']}/browser-key", raw=lambda w: (b"", {})
+    ),
+    ("POST", "/account/voice"): Change(
+        "therapist",
+        lambda v: "/account/voice",
+        files=lambda w: {"sample": ("me.wav", b"RIFF" + b"\0" * 4000, "audio/wav")},
+    ),
     ("POST", "/account/voice/forget"): Change("therapist", lambda v: "/account/voice/forget"),
     ("PATCH", "/recordings/{recording_id}"): Change(
-        "therapist", lambda v: f"/recordings/{v['recording']}",
-        raw=lambda w: (b"\0" * 1024, {"tus-resumable": "1.0.0", "upload-offset": "0",
-                                      "content-type": "application/offset+octet-stream"})),
+        "therapist",
+        lambda v: f"/recordings/{v['recording']}",
+        raw=lambda w: (
+            b"\0" * 1024,
+            {"tus-resumable": "1.0.0", "upload-offset": "0", "content-type": "application/offset+octet-stream"},
+        ),
+    ),
 }
 
 VARIANTS = ("missing", "wrong", "foreign", "cross_origin")
@@ -514,8 +647,12 @@ VARIANTS = ("missing", "wrong", "foreign", "cross_origin")
 
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:
     """(method, path) of every endpoint, looking inside included routers (which FastAPI now keeps whole)."""
-    return {(method, context.path) for context in iter_route_contexts(app.routes)
-            if context.path and context.methods for method in context.methods}
+    return {
+        (method, context.path)
+        for context in iter_route_contexts(app.routes)
+        if context.path and context.methods
+        for method in context.methods
+    }
 
 
 def test_every_state_changing_route_is_checked_for_csrf(world: World) -> None:
@@ -530,8 +667,10 @@ def database_state(runtime: Runtime) -> dict[str, list[str]]:
     meta = MetaData()
     meta.reflect(bind=runtime.engine)
     with runtime.engine.connect() as conn:
-        return {name: sorted(repr(tuple(row)) for row in conn.execute(table.select()))
-                for name, table in meta.tables.items()}
+        return {
+            name: sorted(repr(tuple(row)) for row in conn.execute(table.select()))
+            for name, table in meta.tables.items()
+        }
 
 
 def blob_files(runtime: Runtime) -> list[str]:
@@ -540,8 +679,12 @@ def blob_files(runtime: Runtime) -> list[str]:
 
 def send(world: World, method: str, change: Change, variant: str) -> httpx.Response:
     browser = world.browsers[change.actor]
-    token = {"missing": None, "wrong": "0" * 64, "foreign": form_token(world.intruder, "/login"),
-             "cross_origin": form_token(browser, "/login")}[variant]
+    token = {
+        "missing": None,
+        "wrong": "0" * 64,
+        "foreign": form_token(world.intruder, "/login"),
+        "cross_origin": form_token(browser, "/login"),
+    }[variant]
     headers = {"origin": EVIL_ORIGIN} if variant == "cross_origin" else {}
     url = change.url(world.values)
     if change.raw is not None:
@@ -559,13 +702,15 @@ def send(world: World, method: str, change: Change, variant: str) -> httpx.Respo
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize(("method", "path"), list(STATE_CHANGING), ids=[f"{m} {p}" for m, p in STATE_CHANGING])
 def test_state_changing_request_without_a_valid_token_is_refused_and_changes_nothing(
-        world: World, method: str, path: str, variant: str) -> None:
+    world: World, method: str, path: str, variant: str
+) -> None:
     world.extra.setdefault("pkcs12", seal.create_self_signed_certificate("Intruder Practice").pkcs12)
     before, files_before = database_state(world.runtime), blob_files(world.runtime)
     response = send(world, method, STATE_CHANGING[(method, path)], variant)
     assert response.status_code == 403, response.text
     assert "nothing was changed" in response.text or response.headers.get("content-type", "").startswith(
-        "application/json")
+        "application/json"
+    )
     assert "Traceback" not in response.text
     assert database_state(world.runtime) == before
     assert blob_files(world.runtime) == files_before
@@ -578,27 +723,36 @@ def test_signed_in_sessions_survived_the_refused_requests(world: World) -> None:
     assert world.browsers["pending"].get("/login/code").status_code == 200
 
 
-def test_same_requests_with_a_valid_token_are_accepted(runtime: Runtime, web: TestClient,
-                                                       signed_in_therapist: Person) -> None:
+def test_same_requests_with_a_valid_token_are_accepted(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     """The control: the refusals above are about the token, not the request."""
     token = form_token(web, "/login")
     r = web.post("/consents", data={"pseudonym": "Red Fox", "email": "fox@example.test", "csrf_token": token})
     assert r.status_code == 303
-    r = web.post("/consents", data={"pseudonym": "Grey Owl", "email": "owl@example.test"},
-                 headers={"x-csrf-token": token})
+    r = web.post(
+        "/consents", data={"pseudonym": "Grey Owl", "email": "owl@example.test"}, headers={"x-csrf-token": token}
+    )
     assert r.status_code == 303
     assert web.post("/logout", data={"csrf_token": token}).status_code == 303
 
 
-def test_cross_origin_post_with_a_valid_token_is_refused(runtime: Runtime, web: TestClient,
-                                                         signed_in_therapist: Person) -> None:
+def test_cross_origin_post_with_a_valid_token_is_refused(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
     token = form_token(web, "/login")
     for origin in (EVIL_ORIGIN, "http://testserver.evil.example", "https://testserver"):
-        r = web.post("/consents", data={"pseudonym": "Red Fox", "email": "fox@example.test", "csrf_token": token},
-                     headers={"origin": origin})
+        r = web.post(
+            "/consents",
+            data={"pseudonym": "Red Fox", "email": "fox@example.test", "csrf_token": token},
+            headers={"origin": origin},
+        )
         assert r.status_code == 403, origin
-    r = web.post("/consents", data={"pseudonym": "Red Fox", "email": "fox@example.test", "csrf_token": token},
-                 headers={"origin": "http://testserver"})
+    r = web.post(
+        "/consents",
+        data={"pseudonym": "Red Fox", "email": "fox@example.test", "csrf_token": token},
+        headers={"origin": "http://testserver"},
+    )
     assert r.status_code == 303
     with session_scope(runtime.sessions) as session:
         assert len(session.scalars(select(Consent)).all()) == 1
