@@ -1,5 +1,5 @@
 """Contacts and codes, written or said aloud: phone numbers, e-mail and web addresses, handles, and
-identifying numbers ("508-555-0163", "j o h n at gmail dot com", "j t four eight two one nine seven c").
+identifying numbers ("508-555-0163", "j o h n at example dot com", "j t four eight two one nine seven c").
 
 Each ``find_*`` function reads one turn (its text and its tokens) and returns what it found.
 """
@@ -108,7 +108,7 @@ def _domain_words(words: list[str], first: int, last: int) -> int:
 
 
 def _spoken_emails(tokens: list[Token]) -> list[Found]:
-    """ "j o h n at gmail dot com": a local part, "at", a domain and a known ending after "dot"."""
+    """ "j o h n at example dot com": a local part, "at", a domain and a known ending after "dot"."""
     words = lower_words(tokens)
     vocab = vocabulary()
     found = []

@@ -5,7 +5,7 @@
 Speech-recognition style here means what a plain recogniser gives: lower case, no
 punctuation, numbers spelled out ("52" -> "fifty two", "1972" -> "nineteen seventy two",
 "22nd" -> "twenty second"), phone numbers and codes read digit by digit ("five oh eight ..."),
-e-mail addresses and handles said aloud ("j o h n at gmail dot com"), titles said in full
+e-mail addresses and handles said aloud ("j o h n at example dot com"), titles said in full
 ("Dr." -> "doctor"). Marks ``[TYPE:...]`` and ``{CATEGORY:...}`` are kept around the
 converted text, so the result scores with the same scorer. Ids get an ``-asr`` suffix.
 """

@@ -23,7 +23,7 @@ from sotto.privacy.tokens import read_digits, read_number
             "my cell five oh eight five five five oh one six three texting is fine",
             "five oh eight five five five oh one six three",
         ),
-        ("it's j o h n at gmail dot com", "j o h n at gmail dot com"),
+        ("it's j o h n at example dot com", "j o h n at example dot com"),
         ("it's r n ellis at northbank c m h dot org if", "r n ellis at northbank c m h dot org"),
         ("send it to lgutierrez at eastbaylegalproject dot org please", "lgutierrez at eastbaylegalproject dot org"),
         ("his account is eli underscore builds underscore things", "eli underscore builds underscore things"),

@@ -76,7 +76,7 @@ def test_speech_recognition_text_is_redacted_too() -> None:
     result = redact_turns(
         [
             ("therapist", "hi marisol is your cell still five five five one two three four"),
-            ("client", "yes and my email is j o h n at gmail dot com my friend lorraine has it too"),
+            ("client", "yes and my email is j o h n at example dot com my friend lorraine has it too"),
         ]
     )
     assert result.texts[0] == "hi [Name 1] is your cell still [Contact 1]"
