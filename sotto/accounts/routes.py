@@ -322,7 +322,8 @@ async def save_practice(request: Request, runtime: RuntimeDep, db: DbSession, ad
         raw = str(form.get(name, "")).strip()
         if raw in ("", "never"):
             return None
-        if not raw.isdigit():
+        # isdigit() alone lets through what int() refuses: "²", or more than 4300 digits.
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
             raise accounts.AccountError("Enter whole numbers of days.")
         return int(raw)
 

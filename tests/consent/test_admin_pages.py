@@ -153,6 +153,20 @@ def test_bad_practice_settings_are_refused(web: TestClient, admin: Person, runti
         assert practice.us_state == "CA" and practice.audio_retention_days == 0
 
 
+@pytest.mark.parametrize("days", ["\u00b2", "9" * 5000], ids=["superscript digit", "5000 digits"])
+def test_unreadable_day_counts_are_refused_not_a_server_error(
+    web: TestClient, admin: Person, runtime: Runtime, days: str
+) -> None:
+    """A superscript digit passes str.isdigit() and 5,000 digits pass it too, but int() refuses both."""
+    r = web.post(
+        "/admin/practice",
+        data={**practice_form(audio_retention_days=days), "csrf_token": form_token(web, "/admin/practice")},
+    )
+    assert r.status_code == 400 and "whole numbers of days" in r.text
+    with session_scope(runtime.sessions) as session:
+        assert session.scalars(select(Practice)).one().audio_retention_days == 0
+
+
 def test_admin_installs_own_certificate_and_new_pdfs_use_it(
     runtime: Runtime, web: TestClient, admin: Person, therapist: Person, smtp_server
 ) -> None:
