@@ -237,18 +237,29 @@ def change_uses(session: Session, *, keystore: KeyStore, consent: Consent, uses:
 def reissue_client_link(session: Session, *, keystore: KeyStore, settings: Settings, email: str) -> None:
     """Send a fresh private link to a client who typed the address their consent was sent to.
 
-    Matched by keyed hash only. The old link stops working. Says nothing about whether the
-    address matched, so the form cannot be used to find out who is a client.
+    Matched by keyed hash only. Every earlier link stops working, those of the client's
+    earlier consents too (each opens the client's whole page); the new one opens their latest
+    consent. An address shared by several clients (a parent's, say) gets one e-mail for each.
+    Says nothing about whether the address matched, so the form cannot be used to find out
+    who is a client.
     """
     mac = email_mac(keystore, email)
-    consent = session.scalar(
+    signed = session.scalars(
         select(Consent)
         .where(Consent.email_mac == mac, Consent.signed_at.is_not(None))
-        .order_by(Consent.signed_at.desc())
-        .limit(1)
-    )
-    if consent is None:
-        return
+        .order_by(Consent.signed_at.desc(), Consent.id)
+    ).all()
+    latest: dict[str, Consent] = {}
+    for consent in signed:
+        latest.setdefault(consent.client_id, consent)
+        consent.client_token_hash = None
+    for consent in latest.values():
+        _send_client_link(session, keystore=keystore, settings=settings, email=email, consent=consent)
+
+
+def _send_client_link(
+    session: Session, *, keystore: KeyStore, settings: Settings, email: str, consent: Consent
+) -> None:
     token = new_token()
     consent.client_token_hash = token_hash(token)
     practice = session.get(Practice, consent.practice_id)

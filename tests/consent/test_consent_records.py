@@ -16,6 +16,7 @@ from sotto.consent.models import Consent
 from sotto.db import session_scope
 from sotto.runtime import Runtime
 from support.app import Person, create_person, create_practice, form_token, links_in, sign_in, work_off
+from support.consenting import consenting_client
 from support.scan import stored_anywhere, unique_pdf_parts
 from support.smtp import LoopbackSmtpServer
 
@@ -159,3 +160,22 @@ def test_all_party_consent_states_get_the_reminder(
     )
     sign_in(web, person)
     assert ("requires everyone" in web.get("/").text) is expected
+
+
+def test_resent_link_retires_the_link_of_an_earlier_consent_too(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
+    """The e-mail promises "Your previous link no longer works". A client who asks because an old copy
+    was seen by someone else must not leave that copy's link able to open their sessions, ask for
+    copies of them or delete them."""
+    earlier = consenting_client(runtime, signed_in_therapist.user)
+    with TestClient(web.app, base_url="http://testserver") as device:
+        page = f"/my/{earlier.my_token}"
+        device.post(f"{page}/withdraw", data={"csrf_token": form_token(device, page)})
+    later = consenting_client(runtime, signed_in_therapist.user)
+    assert later.client.id == earlier.client.id
+    with TestClient(web.app, base_url="http://testserver") as device:
+        device.post("/my", data={"csrf_token": form_token(device, "/my"), "email": "client.k@example.test"})
+        work_off(runtime)
+        assert device.get(f"/my/{later.my_token}").status_code == 410
+        assert device.get(f"/my/{earlier.my_token}").status_code == 410
