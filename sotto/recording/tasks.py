@@ -90,20 +90,31 @@ def delete_chunks(runtime: Runtime, *, recording_ids: list[str]) -> None:
         delete_object(runtime.blobs, prefix=service.AUDIO_PREFIX, object_id=recording_id)
 
 
+# A session in one of these states still holds audio that was never transcribed.
+UNPROCESSED = (SessionStatus.RECORDING, SessionStatus.RECORDED, SessionStatus.PROCESSING, SessionStatus.FAILED)
+
+
 @events.subscribe(events.CONSENT_WITHDRAWN)
-def shred_sessions_in_progress(*, session: Session, keystore: KeyStore, consent: Consent, by: str) -> None:
-    """Withdrawal mid-session destroys what was captured of that session, in the same transaction."""
+def shred_unprocessed_sessions(*, session: Session, keystore: KeyStore, consent: Consent, by: str) -> None:
+    """Withdrawal destroys what was captured and not yet processed, in the same transaction.
+
+    Mid-session, recording stops. A session already ended but still waiting for processing,
+    being processed, or failed (its audio kept for another try) goes too: nothing is
+    transcribed after the client said no. Processed sessions stay, for the client to ask
+    for their deletion.
+    """
     for therapy_session in session.scalars(
         select(TherapySession).where(
-            TherapySession.client_id == consent.client_id, TherapySession.status == SessionStatus.RECORDING
+            TherapySession.client_id == consent.client_id, TherapySession.status.in_([str(s) for s in UNPROCESSED])
         )
     ):
+        when = "during the session" if therapy_session.status == SessionStatus.RECORDING else "before processing"
         service.shred_session(
             session,
             keystore=keystore,
             therapy_session=therapy_session,
             by=by,
-            reason="the client withdrew consent during the session",
+            reason=f"the client withdrew consent {when}",
         )
 
 

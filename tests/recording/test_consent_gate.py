@@ -14,11 +14,15 @@ from sotto.audit.models import AuditEvent
 from sotto.crypto.datakeys import load_data_key
 from sotto.crypto.models import DataKey
 from sotto.db import session_scope
+from sotto.pipeline import tasks as processing
+from sotto.pipeline.stages import PipelineError
 from sotto.recording.models import Recording, TherapySession
 from sotto.recording.service import AUDIO_PREFIX
+from sotto.review.models import SessionTranscript
 from sotto.runtime import Runtime
 from sotto.storage.encrypted import read_object
 from support.app import Person, form_token, work_off
+from support.audio import recording
 from support.consenting import consenting_client
 from support.tus import Tus
 
@@ -223,3 +227,52 @@ def test_chunk_stored_by_a_transaction_that_failed_is_not_kept_twice(
     assert tus.patch(url, len(CHUNK), b"second").status_code == 204  # the recorder retries
     tus.end(session_id)
     assert stored_audio(runtime, recording_id) == CHUNK + b"second"
+
+
+def withdraw_by_link(web: TestClient, my_token: str) -> None:
+    with TestClient(web.app, base_url="http://testserver") as device:  # the client's phone
+        page = f"/my/{my_token}"
+        assert device.post(f"{page}/withdraw", data={"csrf_token": form_token(device, page)}).status_code == 200
+
+
+def test_withdrawal_after_the_session_ended_destroys_it_before_processing(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    tus = Tus(web)
+    session_id = tus.start_session(client.client.id).json()["session"]
+    url, last = tus.upload_file(session_id, recording("wav", seconds=1.0))
+    assert last.status_code == 204
+    work_off(runtime, process=False)  # checked, and waiting for the worker to process it
+    withdraw_by_link(web, client.my_token)  # the client changes their mind on the way out
+    work_off(runtime)
+    recording_id = url.rsplit("/", 1)[1]
+    with session_scope(runtime.sessions) as session:
+        therapy_session = session.get(TherapySession, session_id)
+        assert therapy_session is not None and therapy_session.status == "shredded"
+        assert session.scalars(select(SessionTranscript)).all() == []
+        assert session.scalars(select(DataKey).where(DataKey.purpose == "recording")).all() == []
+    assert runtime.blobs.names(f"{AUDIO_PREFIX}/{recording_id}") == []
+
+
+def test_a_failed_session_cannot_be_processed_again_after_withdrawal(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(runtime: Runtime, plan: object) -> None:
+        raise PipelineError("overlap", "Two recordings for channel 0 overlap by 3.0 s.")
+
+    monkeypatch.setattr(processing, "_transcript", broken)
+    client = consenting_client(runtime, signed_in_therapist.user)
+    tus = Tus(web)
+    session_id = tus.start_session(client.client.id).json()["session"]
+    url, _ = tus.upload_file(session_id, recording("wav", seconds=1.0))
+    work_off(runtime)
+    monkeypatch.undo()
+    withdraw_by_link(web, client.my_token)
+    r = web.post(f"/sessions/{session_id}/process", data={"csrf_token": form_token(web, f"/sessions/{session_id}")})
+    assert r.status_code == 409
+    work_off(runtime)
+    with session_scope(runtime.sessions) as session:
+        therapy_session = session.get(TherapySession, session_id)
+        assert therapy_session is not None and therapy_session.status == "shredded"
+    assert runtime.blobs.names(f"{AUDIO_PREFIX}/{url.rsplit('/', 1)[1]}") == []
