@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sotto import clock
@@ -266,6 +266,11 @@ def _transcript(runtime: Runtime, plan: _Plan) -> Transcript:
         review.store_transcript(
             session, keystore=runtime.keystore, store=runtime.blobs, session_id=plan.session_id, transcript=transcript
         )
+        # Dated with the checkpoint, not only at the end: a session that fails after this point
+        # keeps the transcript, and it must still go on schedule.
+        practice = session.get(Practice, therapy_session.practice_id)
+        assert practice is not None
+        therapy_session.transcript_expires_at = _transcript_expiry(practice, clock.now())
         therapy_session.stage = "silence" if plan.keep_audio else "finish"
         therapy_session.stage_fraction = 0.0
         audit.record(
@@ -358,15 +363,19 @@ def _finish(runtime: Runtime, plan: _Plan) -> None:
             for rec in recordings.recordings_of(session, session_id=plan.session_id)
             if rec.source != Source.REDACTED
         )
+        now = clock.now()
         if not plan.keep_audio:
             therapy_session.audio_expires_at = None
-        now = clock.now()
+        elif therapy_session.audio_expires_at is None:
+            # The practice began keeping audio after this session ended, which is when the date
+            # is usually set: the kept copy is counted from the end of the session all the same.
+            ended = therapy_session.ended_at or now
+            therapy_session.audio_expires_at = ended + timedelta(days=practice.audio_retention_days)
         therapy_session.status = SessionStatus.PROCESSED
         therapy_session.processed_at = now
         therapy_session.problem = None
         therapy_session.stage, therapy_session.stage_fraction = "finish", 1.0
-        days = practice.transcript_retention_days
-        therapy_session.transcript_expires_at = now + timedelta(days=days) if days else None
+        therapy_session.transcript_expires_at = _transcript_expiry(practice, now)
         if destroyed:
             audit.receipt(
                 session,
@@ -390,6 +399,12 @@ def _finish(runtime: Runtime, plan: _Plan) -> None:
             practice_id=therapy_session.practice_id,
             subject=f"session:{plan.session_id}",
         )
+
+
+def _transcript_expiry(practice: Practice, now: datetime) -> datetime | None:
+    """When a transcript made ``now`` must be gone, by the practice's setting (None: kept until deleted)."""
+    days = practice.transcript_retention_days
+    return now + timedelta(days=days) if days else None
 
 
 def _fail(runtime: Runtime, session_id: str, problem: str, *, kind: str) -> None:

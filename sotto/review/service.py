@@ -20,6 +20,7 @@ from sotto.db import lock_row
 from sotto.pipeline.serialise import dump_transcript, load_transcript
 from sotto.pipeline.speakers import speaker_label
 from sotto.pipeline.types import Transcript
+from sotto.recording.models import TherapySession
 from sotto.review.models import SessionTranscript
 from sotto.storage.blobs import BlobStore
 from sotto.storage.encrypted import ObjectWriter, delete_object, read_object
@@ -133,6 +134,9 @@ def set_segment_speaker(session: Session, *, row: SessionTranscript, index: int,
 def shred_transcript(session: Session, *, session_id: str) -> list[str]:
     """Destroy the transcript's data key (the crypto-shred) and its row, speaker corrections
     included; returns the ids whose blobs a job must still delete."""
+    # The pipeline stores a transcript under a lock on its session's row: wait for that
+    # transaction, so a transcript committed meanwhile is found here, not left behind.
+    lock_row(session, TherapySession, session_id)
     gone: list[str] = []
     for row in session.scalars(select(SessionTranscript).where(SessionTranscript.session_id == session_id)):
         if row.data_key_id is not None:

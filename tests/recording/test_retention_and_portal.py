@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from test_uploads_and_playback import session_row, upload
@@ -12,9 +14,15 @@ from sotto import clock
 from sotto.audit.models import AuditEvent, DeletionReceipt
 from sotto.consent.models import Consent
 from sotto.crypto.models import DataKey
-from sotto.db import session_scope
+from sotto.db import lock_row, session_scope
 from sotto.jobs.service import run_periodic
+from sotto.pipeline import tasks as processing
+from sotto.pipeline.stages import PipelineError
+from sotto.pipeline.types import Segment, Transcript
+from sotto.recording import service as recordings
 from sotto.recording.models import ClientRequest, Recording, TherapySession
+from sotto.review import service as review
+from sotto.review.models import SessionTranscript
 from sotto.runtime import Runtime
 from support.app import Person, form_token, links_in, set_practice, sign_in, work_off
 from support.audio import recording
@@ -98,6 +106,100 @@ def test_transcript_retention_destroys_the_whole_session(
     clock.advance(timedelta(days=31))
     run_periodic(runtime)
     assert session_row(runtime, session_id).status == "shredded"
+
+
+def test_kept_audio_has_a_date_when_the_practice_began_keeping_audio_after_the_session_ended(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    _, session_id, _, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
+    assert session_row(runtime, session_id).audio_expires_at is None  # no audio was to be kept
+    set_practice(runtime, audio_retention_days=2)  # changed while the session waited for processing
+    work_off(runtime)
+    row = session_row(runtime, session_id)
+    assert row.status == "processed" and row.ended_at is not None
+    assert row.audio_expires_at == row.ended_at + timedelta(days=2)
+    clock.advance(timedelta(days=2, minutes=1))
+    run_periodic(runtime)
+    work_off(runtime)
+    with session_scope(runtime.sessions) as session:
+        assert session.scalars(select(DataKey).where(DataKey.purpose == "recording")).all() == []
+    assert runtime.blobs.names("audio/") == []
+
+
+def test_a_transcript_kept_by_a_session_that_failed_later_is_destroyed_on_time(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_practice(runtime, audio_retention_days=2, transcript_retention_days=30)
+
+    def broken(runtime: Runtime, plan: object, transcript: object) -> None:
+        raise PipelineError("damaged", "The kept copy could not be written.")
+
+    monkeypatch.setattr(processing, "_silence", broken)  # fails after the transcript was stored
+    client = consenting_client(runtime, signed_in_therapist.user)
+    _, session_id, _, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
+    work_off(runtime)
+    assert session_row(runtime, session_id).status == "failed"
+    with session_scope(runtime.sessions) as session:
+        assert len(session.scalars(select(SessionTranscript)).all()) == 1
+    clock.advance(timedelta(days=31))
+    run_periodic(runtime)
+    work_off(runtime)
+    assert session_row(runtime, session_id).status == "shredded"
+    with session_scope(runtime.sessions) as session:
+        assert session.scalars(select(SessionTranscript)).all() == []
+        assert session.scalars(select(DataKey)).all() == []
+    assert runtime.blobs.names("transcripts/") == [] and runtime.blobs.names("audio/") == []
+
+
+def test_a_transcript_stored_while_the_session_is_being_deleted_is_deleted_too(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    _, session_id, _, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
+    with session_scope(runtime.sessions) as session:
+        row = session.get(TherapySession, session_id)
+        assert row is not None
+        row.status = "processing"
+    stored, commit = threading.Event(), threading.Event()
+
+    def store_checkpoint() -> None:
+        # What the processing job does: store the transcript under a lock on the session's row.
+        with session_scope(runtime.sessions) as session:
+            lock_row(session, TherapySession, session_id)
+            review.store_transcript(
+                session,
+                keystore=runtime.keystore,
+                store=runtime.blobs,
+                session_id=session_id,
+                transcript=Transcript(duration=1.0, segments=[Segment(0.0, 1.0, "words of the session")]),
+            )
+            stored.set()
+            commit.wait(10)
+
+    def delete() -> None:
+        with session_scope(runtime.sessions) as session:
+            row = session.get(TherapySession, session_id)
+            assert row is not None
+            recordings.shred_session(
+                session, keystore=runtime.keystore, therapy_session=row, by="client", reason="asked for deletion"
+            )
+
+    worker = threading.Thread(target=store_checkpoint)
+    worker.start()
+    assert stored.wait(10)
+    deletion = threading.Thread(target=delete)
+    deletion.start()
+    deletion.join(1.5)  # it reaches the transcripts while the worker's transaction is still open
+    commit.set()
+    worker.join()
+    deletion.join()
+    assert session_row(runtime, session_id).status == "shredded"
+    with session_scope(runtime.sessions) as session:
+        assert session.scalars(select(SessionTranscript)).all() == []
+        assert session.scalars(select(DataKey)).all() == []
+    work_off(runtime, process=False)
+    assert runtime.blobs.names("transcripts/") == []
 
 
 def my_page(device: TestClient, token: str) -> str:
