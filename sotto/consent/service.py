@@ -285,6 +285,11 @@ def withdraw(session: Session, *, keystore: KeyStore, consent: Consent, by: str,
         session, consent, (ConsentStatus.SIGNED,), ConsentStatus.WITHDRAWN, withdrawn_at=clock.now(), withdrawn_by=by
     ):
         return False
+    # Other domains act in this same transaction (recording stops, the session is destroyed),
+    # and first: they lock the sessions' rows, which ending a session or the processing job
+    # hold while they wait for the audit log. Taking the log first here could deadlock with
+    # them on PostgreSQL and roll the withdrawal back.
+    events.publish(events.CONSENT_WITHDRAWN, session=session, keystore=keystore, consent=consent, by=actor)
     audit.record(
         session,
         keystore=keystore,
@@ -294,8 +299,6 @@ def withdraw(session: Session, *, keystore: KeyStore, consent: Consent, by: str,
         subject=f"consent:{consent.id}",
         details={"by": by},
     )
-    # Other domains act in this same transaction (recording stops, the session is destroyed).
-    events.publish(events.CONSENT_WITHDRAWN, session=session, keystore=keystore, consent=consent, by=actor)
     return True
 
 

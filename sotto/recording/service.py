@@ -331,7 +331,12 @@ def shred_audio(session: Session, *, therapy_session: TherapySession) -> int:
 def shred_session(
     session: Session, *, keystore: KeyStore, therapy_session: TherapySession, by: str, reason: str
 ) -> None:
-    """Destroy everything kept of a session and give a receipt."""
+    """Destroy everything kept of a session and give a receipt.
+
+    The session's row is locked first, as ending a session and the processing job lock it:
+    taken in the same order, the locks can only queue, never deadlock.
+    """
+    lock_row(session, TherapySession, therapy_session.id)
     shred_audio(session, therapy_session=therapy_session)
     transcript_ids = review.shred_transcript(session, session_id=therapy_session.id)
     if transcript_ids:

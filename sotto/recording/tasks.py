@@ -14,7 +14,7 @@ from sotto.audit import service as audit
 from sotto.consent.models import Consent
 from sotto.crypto.datakeys import load_data_key
 from sotto.crypto.keystore import KeyStore
-from sotto.db import session_scope
+from sotto.db import lock_row, session_scope
 from sotto.jobs.service import enqueue, periodic, task
 from sotto.recording import service
 from sotto.recording.audio import AudioProblem, probe_audio
@@ -103,11 +103,22 @@ def shred_unprocessed_sessions(*, session: Session, keystore: KeyStore, consent:
     transcribed after the client said no. Processed sessions stay, for the client to ask
     for their deletion.
     """
+    unprocessed = TherapySession.status.in_([str(s) for s in UNPROCESSED])
+    ids = session.scalars(
+        select(TherapySession.id)
+        .where(TherapySession.client_id == consent.client_id, unprocessed)
+        .order_by(TherapySession.id)
+    ).all()
+    # Every row locked before the first receipt takes the audit log, in one order; then read
+    # again, as a session may have finished processing while we waited for its lock.
+    for session_id in ids:
+        lock_row(session, TherapySession, session_id)
     for therapy_session in session.scalars(
-        select(TherapySession).where(
-            TherapySession.client_id == consent.client_id, TherapySession.status.in_([str(s) for s in UNPROCESSED])
-        )
-    ):
+        select(TherapySession)
+        .where(TherapySession.id.in_(ids), unprocessed)
+        .order_by(TherapySession.id)
+        .execution_options(populate_existing=True)
+    ).all():
         when = "during the session" if therapy_session.status == SessionStatus.RECORDING else "before processing"
         service.shred_session(
             session,

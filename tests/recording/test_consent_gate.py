@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from sotto import clock
+from sotto.audit import service as audit
 from sotto.audit.models import AuditEvent
+from sotto.consent import service as consents
+from sotto.consent.models import Consent
 from sotto.crypto.datakeys import load_data_key
 from sotto.crypto.models import DataKey
-from sotto.db import session_scope
+from sotto.db import is_postgres, lock_row, session_scope
 from sotto.pipeline import tasks as processing
 from sotto.pipeline.stages import PipelineError
 from sotto.recording.models import Recording, TherapySession
@@ -100,7 +104,8 @@ def test_withdrawn_consent_rejects_next_chunk_and_destroys_the_session(
         assert session.scalars(select(DataKey).where(DataKey.purpose == "recording")).all() == []
         actions = [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
     assert runtime.blobs.names(f"{AUDIO_PREFIX}/{recording_id}") == []
-    assert actions.index("consent.withdrawn") < actions.index("deleted")
+    # One transaction: the session's receipt, then the withdrawal that caused it.
+    assert actions.index("deleted") + 1 == actions.index("consent.withdrawn")
 
 
 def test_therapist_control_for_a_verbal_withdrawal_stops_and_destroys(
@@ -276,3 +281,79 @@ def test_a_failed_session_cannot_be_processed_again_after_withdrawal(
         therapy_session = session.get(TherapySession, session_id)
         assert therapy_session is not None and therapy_session.status == "shredded"
     assert runtime.blobs.names(f"{AUDIO_PREFIX}/{url.rsplit('/', 1)[1]}") == []
+
+
+def wait_until_blocked(runtime: Runtime, seconds: float = 10) -> None:
+    """Return once another transaction waits for a lock (PostgreSQL); SQLite's writers just queue."""
+    with session_scope(runtime.sessions) as session:
+        if not is_postgres(session):
+            time.sleep(0.5)
+            return
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with runtime.engine.connect() as conn:
+            waiting = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            ).scalar_one()
+        if waiting:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the withdrawal never waited for the session's row")
+
+
+def test_a_withdrawal_while_the_worker_holds_the_session_is_not_lost(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
+    """The processing job (and ending a session) lock the session's row, then write to the audit log.
+    A withdrawal that took the audit log first and then waited for the row deadlocked with it on
+    PostgreSQL, and whichever transaction the database cancelled was rolled back: a lost withdrawal."""
+    client = consenting_client(runtime, signed_in_therapist.user)
+    tus = Tus(web)
+    session_id = tus.start_session(client.client.id).json()["session"]
+    tus.upload_file(session_id, recording("wav", seconds=1.0))
+    locked, go_on = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with session_scope(runtime.sessions) as session:
+                lock_row(session, TherapySession, session_id)
+                locked.set()
+                go_on.wait(10)
+                audit.record(
+                    session,
+                    keystore=runtime.keystore,
+                    action="session.transcribed",
+                    actor="worker",
+                    subject=f"session:{session_id}",
+                )
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+
+    def withdrawal() -> None:
+        try:
+            with session_scope(runtime.sessions) as session:
+                consent = session.scalars(select(Consent).where(Consent.client_id == client.client.id)).one()
+                assert consents.withdraw(
+                    session, keystore=runtime.keystore, consent=consent, by="client", actor="client"
+                )
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker), threading.Thread(target=withdrawal)]
+    threads[0].start()
+    assert locked.wait(10)
+    threads[1].start()
+    wait_until_blocked(runtime)
+    go_on.set()
+    for thread in threads:
+        thread.join(30)
+    assert failures == []
+    with session_scope(runtime.sessions) as session:
+        consent = session.scalars(select(Consent).where(Consent.client_id == client.client.id)).one()
+        therapy_session = session.get(TherapySession, session_id)
+        assert consent.status == "withdrawn"
+        assert therapy_session is not None and therapy_session.status == "shredded"
