@@ -139,8 +139,9 @@ def session_page(
     client = clients.get_client(db, client_id=row.client_id)
     recs = recordings.recordings_of(db, session_id=row.id)
     transcript = None
+    closed = recordings.review_refused(db, client_id=row.client_id)
     stored = review.transcript_row(db, session_id=row.id)
-    if stored is not None and stored.data_key_id is not None and row.status != SessionStatus.SHREDDED:
+    if stored is not None and stored.data_key_id is not None and row.status != SessionStatus.SHREDDED and not closed:
         transcript = review.read_transcript(db, keystore=runtime.keystore, store=runtime.blobs, row=stored)
         audit.record(
             db,
@@ -160,6 +161,7 @@ def session_page(
         progress=progress.of(row) if row.status in (SessionStatus.RECORDED, SessionStatus.PROCESSING) else None,
         can_retry=row.status == SessionStatus.FAILED and any(map(recordings.is_processable, recs)),
         transcript=transcript,
+        review_closed=closed,
         speakers=review.speaker_choices(transcript, speakers=row.speakers) if transcript else [],
         labels_version=review.labels_version(stored) if transcript and stored else "",
         channels=len({r.channel for r in recs}),
@@ -226,6 +228,16 @@ def play(
     if found is None:
         return not_found(request)
     rec, row = found
+    closed = recordings.review_refused(db, client_id=row.client_id)
+    if closed:
+        return render(
+            request,
+            "message.html",
+            status_code=403,
+            title="No audio",
+            message=closed,
+            link=(f"/sessions/{row.id}", "Back"),
+        )
     if not recordings.audio_available(row) or rec.data_key_id is None or not rec.complete:
         return render(
             request,

@@ -20,7 +20,7 @@ from sotto.accounts.models import Practice, User
 from sotto.audit import service as audit
 from sotto.clients.models import Client
 from sotto.consent import service as consents
-from sotto.consent.models import Consent, ConsentStatus
+from sotto.consent.models import Consent, ConsentStatus, Use
 from sotto.crypto.datakeys import create_data_key, destroy_data_key, load_data_key
 from sotto.crypto.envelope import open_sealed, seal
 from sotto.crypto.keystore import KeyStore
@@ -63,6 +63,24 @@ def consent_problem(consent: Consent | None) -> str | None:
         return "The client has not signed the consent form."
     if not any(consent.uses.values()):
         return "The client's consent does not allow any use of recordings."
+    return None
+
+
+def review_refused(session: Session, *, client_id: str) -> str | None:
+    """Why the therapist may not read or listen to this client's sessions now, or None when they may.
+
+    The client's choices on their latest signed consent decide, as they stand now: a client who
+    unticks therapist review closes the sessions recorded before too. A withdrawn consent keeps
+    the choices it had, for the sessions kept from before the withdrawal.
+    """
+    consent = session.scalar(
+        select(Consent)
+        .where(Consent.client_id == client_id, Consent.signed_at.is_not(None))
+        .order_by(Consent.signed_at.desc())
+        .limit(1)
+    )
+    if consent is None or not consent.uses.get(Use.THERAPIST_REVIEW):
+        return "The client's consent does not allow you to read or listen to recordings of your sessions."
     return None
 
 

@@ -10,7 +10,7 @@ from sotto.audit.models import AuditEvent, DeletionReceipt
 from sotto.db import session_scope
 from sotto.recording.models import Recording, TherapySession
 from sotto.runtime import Runtime
-from support.app import Person, work_off
+from support.app import Person, form_token, work_off
 from support.audio import recording, unique_wav
 from support.consenting import consenting_client
 from support.scan import distinctive_slices, stored_anywhere
@@ -167,3 +167,43 @@ def test_one_damaged_segment_does_not_cost_the_good_ones(
         assert lost.data_key_id is None
         [receipt] = session.scalars(select(DeletionReceipt)).all()
         assert receipt.what == "an unusable part of the recording"
+
+
+def review_page(web: TestClient, session_id: str) -> str:
+    page = web.get(f"/sessions/{session_id}")
+    assert page.status_code == 200
+    return page.text
+
+
+def test_a_client_who_refused_therapist_review_has_no_session_read_or_played(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
+    uses = {"therapist_review": False, "supervision": False, "ai_notes": True, "client_recap": True}
+    client = consenting_client(runtime, signed_in_therapist.user, uses=uses)
+    _, session_id, url, _ = upload(runtime, web, client.client.id, recording("wav", seconds=2.0))
+    played = web.get(f"{url}/audio")  # the audio is there, waiting to be processed
+    assert played.status_code == 403 and "does not allow you" in played.text
+    assert "/audio" not in review_page(web, session_id)
+    work_off(runtime)
+    assert session_row(runtime, session_id).status == "processed"
+    text = review_page(web, session_id)
+    assert 'id="review-closed"' in text and 'id="transcript"' not in text
+    with session_scope(runtime.sessions) as session:
+        actions = {e.action for e in session.scalars(select(AuditEvent))}
+    assert not actions & {"transcript.viewed", "recording.played"}
+
+
+def test_unticking_therapist_review_closes_the_sessions_recorded_before(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    _, session_id, url, _ = upload(runtime, web, client.client.id, recording("wav", seconds=2.0))
+    assert web.get(f"{url}/audio").status_code == 200
+    work_off(runtime)
+    assert 'id="transcript"' in review_page(web, session_id)
+    with TestClient(web.app, base_url="http://testserver") as device:  # the client's phone
+        page = f"/my/{client.my_token}"
+        r = device.post(f"{page}/uses", data={"csrf_token": form_token(device, page), "use_client_recap": "yes"})
+        assert r.status_code == 200
+    text = review_page(web, session_id)
+    assert 'id="review-closed"' in text and 'id="transcript"' not in text
