@@ -207,3 +207,27 @@ def test_unticking_therapist_review_closes_the_sessions_recorded_before(
         assert r.status_code == 200
     text = review_page(web, session_id)
     assert 'id="review-closed"' in text and 'id="transcript"' not in text
+
+
+def test_a_range_no_file_could_have_is_refused_plainly(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    _, _, url, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
+    r = web.get(f"{url}/audio", headers={"Range": "bytes=" + "9" * 5000 + "-"})
+    assert r.status_code == 416
+
+
+def test_audio_declared_as_a_web_page_is_served_as_bytes(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    tus = Tus(web)
+    session_id = tus.start_session(client.client.id).json()["session"]
+    data = recording("wav", seconds=1.0)
+    url = tus.create(session_id, source="upload", length=len(data), filetype="text/html").headers["Location"]
+    assert tus.patch(url, 0, data).status_code == 204
+    work_off(runtime, process=False)
+    r = web.get(f"{url}/audio")
+    assert r.status_code == 200 and r.content == data
+    assert r.headers["content-type"] == "application/octet-stream"
