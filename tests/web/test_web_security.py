@@ -222,6 +222,16 @@ def test_internal_error_is_a_plain_500_page_and_the_log_keeps_no_message(
         assert "secret-content-XYZ" not in logging.Formatter().format(record)
 
 
+def test_text_the_database_cannot_store_is_refused_plainly(web: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    """PostgreSQL stores no NUL character in text: typed at sign-in (anyone can), it was a server error."""
+    caplog.set_level(logging.DEBUG)
+    typed = {"email": "kestrel\x00@example.test", "password": "wrong", "csrf_token": form_token(web, "/login")}
+    r = web.post("/login", data=typed)
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+    assert "Traceback" not in r.text and "NUL" not in r.text
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
 @pytest.fixture
 def live_server(runtime: Runtime) -> Iterator[str]:
     """The app behind a real uvicorn on loopback, as `sotto serve` runs it."""
