@@ -15,6 +15,8 @@ Listener = Callable[..., None]
 _LISTENERS: dict[str, list[Listener]] = defaultdict(list)
 
 CONSENT_WITHDRAWN = "consent.withdrawn"
+#: The client changed their choices so that no use of a recording is left (the consent stays signed).
+CONSENT_NO_USE_LEFT = "consent.no_use_left"
 
 
 def subscribe(event: str) -> Callable[[Listener], Listener]:

@@ -19,7 +19,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sotto import clock
+from sotto import clock, events
 from sotto.accounts.models import Practice, User
 from sotto.audit import service as audit
 from sotto.clients.models import Client
@@ -222,6 +222,10 @@ def change_uses(session: Session, *, keystore: KeyStore, consent: Consent, uses:
     if chosen == consent.uses:
         return True
     consent.uses = chosen
+    if not any(chosen.values()):
+        # Nothing may be made of a recording any more: what was captured and not yet processed
+        # goes, as on a withdrawal, and first, for the same order of locks (see ``withdraw``).
+        events.publish(events.CONSENT_NO_USE_LEFT, session=session, keystore=keystore, consent=consent, by="client")
     audit.record(
         session,
         keystore=keystore,

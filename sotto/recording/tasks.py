@@ -103,22 +103,7 @@ def shred_unprocessed_sessions(*, session: Session, keystore: KeyStore, consent:
     transcribed after the client said no. Processed sessions stay, for the client to ask
     for their deletion.
     """
-    unprocessed = TherapySession.status.in_([str(s) for s in UNPROCESSED])
-    ids = session.scalars(
-        select(TherapySession.id)
-        .where(TherapySession.client_id == consent.client_id, unprocessed)
-        .order_by(TherapySession.id)
-    ).all()
-    # Every row locked before the first receipt takes the audit log, in one order; then read
-    # again, as a session may have finished processing while we waited for its lock.
-    for session_id in ids:
-        lock_row(session, TherapySession, session_id)
-    for therapy_session in session.scalars(
-        select(TherapySession)
-        .where(TherapySession.id.in_(ids), unprocessed)
-        .order_by(TherapySession.id)
-        .execution_options(populate_existing=True)
-    ).all():
+    for therapy_session in _unprocessed_sessions(session, client_id=consent.client_id):
         when = "during the session" if therapy_session.status == SessionStatus.RECORDING else "before processing"
         service.shred_session(
             session,
@@ -127,6 +112,42 @@ def shred_unprocessed_sessions(*, session: Session, keystore: KeyStore, consent:
             by=by,
             reason=f"the client withdrew consent {when}",
         )
+
+
+@events.subscribe(events.CONSENT_NO_USE_LEFT)
+def shred_sessions_no_one_may_use(*, session: Session, keystore: KeyStore, consent: Consent, by: str) -> None:
+    """A client who unticks every use of their recordings leaves nothing anyone may make of the
+    audio not yet processed: it goes as on a withdrawal (recording already stops at the next chunk)."""
+    for therapy_session in _unprocessed_sessions(session, client_id=consent.client_id):
+        service.shred_session(
+            session,
+            keystore=keystore,
+            therapy_session=therapy_session,
+            by=by,
+            reason="the client allowed no use of recordings",
+        )
+
+
+def _unprocessed_sessions(session: Session, *, client_id: str) -> list[TherapySession]:
+    """The client's sessions not yet processed, each row locked, in one order.
+
+    Every row is locked before the first receipt takes the audit log, then read again, as a
+    session may have finished processing while we waited for its lock.
+    """
+    unprocessed = TherapySession.status.in_([str(s) for s in UNPROCESSED])
+    ids = session.scalars(
+        select(TherapySession.id).where(TherapySession.client_id == client_id, unprocessed).order_by(TherapySession.id)
+    ).all()
+    for session_id in ids:
+        lock_row(session, TherapySession, session_id)
+    return list(
+        session.scalars(
+            select(TherapySession)
+            .where(TherapySession.id.in_(ids), unprocessed)
+            .order_by(TherapySession.id)
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
 @periodic("recording.retention", every=timedelta(minutes=15))

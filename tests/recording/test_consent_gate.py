@@ -357,3 +357,24 @@ def test_a_withdrawal_while_the_worker_holds_the_session_is_not_lost(
         therapy_session = session.get(TherapySession, session_id)
         assert consent.status == "withdrawn"
         assert therapy_session is not None and therapy_session.status == "shredded"
+
+
+def test_unticking_every_use_mid_session_stops_and_destroys_it(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
+    """Recording needs some use of it allowed; a client who takes every use back mid-session leaves
+    nothing anyone may make of what was captured, so it is not processed but destroyed."""
+    client = consenting_client(runtime, signed_in_therapist.user)
+    tus, session_id, url = live_recording(web, client.client.id)
+    assert tus.patch(url, 0, CHUNK).status_code == 204
+    with TestClient(web.app, base_url="http://testserver") as device:  # the client's phone
+        page = f"/my/{client.my_token}"
+        assert device.post(f"{page}/uses", data={"csrf_token": form_token(device, page)}).status_code == 200
+    assert tus.patch(url, len(CHUNK), CHUNK).status_code == 403
+    work_off(runtime)
+    with session_scope(runtime.sessions) as session:
+        therapy_session = session.get(TherapySession, session_id)
+        assert therapy_session is not None and therapy_session.status == "shredded"
+        assert session.scalars(select(DataKey).where(DataKey.purpose == "recording")).all() == []
+        assert session.scalars(select(Consent).where(Consent.client_id == client.client.id)).one().status == "signed"
+    assert runtime.blobs.names(f"{AUDIO_PREFIX}/{url.rsplit('/', 1)[1]}") == []
