@@ -59,6 +59,14 @@ def _page(
     requests = client_requests.open_requests(db, session_ids=[s.id for s in sessions])
     granted = client_requests.copies_granted(db, session_ids=[s.id for s in sessions])
     copies = {s.id for s in sessions if s.id in granted and s.status == SessionStatus.PROCESSED}
+    # A session that failed after its transcript was stored keeps that transcript until its date.
+    failed_with_transcript = {
+        s.id
+        for s in sessions
+        if s.status == SessionStatus.FAILED
+        and (row := review.transcript_row(db, session_id=s.id)) is not None
+        and row.data_key_id is not None
+    }
     return render(
         request,
         "client/my.html",
@@ -71,6 +79,7 @@ def _page(
         sessions=sessions,
         requested={(r.session_id, r.kind): r for r in requests},
         copies=copies,
+        failed_with_transcript=failed_with_transcript,
         receipts=audit.receipts_for_client(db, client_id=consent.client_id),
         **extra,
     )

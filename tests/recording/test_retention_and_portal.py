@@ -142,6 +142,10 @@ def test_a_transcript_kept_by_a_session_that_failed_later_is_destroyed_on_time(
     assert session_row(runtime, session_id).status == "failed"
     with session_scope(runtime.sessions) as session:
         assert len(session.scalars(select(SessionTranscript)).all()) == 1
+    with TestClient(web.app, base_url="http://testserver") as device:  # what the client is told is kept
+        kept = device.get(f"/my/{client.my_token}").text
+    expires = session_row(runtime, session_id).transcript_expires_at
+    assert expires is not None and "Transcript and notes: a transcript, until" in kept
     clock.advance(timedelta(days=31))
     run_periodic(runtime)
     work_off(runtime)
