@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sotto import clock
 from sotto.accounts.models import Practice
 from sotto.audit import service as audit
 from sotto.consent import seal
@@ -42,13 +43,20 @@ def _store(session: Session, *, keystore: KeyStore, practice_id: str, material: 
 
 
 def ensure_seal_certificate(session: Session, *, keystore: KeyStore, practice: Practice) -> SealCertificate:
-    """The active certificate, creating a self-signed one if the practice has none."""
+    """The active certificate, creating a self-signed one if the practice has none or it has expired.
+
+    A seal made with an expired certificate fails every check, Sotto's and PDF readers', so
+    an expired certificate is retired as a replaced one is: it still checks what it sealed.
+    """
     current = active_certificate(session, practice_id=practice.id)
-    if current is not None:
+    if current is not None and can_seal(current):
         return current
     row = _store(
         session, keystore=keystore, practice_id=practice.id, material=seal.create_self_signed_certificate(practice.name)
     )
+    details = {"fingerprint": row.fingerprint_sha256}
+    if current is not None:
+        details["replaces_expired"] = current.fingerprint_sha256
     audit.record(
         session,
         keystore=keystore,
@@ -56,9 +64,14 @@ def ensure_seal_certificate(session: Session, *, keystore: KeyStore, practice: P
         actor="system",
         practice_id=practice.id,
         subject=f"certificate:{row.id}",
-        details={"fingerprint": row.fingerprint_sha256},
+        details=details,
     )
     return row
+
+
+def can_seal(row: SealCertificate) -> bool:
+    """Whether new PDFs may be sealed with this certificate: it is in use and has not expired."""
+    return row.active and row.not_after > clock.now()
 
 
 def install_certificate(

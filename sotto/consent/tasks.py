@@ -46,7 +46,7 @@ def deliver_signed_pdf(runtime: Runtime, *, consent_id: str) -> None:
         cert = certificates.active_certificate(session, practice_id=consent.practice_id)
     assert practice is not None and therapist is not None and client is not None
     assert consent.signed_at is not None and consent.expires_at is not None and consent.opened_at is not None
-    if cert is None:
+    if cert is None or not certificates.can_seal(cert):
         with session_scope(runtime.sessions) as session:
             cert = certificates.ensure_seal_certificate(session, keystore=runtime.keystore, practice=practice)
     details, client_token = signing.signing_details(runtime.keystore, consent)

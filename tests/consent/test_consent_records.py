@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from email.message import EmailMessage
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from test_consent_flow import CLIENT_EMAIL, invitation_link, mail_to, send_form, sign, the_consent
+from test_seal import issue
 
+from sotto import clock
+from sotto.consent import certificates, seal
 from sotto.consent.fhir import validate_bundle
 from sotto.consent.models import Consent
 from sotto.db import session_scope
@@ -88,6 +92,33 @@ def test_verify_recognises_the_genuine_pdf_and_rejects_a_changed_one(
     assert r.status_code == 400 and "Choose a file" in r.text
     for needle in unique_pdf_parts(pdf):
         assert stored_anywhere(runtime, needle) == []
+
+
+def test_consent_signed_after_the_seal_certificate_expired_is_sealed_with_a_valid_one(
+    runtime: Runtime, web: TestClient, smtp_server, signed_in_therapist: Person
+) -> None:
+    # The certificate in use has run out since it was installed (a CA-issued one lasts a year or three).
+    now = clock.now()
+    key, expired = issue(
+        "Quiet Harbor Counseling seal", not_before=now - timedelta(days=400), not_after=now - timedelta(days=1)
+    )
+    with session_scope(runtime.sessions) as session:
+        old = certificates._store(
+            session,
+            keystore=runtime.keystore,
+            practice_id=signed_in_therapist.user.practice_id,
+            material=seal._material(key, expired, []),
+        )
+
+    pdf = signed_pdf(runtime, web, smtp_server, signed_in_therapist)
+
+    r = upload(web, pdf)
+    assert "Genuine and unchanged" in r.text and "expired" not in r.text
+    with session_scope(runtime.sessions) as session:
+        current = certificates.active_certificate(session, practice_id=signed_in_therapist.user.practice_id)
+        kept = {c.id for c in certificates.practice_certificates(session, practice_id=old.practice_id)}
+    assert current is not None and current.id != old.id and current.not_after > clock.now()
+    assert old.id in kept  # still checks the PDFs it sealed while it was valid
 
 
 def test_verify_refuses_an_oversized_upload(runtime: Runtime, web: TestClient, signed_in_therapist: Person) -> None:
