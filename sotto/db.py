@@ -123,6 +123,23 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+def truncate_write_ahead_log(engine: Engine) -> None:
+    """On SQLite, fold the write-ahead log into the database and empty it; PostgreSQL has nothing to do here.
+
+    secure_delete zeroes a deleted row's page in the database, but the log keeps earlier copies
+    of that page until they are overwritten: a copy of the data folder taken meanwhile would
+    still hold a shredded key. Best effort: while another connection is reading, the log stays
+    as it is until the next call.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()
+    try:
+        raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        raw.close()
+
+
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 

@@ -14,7 +14,7 @@ from sotto.audit import service as audit
 from sotto.consent.models import Consent
 from sotto.crypto.datakeys import load_data_key
 from sotto.crypto.keystore import KeyStore
-from sotto.db import lock_row, session_scope
+from sotto.db import lock_row, session_scope, truncate_write_ahead_log
 from sotto.jobs.service import enqueue, periodic, task
 from sotto.recording import service
 from sotto.recording.audio import AudioProblem, probe_audio
@@ -85,9 +85,10 @@ def check_audio(runtime: Runtime, *, session_id: str) -> None:
 
 @task("recording.delete_chunks")
 def delete_chunks(runtime: Runtime, *, recording_ids: list[str]) -> None:
-    """Remove the chunk files of recordings whose keys are already destroyed."""
+    """Remove the chunk files of recordings whose keys are already destroyed, and the keys' last copies."""
     for recording_id in recording_ids:
         delete_object(runtime.blobs, prefix=service.AUDIO_PREFIX, object_id=recording_id)
+    truncate_write_ahead_log(runtime.engine)
 
 
 # A session in one of these states still holds audio that was never transcribed.

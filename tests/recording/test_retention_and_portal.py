@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from contextlib import ExitStack, closing
 from datetime import timedelta
 
 import pytest
@@ -27,6 +29,7 @@ from sotto.runtime import Runtime
 from support.app import Person, form_token, links_in, set_practice, sign_in, work_off
 from support.audio import recording
 from support.consenting import consenting_client
+from support.scan import stored_anywhere
 from support.smtp import LoopbackSmtpServer
 from support.tus import Tus
 
@@ -353,3 +356,30 @@ def test_client_downloads_a_copy_once_the_therapist_agrees(
     with session_scope(runtime.sessions) as session:
         actions = [e.action for e in session.scalars(select(AuditEvent))]
     assert "transcript.copy_downloaded" in actions
+
+
+def test_a_deleted_session_leaves_no_copy_of_its_keys_in_the_database_files(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
+    """Deleting the wrapped key is the crypto-shred. SQLite zeroes the row's page (secure_delete), but
+    its write-ahead log kept older copies of the page until they were overwritten: a copy of the data
+    folder taken then, with the key file, could still unwrap the keys and read the session."""
+    with ExitStack() as running_server:
+        if runtime.engine.dialect.name == "sqlite":
+            # A server keeps connections open, so SQLite does not remove the log between requests.
+            kept_open = running_server.enter_context(closing(sqlite3.connect(runtime.settings.data_dir / "sotto.db")))
+            kept_open.execute("SELECT count(*) FROM data_keys").fetchall()
+        set_practice(runtime, audio_retention_days=30)
+        client = consenting_client(runtime, signed_in_therapist.user)
+        _, session_id, _, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
+        work_off(runtime)
+        with session_scope(runtime.sessions) as session:
+            wrapped = [key.wrapped for key in session.scalars(select(DataKey))]
+        assert len(wrapped) >= 2  # the kept audio and the transcript
+        with TestClient(web.app, base_url="http://testserver") as device:
+            page = my_page(device, client.my_token)
+            device.post(f"{page}/sessions/{session_id}/delete", data={"csrf_token": form_token(device, page)})
+        work_off(runtime)
+        assert session_row(runtime, session_id).status == "shredded"
+        for key in wrapped:
+            assert stored_anywhere(runtime, key) == []
