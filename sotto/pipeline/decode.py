@@ -15,7 +15,9 @@ it belongs:
   recording are given in order.
 
 All channels are then padded with silence to the same length, and the stretches where a
-channel only echoes another (`sotto.pipeline.crosstalk`) are silenced.
+channel only echoes another (`sotto.pipeline.crosstalk`) are silenced. A channel left with no
+recording (the microphone's was unusable, the call's was not) is silence, so that every other
+channel keeps its number, and with it its speaker.
 """
 
 from __future__ import annotations
@@ -91,13 +93,10 @@ def decode_sources(
             ends[channel] = at + len(signal)
             if ends[channel] > limit:
                 raise _too_long(max_seconds)
-    channels = sorted(placed)
-    if channels != list(range(len(channels))):
-        raise ValueError(f"session channels must be numbered from 0 without gaps, got {channels}")
     length = max(ends.values())
     out = []
-    for channel in channels:
-        pieces = placed.pop(channel)
+    for channel in range(max(placed) + 1):
+        pieces = placed.pop(channel, [])
         if len(pieces) == 1 and pieces[0][0] == 0 and len(pieces[0][1]) == length:
             out.append(pieces[0][1])  # the usual case, one recording: no copy
             continue

@@ -67,6 +67,15 @@ def test_a_recording_with_a_start_time_is_placed_there() -> None:
     assert audio.channels[0][48_000:].any()
 
 
+def test_a_channel_left_without_a_recording_is_silence_and_the_others_keep_their_numbers() -> None:
+    # Only the call's recording is left (the microphone's was cut off and destroyed).
+    call = tone(2.0, 600)
+    audio = decode_sources([AudioSource(io.BytesIO(wav_bytes([call], 16_000)), channel=1)], max_seconds=60)
+    assert len(audio.channels) == 2 and audio.duration == pytest.approx(2.0)
+    assert not audio.channels[0].any()
+    assert np.allclose(audio.channels[1], call, atol=1e-3)
+
+
 def test_recordings_overlapping_on_one_channel_are_refused() -> None:
     sources = [
         AudioSource(io.BytesIO(wav_bytes([tone(5.0, 200)], 16_000)), channel=0),

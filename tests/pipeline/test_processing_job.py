@@ -363,6 +363,28 @@ def test_silence_gives_an_empty_transcript_and_says_so(
     assert "No speech was heard" in web.get(f"/sessions/{session_id}").text
 
 
+def test_a_telehealth_session_whose_microphone_recording_was_unusable_is_processed_from_the_call(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes
+) -> None:
+    from support.audio import recording
+
+    client = consenting_client(runtime, signed_in_therapist.user)
+    tus = Tus(web)
+    session_id = tus.start_session(client.client.id).json()["session"]
+    microphone = recording("webm", seconds=3.0)
+    for source, data in (("microphone", microphone[: len(microphone) // 2]), ("call", session_wav)):
+        url = tus.create(session_id, source=source).headers["Location"]
+        assert tus.patch(url, 0, data).status_code == 204
+    tus.end(session_id)
+    work_off(runtime)  # the cut-off microphone recording is destroyed; the call's is kept and processed
+
+    done = row(runtime, session_id)
+    assert done.status == "processed", done.problem
+    transcript = stored_transcript(runtime, session_id)
+    assert "parents" in " ".join(s.text for s in transcript.segments)
+    assert {s.speaker for s in transcript.segments} == {"client"}  # the call is the client's side
+
+
 def test_a_web_node_that_does_not_process_leaves_sessions_for_other_workers(
     runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes
 ) -> None:
