@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import sys
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 import typer
 
@@ -206,7 +207,9 @@ def process(
     therapist_voice: Annotated[
         str, typer.Option(help="A recording of the therapist alone, to tell who is the therapist.")
     ] = "",
-    max_hours: Annotated[float, typer.Option(min=0.01, help="Refuse recordings longer than this.")] = 4.0,
+    max_hours: Annotated[
+        float, typer.Option(min=0.01, max=24, help="Refuse recordings longer than this (hours).")
+    ] = 4.0,
 ) -> None:
     """Transcribe one recording, label the speakers, remove identifiers and print the transcript.
 
@@ -235,7 +238,7 @@ def process(
     profile: VoiceProfile | None = None
     if therapist_voice:
         try:
-            with open(therapist_voice, "rb") as sample:
+            with _open_recording(therapist_voice) as sample:
                 samples = decode_recording(sample, mono=True, max_seconds=600)[0]
             profile = profile_from_samples(samples)
         except OSError as exc:
@@ -243,7 +246,7 @@ def process(
         except (PipelineError, ValueError) as exc:
             raise fail(f"{therapist_voice}: {exc}", 2) from None
     try:
-        recording = open(audio, "rb")  # noqa: SIM115 - held open across the checks below
+        recording = _open_recording(audio)
     except OSError as exc:
         raise fail(f"cannot read {audio}: {exc.strerror}", 2) from None
     with recording:
@@ -282,6 +285,16 @@ def process(
         typer.echo(as_text(result.transcript))
     if not result.transcript.segments:
         raise fail("no speech was found in the recording (was the microphone muted?)", 3)
+
+
+def _open_recording(path: str) -> BinaryIO:
+    """The recording at ``path``, to be read more than once. A pipe (``<(gpg -d ...)``) is read
+    into memory: asking for a file instead would ask for the decrypted recording on disk."""
+    file = open(path, "rb")  # noqa: SIM115 - the caller holds it open across the checks
+    if file.seekable():
+        return file
+    with file:
+        return io.BytesIO(file.read())
 
 
 @app.command("redact")
@@ -326,14 +339,22 @@ def redact(
     except SentenceModelMissing as exc:
         typer.echo(f"sotto redact: {exc}", err=True)
         raise typer.Exit(2) from None
+    # UTF-8 whatever the locale says; bytes that are not UTF-8 arrive as lone surrogates and are refused.
+    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape")
     if jsonl:
         try:
-            redact_lines(sys.stdin, sys.stdout, redactor, settings)
+            redact_lines(stdin, sys.stdout, redactor, settings)
         except SessionError as exc:
             typer.echo(f"sotto redact: {exc}", err=True)
             raise typer.Exit(2) from None
         return
-    lines = sys.stdin.read().splitlines()
+    given = stdin.read()
+    try:
+        given.encode("utf-8")
+    except UnicodeEncodeError:
+        typer.echo("sotto redact: standard input is not UTF-8 text", err=True)
+        raise typer.Exit(2) from None
+    lines = given.splitlines()
     result = redactor.redact_turns([("", line) for line in lines], settings)
     for text in result.texts:
         typer.echo(text)

@@ -27,6 +27,14 @@ def parse_session(line: str, number: int) -> dict[str, Any]:
         session = json.loads(line)
     except json.JSONDecodeError as exc:
         raise SessionError(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except (ValueError, RecursionError):  # a number thousands of digits long, or lists nested thousands deep
+        raise SessionError(f"line {number}: not valid JSON (a number too long or nesting too deep)") from None
+    try:
+        # Bytes that are not UTF-8 (read as lone surrogates) or a lone "\ud800" escape: no text
+        # model reads them and no UTF-8 output can hold them.
+        json.dumps(session, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise SessionError(f"line {number}: not UTF-8 text (a byte or a \\u escape that is not a character)") from None
     if not isinstance(session, dict):
         raise SessionError(f"line {number}: a session must be a JSON object")
     turns = session.get("turns")

@@ -91,6 +91,31 @@ def test_a_recording_over_the_limit_is_refused(tmp_path: Path) -> None:
     assert code == 1 and "limit" in err
 
 
+def test_a_limit_too_large_to_count_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "one.wav"
+    path.write_bytes(wav_bytes([np.zeros(16_000, dtype=np.float32)], 16_000))
+    for limit in ("inf", "1e308"):
+        code, out, err = process(str(path), "--max-hours", limit)
+        assert code == 2 and out == "" and "--max-hours" in err
+
+
+def test_a_recording_given_through_a_pipe_is_read_from_memory() -> None:
+    import subprocess
+    import sys
+
+    # As in `sotto process <(gpg -d session.wav.gpg)`: the decrypted recording never touches the disk.
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "sotto"), "process", "/dev/stdin", "--json"],
+        input=wav_bytes([np.zeros(16_000 * 2, dtype=np.float32)], 16_000),
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    assert b"Traceback" not in proc.stderr
+    assert proc.returncode == 3 and b"no speech" in proc.stderr
+    assert json.loads(proc.stdout)["duration"] == pytest.approx(2.0)
+
+
 def test_a_silent_recording_says_no_speech_and_prints_an_empty_transcript(tmp_path: Path) -> None:
     path = tmp_path / "silent.wav"
     path.write_bytes(wav_bytes([np.zeros(16_000 * 20, dtype=np.float32)], 16_000))

@@ -50,6 +50,39 @@ def test_a_bad_line_stops_the_run_with_its_line_number_and_without_its_text() ->
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("bad", "env", "said"),
+    [
+        (b'{"id": "b", "turns": [{"speaker": "client", "text": "Ren\xe9e Okafor"}]}', {}, b"not UTF-8 text"),
+        (
+            b'{"id": "b", "turns": [{"speaker": "client", "text": "Ren\xe9e Okafor"}]}',
+            {"PYTHONIOENCODING": "utf-8:strict"},  # as Python reads standard input in most UTF-8 locales
+            b"not UTF-8 text",
+        ),
+        (b'{"id": "b", "turns": [{"speaker": "client", "text": "\\ud800 Renee Okafor"}]}', {}, b"not UTF-8 text"),
+        (b'{"id": "b", "turns": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", {}, b"not valid JSON"),
+    ],
+    ids=["latin-1-byte", "latin-1-byte-strict-locale", "lone-surrogate-escape", "nested-too-deep"],
+)
+def test_a_line_that_cannot_be_read_stops_the_run_plainly_with_its_line_number(
+    bad: bytes, env: dict[str, str], said: bytes
+) -> None:
+    good = json.dumps({"id": "ok", "turns": [{"speaker": "client", "text": "Fine."}]}).encode()
+    proc = subprocess.run(
+        [SOTTO, "redact", "--jsonl"],
+        input=good + b"\n" + bad + b"\n" + good + b"\n",
+        capture_output=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **env},
+    )
+    assert b"Traceback" not in proc.stderr
+    assert proc.returncode == 2
+    assert b"line 2: " + said in proc.stderr and b"Okafor" not in proc.stderr
+    assert [json.loads(line)["id"] for line in proc.stdout.splitlines()] == ["ok"]
+
+
+@pytest.mark.slow
 def test_a_session_without_turns_list_is_refused() -> None:
     proc = run(json.dumps({"id": "x", "turns": "hello"}) + "\n", "--jsonl")
     assert proc.returncode == 2
