@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 import sys
-from typing import Annotated, BinaryIO
+from typing import Annotated, Any, BinaryIO
 
 import typer
 
-from sotto.config import SettingsError, get_settings, load_settings
+from sotto.config import Settings, SettingsError, get_settings, load_settings
 
 app = typer.Typer(
     help="Sotto: consent-first recording and AI review for psychotherapists.",
@@ -68,11 +68,20 @@ def serve(
         create_app(runtime),
         host=host or runtime.settings.host,
         port=port or runtime.settings.port,
-        log_config=None,
-        access_log=True,
-        server_header=False,
-        proxy_headers=False,
+        **server_options(runtime.settings),
     )
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for Sotto: Sotto's own logging, no server banner, and a client's address
+    taken from a proxy's headers only when the practice named that proxy (``trusted_proxies``)."""
+    return {
+        "log_config": None,
+        "access_log": True,
+        "server_header": False,
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": settings.trusted_proxies or None,
+    }
 
 
 @admin_app.command("create-user")

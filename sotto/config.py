@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     public_url: str = Field(
         default="", description="Address used in links sent by e-mail; empty means http://HOST:PORT of this server."
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (comma-separated "
+        "addresses, * for any); empty believes none. Behind the proxy that serves HTTPS, name it here: otherwise "
+        "every visitor has the proxy's address, in the sign-in limits and in the consent record alike.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

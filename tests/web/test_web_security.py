@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -28,6 +29,8 @@ from sotto import clock
 from sotto.accounts import service as accounts
 from sotto.accounts.models import EnrolmentLink, Role
 from sotto.app import create_app
+from sotto.cli import server_options
+from sotto.config import Settings
 from sotto.consent import seal
 from sotto.consent import template as forms
 from sotto.consent.models import Consent
@@ -232,21 +235,15 @@ def test_text_the_database_cannot_store_is_refused_plainly(web: TestClient, capl
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
 
 
-@pytest.fixture
-def live_server(runtime: Runtime) -> Iterator[str]:
-    """The app behind a real uvicorn on loopback, as `sotto serve` runs it."""
+@contextmanager
+def serving(runtime: Runtime, settings: Settings | None = None) -> Iterator[str]:
+    """The app behind a real uvicorn on loopback, with the options `sotto serve` gives it."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    options = server_options(settings or runtime.settings)
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(runtime, run_workers=False),
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            access_log=True,
-            lifespan="off",
-        )
+        uvicorn.Config(create_app(runtime, run_workers=False), host="127.0.0.1", port=port, lifespan="off", **options)
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -257,6 +254,40 @@ def live_server(runtime: Runtime) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture
+def live_server(runtime: Runtime) -> Iterator[str]:
+    with serving(runtime) as url:
+        yield url
+
+
+def failed_sign_ins_from(url: str, forwarded_for: str, count: int) -> list[int]:
+    """Status codes of ``count`` sign-ins with unknown addresses, each a new one (no account limit)."""
+    codes = []
+    with httpx.Client(base_url=url, headers={"X-Forwarded-For": forwarded_for}) as browser:
+        for _ in range(count):
+            page = browser.get("/login")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert token is not None
+            form = {"email": f"{secrets.token_hex(4)}@example.test", "password": "wrong", "csrf_token": token[1]}
+            codes.append(browser.post("/login", data=form).status_code)
+    return codes
+
+
+def test_behind_a_named_proxy_each_visitor_keeps_their_own_address(runtime: Runtime) -> None:
+    """Behind the proxy that serves HTTPS every request comes from the proxy. Believing its
+    X-Forwarded-For only when the practice named it keeps the sign-in limit per visitor: one
+    visitor guessing passwords does not lock everyone else out."""
+    limit = runtime.settings.login_max_failures * 4
+    behind_proxy = runtime.settings.model_copy(update={"trusted_proxies": "127.0.0.1"})
+    with serving(runtime, behind_proxy) as url:
+        assert set(failed_sign_ins_from(url, "203.0.113.7", limit)) == {400}
+        assert failed_sign_ins_from(url, "203.0.113.7", 1) == [429]
+        assert failed_sign_ins_from(url, "198.51.100.4", 1) == [400]
+    with serving(runtime) as url:  # no proxy named: the header is anyone's to write, and is ignored
+        assert set(failed_sign_ins_from(url, "192.0.2.1", limit)) == {400}
+        assert failed_sign_ins_from(url, "192.0.2.2", 1) == [429]
 
 
 def test_internal_error_message_stays_out_of_the_server_log(
