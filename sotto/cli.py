@@ -14,6 +14,8 @@ app = typer.Typer(
     help="Sotto: consent-first recording and AI review for psychotherapists.",
     no_args_is_help=True,
     add_completion=False,
+    # An error's local variables may hold a transcript: never print them (older Typer did by default).
+    pretty_exceptions_show_locals=False,
 )
 admin_app = typer.Typer(help="Manage practices and accounts.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check the tamper-evident audit log.", no_args_is_help=True)
@@ -348,6 +350,9 @@ def redact(
     except SentenceModelMissing as exc:
         typer.echo(f"sotto redact: {exc}", err=True)
         raise typer.Exit(2) from None
+    if sys.stdin is None:  # started with standard input closed (<&-)
+        typer.echo("sotto redact: standard input is closed; give the transcripts on standard input", err=True)
+        raise typer.Exit(2)
     # UTF-8 whatever the locale says; bytes that are not UTF-8 arrive as lone surrogates and are refused.
     stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape")
     if jsonl:

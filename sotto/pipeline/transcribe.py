@@ -104,7 +104,13 @@ def _load(path: str, threads: int, compute_type: str) -> Any:
 
 def load_model(settings: WhisperSettings) -> Any:
     """The faster-whisper model for these settings, loaded once per process and shared."""
-    return _load(str(resolve_model_dir(settings.model_dir)), cpu_threads(settings), settings.compute_type)
+    path = resolve_model_dir(settings.model_dir)
+    try:
+        return _load(str(path), cpu_threads(settings), settings.compute_type)
+    except RuntimeError:  # CTranslate2's word for files it cannot read
+        raise PipelineError(
+            "no_model", f"The speech model in {path} cannot be loaded: its files are damaged or of another version."
+        ) from None
 
 
 def transcribe_channel(

@@ -11,6 +11,7 @@ from spoken_session import wav_bytes
 from typer.testing import CliRunner
 
 from sotto.cli import app
+from sotto.pipeline.transcribe import bundled_model_dir
 from support.audio import recording
 
 runner = CliRunner()
@@ -129,6 +130,17 @@ def test_a_model_directory_without_a_model_is_refused(tmp_path: Path) -> None:
     path.write_bytes(wav_bytes([np.zeros(16_000, dtype=np.float32)], 16_000))
     code, _, err = process(str(path), "--model-dir", str(tmp_path))
     assert code == 1 and "model.bin" in err
+
+
+def test_a_damaged_model_is_refused_plainly(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_bytes((bundled_model_dir() / "config.json").read_bytes())
+    (model / "model.bin").write_bytes(b"not a model, cut short by a failed copy")
+    path = tmp_path / "one.wav"
+    path.write_bytes(wav_bytes([np.zeros(16_000, dtype=np.float32)], 16_000))
+    code, _, err = process(str(path), "--model-dir", str(model))
+    assert code == 1 and "cannot be loaded" in err and "Traceback" not in err
 
 
 @pytest.mark.slow

@@ -126,3 +126,16 @@ def test_the_same_session_is_redacted_the_same_in_every_run(tmp_path: Path) -> N
         outputs.add(proc.stdout)
     assert len(outputs) == 1
     assert "[removed: " in outputs.pop()
+
+
+def test_standard_input_closed_is_a_plain_usage_error() -> None:
+    proc = subprocess.run(
+        [SOTTO, "redact", "--jsonl"],
+        stdin=None,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=lambda: os.close(0),
+    )
+    assert proc.returncode == 2 and "standard input is closed" in proc.stderr and "Traceback" not in proc.stderr
