@@ -13,16 +13,18 @@ column in one of the two groups.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Column, CursorResult, LargeBinary, MetaData, Table, and_, select, update
+from sqlalchemy import Column, CursorResult, LargeBinary, MetaData, Table, and_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sotto.crypto.envelope import rewrap_sealed
 from sotto.crypto.keystore import KeyStore
 from sotto.crypto.models import DataKey
-from sotto.db import session_scope
+from sotto.db import is_postgres, session_scope
 from sotto.models import metadata as all_tables
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 # After the main pass, rows written meanwhile by transactions that wrapped under the old
 # KEK are caught by further passes; if they keep coming, the old KEK is kept.
 FINAL_PASSES = 3
+#: How long the rotation waits for transactions begun before it to end (PostgreSQL).
+WAIT_FOR_TRANSACTIONS_SECONDS = 60.0
 
 
 class RotationError(RuntimeError):
@@ -57,10 +61,12 @@ def sealed_columns(metadata: MetaData = all_tables) -> list[tuple[Table, Column]
 def rotate_keys(session_factory: sessionmaker[Session], keystore: KeyStore) -> RotationReport:
     """Make a new KEK current, re-wrap everything under it, and retire every older KEK."""
     old = keystore.kek_ids()
+    begun = _database_time(session_factory)
     new_kek_id = keystore.begin_rotation()
     old = [kek_id for kek_id in old if kek_id != new_kek_id]
     with session_scope(session_factory) as session:
         data_keys, sealed_values, _ = _rewrap_everything(session, keystore)
+    _wait_for_transactions_begun_before(session_factory, begun)
     for _ in range(FINAL_PASSES):
         with session_scope(session_factory) as session:
             more_keys, more_values, found = _rewrap_everything(session, keystore)
@@ -80,6 +86,41 @@ def rotate_keys(session_factory: sessionmaker[Session], keystore: KeyStore) -> R
         len(old),
     )
     return RotationReport(new_kek_id=new_kek_id, data_keys=data_keys, sealed_values=sealed_values, retired=old)
+
+
+def _database_time(session_factory: sessionmaker[Session]) -> datetime | None:
+    """The database's clock now (PostgreSQL; None on SQLite, which needs no waiting)."""
+    with session_scope(session_factory) as session:
+        return session.scalar(text("SELECT clock_timestamp()")) if is_postgres(session) else None
+
+
+def _wait_for_transactions_begun_before(session_factory: sessionmaker[Session], begun: datetime | None) -> None:
+    """Wait until no transaction that may have wrapped under the old KEK is still open (PostgreSQL).
+
+    A transaction begun before the rotation may hold a key wrapped under the old KEK and commit
+    after the final pass: retiring that KEK would lose what it protects. On SQLite each writing
+    transaction holds the database's write lock from its start, so the passes already wait.
+    """
+    if begun is None:
+        return
+    deadline = time.monotonic() + WAIT_FOR_TRANSACTIONS_SECONDS
+    while True:
+        with session_scope(session_factory) as session:
+            open_before = session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND xact_start < :begun"
+                ),
+                {"begun": begun},
+            )
+        if not open_before:
+            return
+        if time.monotonic() > deadline:
+            raise RotationError(
+                "a transaction begun before the rotation is still open, and it may hold keys under the old "
+                "key-encryption key; nothing was lost and the old key is kept: run the rotation again"
+            )
+        time.sleep(0.1)
 
 
 def _rewrap_everything(session: Session, keystore: KeyStore) -> tuple[int, int, int]:

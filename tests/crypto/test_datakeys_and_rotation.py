@@ -7,6 +7,7 @@ import os
 import shutil
 import stat
 import struct
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -440,3 +441,31 @@ def test_keys_group_lists_rotate(sotto_env: Path) -> None:
     result = CliRunner().invoke(app, ["keys", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
     assert result.exit_code == 0
     assert "rotate" in result.output
+
+
+def test_a_key_wrapped_by_a_transaction_still_open_is_not_lost_to_the_rotation(runtime: Runtime) -> None:
+    """A transaction that wrapped a key under the old KEK and commits after the rotation's last
+    pass left that key under a retired KEK on PostgreSQL: the content it protected was lost.
+    (SQLite's writers hold the write lock from their start, so the rotation waits there anyway.)"""
+    wrapped, commit = threading.Event(), threading.Event()
+    created: list[tuple[str, bytes]] = []
+
+    def upload_in_progress() -> None:
+        with session_scope(runtime.sessions) as session:
+            created.append(create_data_key(session, keystore=runtime.keystore, purpose="recording"))
+            session.flush()
+            wrapped.set()
+            commit.wait(30)
+
+    writer = threading.Thread(target=upload_in_progress)
+    writer.start()
+    assert wrapped.wait(10)
+    rotating = threading.Thread(target=rotate_keys, args=(runtime.sessions, runtime.keystore))
+    rotating.start()
+    rotating.join(1.5)  # the rotation's passes are done; it must not retire the old key yet
+    commit.set()
+    writer.join(10)
+    rotating.join(30)
+    [(key_id, data_key)] = created
+    with session_scope(runtime.sessions) as session:
+        assert load_data_key(session, keystore=runtime.keystore, key_id=key_id) == data_key
