@@ -128,14 +128,21 @@ def truncate_write_ahead_log(engine: Engine) -> None:
 
     secure_delete zeroes a deleted row's page in the database, but the log keeps earlier copies
     of that page until they are overwritten: a copy of the data folder taken meanwhile would
-    still hold a shredded key. Best effort: while another connection is reading, the log stays
-    as it is until the next call.
+    still hold a shredded key. Best effort and without waiting: while another connection is
+    reading or writing, the log stays as it is until the next call (waiting would hold up every
+    writer, a recording's next chunk among them).
     """
     if engine.dialect.name != "sqlite":
         return
     raw = engine.raw_connection()
     try:
-        raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor = raw.cursor()
+        (waited,) = cursor.execute("PRAGMA busy_timeout").fetchone()
+        cursor.execute("PRAGMA busy_timeout = 0")
+        try:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout = {int(waited)}")
     finally:
         raw.close()
 
