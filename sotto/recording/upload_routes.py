@@ -68,6 +68,8 @@ def create_upload(
     meta = _metadata(request.headers.get("upload-metadata", ""))
     try:
         source = Source(meta.get("source", "microphone"))
+        if source == Source.REDACTED:  # the kept copy is made by the pipeline, never uploaded
+            raise ValueError(source)
         length = _length(request.headers.get("upload-length"))
     except ValueError:
         return _error(400, "The upload request was malformed.")

@@ -231,3 +231,12 @@ def test_audio_declared_as_a_web_page_is_served_as_bytes(
     r = web.get(f"{url}/audio")
     assert r.status_code == 200 and r.content == data
     assert r.headers["content-type"] == "application/octet-stream"
+
+
+def test_a_kept_copy_cannot_be_uploaded(runtime: Runtime, web: TestClient, signed_in_therapist: Person) -> None:
+    """The redacted copy is the pipeline's to make; a request claiming to upload one is malformed, not a 500."""
+    client = consenting_client(runtime, signed_in_therapist.user)
+    tus = Tus(web)
+    session_id = tus.start_session(client.client.id).json()["session"]
+    r = tus.create(session_id, source="redacted", length=1000, filetype="audio/wav")
+    assert r.status_code == 400 and "malformed" in r.text
