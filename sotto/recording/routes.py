@@ -58,7 +58,12 @@ def recorder(
         return not_found(request)
     refusal = recordings.consent_problem(recordings.current_consent(db, keystore=runtime.keystore, client_id=client.id))
     return render(
-        request, "recording/record.html", client=client, refusal=refusal, max_mb=runtime.settings.max_recording_mb
+        request,
+        "recording/record.html",
+        client=client,
+        refusal=refusal,
+        max_mb=runtime.settings.max_recording_mb,
+        max_request_bytes=runtime.settings.max_chunk_mb * 1024 * 1024,
     )
 
 
@@ -109,6 +114,9 @@ def client_withdrew(session_id: str, runtime: RuntimeDep, db: DbSession, therapi
     return JSONResponse({"status": row.status, "page": f"/clients/{row.client_id}"})
 
 
+_HAS_GONE = {"destroyed": "been destroyed", "ended": "ended"}
+
+
 @router.post("/sessions/{session_id}/browser-key")
 def browser_key(session_id: str, runtime: RuntimeDep, db: DbSession, therapist: CurrentTherapist) -> Response:
     """JSON for the recorder script: the key for this session's unsent audio, while it records.
@@ -124,7 +132,7 @@ def browser_key(session_id: str, runtime: RuntimeDep, db: DbSession, therapist: 
     if key is None:
         gone = "destroyed" if row.status == SessionStatus.SHREDDED else "ended"
         return JSONResponse(
-            {"error": f"This session has {gone}: it no longer takes audio.", "gone": gone},
+            {"error": f"This session has {_HAS_GONE[gone]}: it no longer takes audio.", "gone": gone},
             status_code=410,
         )
     return JSONResponse({"key": base64.urlsafe_b64encode(key).rstrip(b"=").decode()})

@@ -39,7 +39,7 @@ from browser.recording_steps import (
 )
 from browser.steps import DESKTOP, PHONE, fits_width, screenshot, sign_in_through_pages, watch_for_errors
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, expect
+from playwright.sync_api import APIResponse, Browser, BrowserContext, Page, Playwright, Route, expect
 from sqlalchemy import select
 
 from sotto.config import Settings
@@ -67,16 +67,20 @@ SHRED_DEADLINE_S = 20.0
 
 
 @pytest.fixture
-def settings(tmp_path: Path, smtp_server: LoopbackSmtpServer, base_url: str) -> Settings:
+def settings(
+    request: pytest.FixtureRequest, tmp_path: Path, smtp_server: LoopbackSmtpServer, base_url: str
+) -> Settings:
     """As for every browser test, except that this server's workers leave recorded sessions to
     other workers (there are none): a session stays "recorded", its original audio kept for the
-    test to compare with what the browser produced. Processing has tests of its own."""
+    test to compare with what the browser produced. Processing has tests of its own. A test may
+    change other settings by parametrizing this fixture indirectly."""
     return make_settings(
         tmp_path,
         f"sqlite:///{tmp_path / 'data' / 'sotto.db'}",
         smtp_server.port,
         public_url=base_url,
         worker_processing=False,
+        **getattr(request, "param", {}),
     )
 
 
@@ -624,6 +628,55 @@ def test_client_withdrew_button_stops_and_destroys_the_session(
     assert rec.script_problems() == [], "\n".join(rec.script_problems())
 
 
+def test_withdrawal_noted_while_recording_starts_again_keeps_the_microphone_off(
+    runtime: Runtime, therapist: Person, client: ConsentingClient, open_context: Callable[..., BrowserContext]
+) -> None:
+    """The therapist's withdrawal control works while Continue recording is still starting (the
+    browser asking for the microphone, the server slow to answer): capture must not begin after
+    it, even when the server opened the new upload before it heard of the withdrawal."""
+    rec = Recorder(open_context(**TABLET), therapist, client)
+    page = rec.page
+    rec.start()
+    rec.wait_saved()
+    session_id = stats(page)["session"]
+    page.reload()
+    expect(page.get_by_role("button", name="Continue recording")).to_be_enabled()
+
+    # The server opens the new upload at once, but its answer reaches the page late; the
+    # withdrawal reaches the server only after that answer (a slow or flaky connection).
+    creating: list[tuple[Route, APIResponse]] = []
+    withdrawing: list[Route] = []
+
+    def answer_late(route: Route) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        creating.append((route, route.fetch()))
+
+    def hold(route: Route) -> None:
+        withdrawing.append(route)
+
+    rec.context.route(re.compile(r"/sessions/[0-9a-zA-Z_-]+/recordings$"), answer_late)
+    rec.context.route(re.compile(r"/sessions/[0-9a-zA-Z_-]+/client-withdrew$"), hold)
+    page.get_by_role("button", name="Continue recording").click()
+    wait_until("the new upload opened on the server", lambda: creating, page)
+    assert stats(page)["phase"] == "starting"
+    page.get_by_role("button", name="Client withdrew consent").click()  # confirm() is accepted
+    wait_until("the withdrawal sent", lambda: withdrawing, page)
+    [(route, answer)] = creating
+    route.fulfill(response=answer)
+    page.wait_for_timeout(1000)
+    withdrawing[0].continue_()
+
+    expect(page.locator("#recorder-stopped")).to_contain_text("The client's withdrawal is recorded.")
+    produced = rec.chunks.chunks()
+    page.wait_for_timeout(7000)  # more than two of the recorder's 3 s timeslices
+    assert rec.chunks.chunks() == produced, "the microphone is still being recorded after the withdrawal"
+    assert stats(page)["phase"] == "withdrawn"
+    assert_destroyed(runtime, session_id)
+    assert stored_chunks(page) == 0
+
+
 def test_telehealth_records_the_call_on_its_own_channel(
     runtime: Runtime, therapist: Person, client: ConsentingClient, open_context: Callable[..., BrowserContext]
 ) -> None:
@@ -684,6 +737,37 @@ def test_uploading_an_existing_recording(
     session_recorded(runtime, page, session_id)
     assert abs((recordings_of(runtime, session_id)[0].duration_seconds or 0) - 40.0) < 0.1
     assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize("settings", [{"max_chunk_mb": 2}], indirect=True)
+def test_a_file_is_sent_in_pieces_the_server_accepts(
+    runtime: Runtime,
+    therapist: Person,
+    client: ConsentingClient,
+    open_context: Callable[..., BrowserContext],
+    tmp_path: Path,
+) -> None:
+    """A practice behind a proxy that takes smaller requests lowers SOTTO_MAX_CHUNK_MB: the page's
+    pieces follow it, instead of every file upload being refused as too large."""
+    context = open_context(**DESKTOP)
+    page = context.new_page()
+    sign_in_through_pages(page, therapist)
+    page.goto(f"/clients/{client.client.id}/record#upload")
+    wav = tmp_path / "session.wav"
+    wav.write_bytes(recording("wav", seconds=40.0))  # 3.8 MB
+    sizes: list[int] = []
+    context.route(
+        re.compile(r"/recordings/[0-9a-zA-Z_-]+$"),
+        lambda route: (sizes.append(len(route.request.post_data_buffer or b"")), route.continue_()),
+    )
+    page.get_by_label("Recording file").set_input_files(str(wav))
+    page.get_by_role("button", name="Upload", exact=True).click()
+    expect(page.locator("#upload-progress")).to_contain_text("Uploaded.")
+    assert len(sizes) == 2 and max(sizes) <= 2 * 1024 * 1024, sizes
+    page.get_by_role("link", name="Open the session").click()
+    session_id = page.url.rsplit("/", 1)[1]
+    [upload] = recordings_of(runtime, session_id)
+    assert stored_audio(runtime, upload.id) == wav.read_bytes()
 
 
 def test_an_interrupted_file_upload_continues_when_the_same_file_is_chosen_again(

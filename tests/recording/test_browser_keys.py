@@ -73,6 +73,8 @@ def assert_key_destroyed(runtime: Runtime, tus: Tus, session_id: str, gone: str)
     assert sealed_key(runtime, session_id) is None
     answer = ask_for_key(tus, session_id)
     assert answer.status_code == 410 and answer.json()["gone"] == gone, answer.text
+    said = {"destroyed": "has been destroyed", "ended": "has ended"}[gone]
+    assert answer.json()["error"].startswith(f"This session {said}:")
     assert "no-store" in answer.headers["cache-control"]
     assert "key" not in answer.json()
 

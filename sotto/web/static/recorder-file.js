@@ -4,14 +4,16 @@ import { FILE_PIECE_BYTES, Upload, create, messageOf, request } from "./tus.js";
 
 function $(id) { return document.getElementById(id); }
 
-// A file is sent in 5 MiB pieces. If the page is reloaded, choosing the same file again
-// continues its upload: the upload's address is remembered under a hash of the file's name,
-// size and date (the name itself may identify the client, so it is not stored).
+// A file is sent in 5 MiB pieces, or smaller ones where the server takes less in one request
+// (SOTTO_MAX_CHUNK_MB, set to match a proxy in front of it). If the page is reloaded, choosing
+// the same file again continues its upload: the upload's address is remembered under a hash of
+// the file's name, size and date (the name itself may identify the client, so it is not stored).
 export function FileUploader(card) {
   this.card = card;
   this.csrf = card.dataset.csrf;
   this.client = card.dataset.client;
   this.maxBytes = parseInt(card.dataset.maxBytes, 10) || Infinity;
+  this.pieceBytes = Math.min(FILE_PIECE_BYTES, parseInt(card.dataset.maxRequestBytes, 10) || Infinity);
   this.input = $("upload-file");
   this.button = $("upload-start");
   this.bar = $("upload-bar");
@@ -67,7 +69,7 @@ FileUploader.prototype.upload = async function () {
       if (key) localStorage.setItem(key, JSON.stringify(target));
     }
     var upload = new Upload(target.url, {
-      csrf: this.csrf, length: file.size, batch: FILE_PIECE_BYTES, checkFirst: !!target.resumed
+      csrf: this.csrf, length: file.size, batch: this.pieceBytes, checkFirst: !!target.resumed
     });
     upload.onChange(function () { self.showProgress(upload, file.size); });
     this.bar.hidden = false;

@@ -23,6 +23,10 @@ import { Upload, claim, create, messageOf, postUntilAnswered, request } from "./
 var TIMESLICE_MS = 3000;
 var STOP_WAIT_MS = 10000;
 
+// Start's answer to a withdrawal, a refusal or a halt that came while it waited ("Client
+// withdrew consent" works while starting): the microphone goes off again at once.
+var superseded = new Error("superseded");
+
 function wait(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
 function stopTracks(stream) { stream.getTracks().forEach(function (t) { t.stop(); }); }
 
@@ -91,6 +95,7 @@ Recorder.prototype.start = async function () {
     if (call) streams.push(call);
     var mic = await captureMicrophone();
     streams.push(mic);
+    if (this.phase !== "starting") throw superseded;
     var sources = [{ source: "microphone", stream: mic }];
     if (call) sources.push({ source: "call", stream: new MediaStream(call.getAudioTracks()) });
     if (!this.session) await this.openSession();
@@ -99,7 +104,7 @@ Recorder.prototype.start = async function () {
       await this.holdKey();
       channels = await this.openChannels(sources);
     } catch (e) {
-      if (!(continuing && e.status === 403)) throw e;
+      if (!(continuing && e.status === 403) || this.phase !== "starting") throw e;
       // The session left open by the reload has ended meanwhile (Stop in another tab): a new one.
       this.session = null;
       this.forget();
@@ -107,11 +112,18 @@ Recorder.prototype.start = async function () {
       await this.holdKey();
       channels = await this.openChannels(sources);
     }
+    if (this.phase !== "starting") {
+      channels.forEach(function (ch) { ch.upload.stop(true); });
+      throw superseded;
+    }
     this.streams = streams;
     this.channels = channels;
     this.record();
   } catch (e) {
     streams.forEach(stopTracks);
+    // Withdrawn, refused or halted while the browser or the server was answering: that state
+    // stands, and nothing is captured after it.
+    if (this.phase !== "starting") return;
     if (e.status === 403) return this.refused(e.message);
     this.setPhase(this.session ? "paused" : "idle");
     this.view.error(e.message);
@@ -138,7 +150,8 @@ Recorder.prototype.holdKey = async function () {
   if (!this.store) return;
   var answer = await this.store.askForKey(this.session, this.csrf);
   if (answer.held) return;
-  var error = new Error(answer.gone ? "This session has " + answer.gone + "; start a new one to record again." : answer.message);
+  var gone = answer.gone === "destroyed" ? "been destroyed" : answer.gone;
+  var error = new Error(answer.gone ? "This session has " + gone + "; start a new one to record again." : answer.message);
   error.status = answer.gone ? 403 : 0;
   throw error;
 };

@@ -18,7 +18,7 @@
 
 var TUS_VERSION = "1.0.0";
 var LIVE_BATCH_BYTES = 1024 * 1024;      // joins chunks queued while offline into fewer requests
-export var FILE_PIECE_BYTES = 5 * 1024 * 1024;  // well under the server's per-request limit
+export var FILE_PIECE_BYTES = 5 * 1024 * 1024;  // at most; less where the server takes less (recorder-file.js)
 var BACKOFF_MS = [1000, 2000, 4000, 8000];
 var REQUEST_TIMEOUT_MS = 120000;         // a request that hangs (half-open connection) counts as failed
 
