@@ -32,6 +32,7 @@ from sotto.review.models import SessionTranscript
 from sotto.runtime import Runtime, build_runtime
 from sotto.storage.encrypted import DecryptingReader
 from support.app import Person, form_token, set_practice, work_off
+from support.audio import recording
 from support.consenting import consenting_client
 from support.scan import stored_anywhere
 from support.tus import Tus
@@ -366,8 +367,6 @@ def test_silence_gives_an_empty_transcript_and_says_so(
 def test_a_telehealth_session_whose_microphone_recording_was_unusable_is_processed_from_the_call(
     runtime: Runtime, web: TestClient, signed_in_therapist: Person, session_wav: bytes
 ) -> None:
-    from support.audio import recording
-
     client = consenting_client(runtime, signed_in_therapist.user)
     tus = Tus(web)
     session_id = tus.start_session(client.client.id).json()["session"]
