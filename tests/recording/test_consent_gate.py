@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
+from test_uploads_and_playback import upload
 
 from sotto import clock
 from sotto.audit import service as audit
@@ -244,11 +245,9 @@ def test_withdrawal_after_the_session_ended_destroys_it_before_processing(
     runtime: Runtime, web: TestClient, signed_in_therapist: Person
 ) -> None:
     client = consenting_client(runtime, signed_in_therapist.user)
-    tus = Tus(web)
-    session_id = tus.start_session(client.client.id).json()["session"]
-    url, last = tus.upload_file(session_id, recording("wav", seconds=1.0))
-    assert last.status_code == 204
-    work_off(runtime, process=False)  # checked, and waiting for the worker to process it
+    # Checked, and waiting for the worker to process it.
+    _, session_id, url, status = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
+    assert status == 204
     withdraw_by_link(web, client.my_token)  # the client changes their mind on the way out
     work_off(runtime)
     recording_id = url.rsplit("/", 1)[1]
@@ -268,9 +267,7 @@ def test_a_failed_session_cannot_be_processed_again_after_withdrawal(
 
     monkeypatch.setattr(processing, "_transcript", broken)
     client = consenting_client(runtime, signed_in_therapist.user)
-    tus = Tus(web)
-    session_id = tus.start_session(client.client.id).json()["session"]
-    url, _ = tus.upload_file(session_id, recording("wav", seconds=1.0))
+    _, session_id, url, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
     work_off(runtime)
     monkeypatch.undo()
     withdraw_by_link(web, client.my_token)
@@ -311,9 +308,7 @@ def test_a_withdrawal_while_the_worker_holds_the_session_is_not_lost(
     A withdrawal that took the audit log first and then waited for the row deadlocked with it on
     PostgreSQL, and whichever transaction the database cancelled was rolled back: a lost withdrawal."""
     client = consenting_client(runtime, signed_in_therapist.user)
-    tus = Tus(web)
-    session_id = tus.start_session(client.client.id).json()["session"]
-    tus.upload_file(session_id, recording("wav", seconds=1.0))
+    _, session_id, _, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
     locked, go_on = threading.Event(), threading.Event()
     failures: list[BaseException] = []
 
