@@ -92,6 +92,7 @@ def seal_page(request: Request, db: DbSession, admin: CurrentAdmin) -> Response:
         request,
         "consent/admin_seal.html",
         certificates=certificates.practice_certificates(db, practice_id=admin.practice.id),
+        seal_notice=certificates.expiry_notice(db, practice_id=admin.practice.id),
     )
 
 

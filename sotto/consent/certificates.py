@@ -6,11 +6,14 @@ are kept (public part and encrypted key) so PDFs sealed before a change still ve
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sotto import clock
-from sotto.accounts.models import Practice
+from sotto.accounts.models import Practice, Role, User
 from sotto.audit import service as audit
 from sotto.consent import seal
 from sotto.consent.models import SealCertificate
@@ -18,6 +21,11 @@ from sotto.crypto.envelope import open_sealed
 from sotto.crypto.envelope import seal as seal_value
 from sotto.crypto.keystore import KeyStore
 from sotto.db import new_id
+from sotto.mail import service as mail
+
+# Days before a certificate an admin installed runs out that the practice's admins are told, by
+# e-mail once at each and on their pages from the first. Sotto renews the ones it made itself.
+EXPIRY_WARNINGS = (30, 7)
 
 
 def _store(session: Session, *, keystore: KeyStore, practice_id: str, material: seal.SealMaterial) -> SealCertificate:
@@ -72,6 +80,106 @@ def ensure_seal_certificate(session: Session, *, keystore: KeyStore, practice: P
 def can_seal(row: SealCertificate) -> bool:
     """Whether new PDFs may be sealed with this certificate: it is in use and has not expired."""
     return row.active and row.not_after > clock.now()
+
+
+@dataclass(frozen=True)
+class ExpiryNotice:
+    """The practice's own certificate is near its end, or past it and not yet replaced."""
+
+    subject: str
+    not_after: datetime
+    expired: bool
+
+    @property
+    def text(self) -> str:
+        day = f"{self.not_after:%-d %B %Y}"
+        if self.expired:
+            return (
+                f"The practice's seal certificate ({self.subject}) expired on {day}. New consent PDFs are sealed "
+                "with a self-signed certificate, which PDF readers show as not verified, until you install a "
+                "renewed one on the Seal certificate page."
+            )
+        return (
+            f"The practice's seal certificate ({self.subject}) expires on {day}. Install its renewal on the "
+            "Seal certificate page before then: from that day new consent PDFs are sealed with a self-signed "
+            "certificate, which PDF readers show as not verified."
+        )
+
+
+def installed_by_admin(session: Session, row: SealCertificate) -> bool:
+    """Whether an admin brought this certificate (rather than Sotto creating it)."""
+    return any(event.action == "seal.installed" for event in audit.events_for(session, subject=f"certificate:{row.id}"))
+
+
+def expiry_notice(session: Session, *, practice_id: str) -> ExpiryNotice | None:
+    """What admins must be told about the practice's own certificate, or None while all is well.
+
+    Only a certificate an admin installed is watched: Sotto renews its own. Once an installed
+    one expires, the next sealing retires it for a self-signed one, and the notice stays until
+    an admin installs a certificate again.
+    """
+    latest = next(
+        (row for row in practice_certificates(session, practice_id=practice_id) if installed_by_admin(session, row)),
+        None,
+    )
+    now = clock.now()
+    if latest is None or latest.not_after - now > timedelta(days=EXPIRY_WARNINGS[0]):
+        return None
+    return ExpiryNotice(latest.subject, latest.not_after, expired=latest.not_after <= now)
+
+
+def warn_of_expiry(session: Session, *, keystore: KeyStore, sender: str, public_url: str) -> int:
+    """E-mail each practice's admins once at each of ``EXPIRY_WARNINGS`` days before its own
+    certificate expires; returns how many warnings were queued."""
+    now = clock.now()
+    queued = 0
+    near = session.scalars(
+        select(SealCertificate).where(
+            SealCertificate.active.is_(True),
+            SealCertificate.not_after <= now + timedelta(days=EXPIRY_WARNINGS[0]),
+        )
+    ).all()
+    for row in near:
+        if not installed_by_admin(session, row):
+            continue
+        left = row.not_after - now
+        due = min(days for days in EXPIRY_WARNINGS if left <= timedelta(days=days))
+        subject = f"certificate:{row.id}"
+        sent = {
+            event.details.get("within_days")
+            for event in audit.events_for(session, subject=subject)
+            if event.action == "seal.expiry_warned"
+        }
+        if any(days <= due for days in sent if isinstance(days, int)):
+            continue
+        notice = ExpiryNotice(row.subject, row.not_after, expired=left <= timedelta(0))
+        admins = session.scalars(
+            select(User).where(
+                User.practice_id == row.practice_id, User.role == Role.ADMIN.value, User.active.is_(True)
+            )
+        ).all()
+        for admin in admins:
+            mail.queue_message(
+                session,
+                keystore=keystore,
+                message=mail.compose(
+                    sender=sender,
+                    to=admin.email,
+                    subject="Sotto: the practice's seal certificate needs renewing",
+                    text=f"{notice.text}\n\n{public_url.rstrip('/')}/admin/seal\n",
+                ),
+            )
+            queued += 1
+        audit.record(
+            session,
+            keystore=keystore,
+            action="seal.expiry_warned",
+            actor="system",
+            practice_id=row.practice_id,
+            subject=subject,
+            details={"within_days": due},
+        )
+    return queued
 
 
 def install_certificate(

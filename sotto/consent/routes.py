@@ -44,7 +44,8 @@ def _home(
 ) -> Response:
     user, practice = signed_in.user, signed_in.practice
     if user.role != Role.THERAPIST:
-        return render(request, "home_staff.html", practice=practice)
+        notice = certificates.expiry_notice(db, practice_id=practice.id) if user.role == Role.ADMIN else None
+        return render(request, "home_staff.html", practice=practice, seal_notice=notice)
     return render(
         request,
         "consent/home.html",

@@ -1,4 +1,4 @@
-"""Background work for consent: the sealed PDF, delivered and discarded; the expiry sweep."""
+"""Background work for consent: the sealed PDF, delivered and discarded; the expiry sweeps."""
 
 from __future__ import annotations
 
@@ -145,3 +145,14 @@ def _record_delivery(session: Session, runtime: Runtime, consent_id: str, pdf: b
 def expire_consents(runtime: Runtime) -> None:
     with session_scope(runtime.sessions) as session:
         service.expire_due(session, keystore=runtime.keystore)
+
+
+@periodic("consent.seal_expiry", every=timedelta(hours=6))
+def warn_of_seal_expiry(runtime: Runtime) -> None:
+    with session_scope(runtime.sessions) as session:
+        certificates.warn_of_expiry(
+            session,
+            keystore=runtime.keystore,
+            sender=runtime.settings.mail_from,
+            public_url=runtime.settings.public_url,
+        )

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+from email.message import EmailMessage
 from html.parser import HTMLParser
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from test_consent_flow import invitation_link, send_form, the_consent
+from test_seal import issue, p12
 
+from sotto import clock
 from sotto.accounts.models import Practice, Role
-from sotto.consent import seal
+from sotto.consent import certificates, seal
+from sotto.consent import tasks as consent_tasks
 from sotto.consent.models import ConsentTemplate, SealCertificate
 from sotto.db import session_scope
 from sotto.runtime import Runtime
@@ -207,3 +213,85 @@ def test_admin_installs_own_certificate_and_new_pdfs_use_it(
     [message] = mail_to(smtp_server, therapist.user.email)
     pdf = next(message.iter_attachments()).get_content()
     assert seal.check_seal(pdf, [own.certificate_pem]).ok
+
+
+def install(web: TestClient, pkcs12_file: bytes) -> None:
+    r = web.post(
+        "/admin/seal",
+        data={"csrf_token": form_token(web, "/admin/seal")},
+        files={"pkcs12": ("seal.p12", pkcs12_file, "application/x-pkcs12")},
+    )
+    assert r.status_code == 303
+
+
+def seal_notices(web: TestClient, admin: Person) -> list[str]:
+    """The certificate warnings on the admin's home page and on the seal page, signed in afresh
+    (days pass in these tests, and a sign-in does not last that long)."""
+    found = []
+    with TestClient(web.app, base_url="http://testserver", follow_redirects=False) as admin_web:
+        sign_in(admin_web, admin)
+        for path in ("/", "/admin/seal"):
+            page = admin_web.get(path)
+            assert page.status_code == 200
+            found += re.findall(r'<div class="notice warn" role="alert">([^<]*)', page.text)
+    return found
+
+
+def test_admins_are_told_before_an_installed_seal_certificate_expires(
+    runtime: Runtime, web: TestClient, admin: Person, therapist: Person, smtp_server
+) -> None:
+    # A certificate from the practice's own CA, as a provider issues them, with 40 days left.
+    key, cert = issue("Quiet Harbor Counseling LLC", not_after=clock.now() + timedelta(days=40))
+    install(web, p12(key, cert))
+
+    def warn() -> list[EmailMessage]:
+        before = len(smtp_server.messages)
+        consent_tasks.warn_of_seal_expiry(runtime)
+        work_off(runtime)
+        return smtp_server.messages[before:]
+
+    assert warn() == [] and seal_notices(web, admin) == []
+
+    clock.advance(timedelta(days=11))  # 29 days left
+    [message] = warn()
+    assert message["To"] == admin.user.email and "needs renewing" in message["Subject"]
+    body = message.get_body(("plain",)).get_content()
+    assert "expires on" in body and "http://testserver/admin/seal" in body
+    assert warn() == []  # once at 30 days, not on every sweep
+    notices = seal_notices(web, admin)
+    assert len(notices) == 2 and all("Quiet Harbor Counseling LLC" in n and "expires on" in n for n in notices)
+    with TestClient(web.app, base_url="http://testserver", follow_redirects=False) as therapist_web:
+        sign_in(therapist_web, therapist)
+        assert "seal certificate" not in therapist_web.get("/").text
+
+    clock.advance(timedelta(days=23))  # 6 days left
+    [message] = warn()
+    assert message["To"] == admin.user.email
+    assert warn() == []
+
+    clock.advance(timedelta(days=7))  # expired, and nothing has been sealed since
+    assert warn() == []
+    assert all("expired on" in n for n in seal_notices(web, admin)) and len(seal_notices(web, admin)) == 2
+
+    # Installing the renewal ends the warnings.
+    key, renewed = issue("Quiet Harbor Counseling LLC", not_after=clock.now() + timedelta(days=400))
+    with TestClient(web.app, base_url="http://testserver", follow_redirects=False) as admin_web:
+        sign_in(admin_web, admin)
+        install(admin_web, p12(key, renewed))
+    assert seal_notices(web, admin) == [] and warn() == []
+
+
+def test_a_certificate_sotto_made_itself_is_renewed_without_warnings(
+    runtime: Runtime, web: TestClient, admin: Person, smtp_server
+) -> None:
+    key, cert = issue("Quiet Harbor Counseling", not_after=clock.now() + timedelta(days=5))
+    with session_scope(runtime.sessions) as session:
+        certificates._store(
+            session,
+            keystore=runtime.keystore,
+            practice_id=admin.user.practice_id,
+            material=seal._material(key, cert, []),
+        )
+    consent_tasks.warn_of_seal_expiry(runtime)
+    work_off(runtime)
+    assert smtp_server.messages == [] and seal_notices(web, admin) == []
