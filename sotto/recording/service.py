@@ -33,6 +33,7 @@ from sotto.storage.encrypted import ObjectWriter
 
 AUDIO_PREFIX = "audio"
 CHANNELS = {Source.MICROPHONE: 0, Source.CALL: 1, Source.UPLOAD: 0}
+LIVE_SOURCES = (Source.MICROPHONE, Source.CALL)
 
 
 class RecordingRefused(Exception):
@@ -226,6 +227,65 @@ def append_chunk(
         recording.complete = True
         recording.completed_at = clock.now()
     return ChunkResult(recording.received_bytes, recording.complete)
+
+
+def live_seconds_left(therapy_session: TherapySession, *, max_hours: float) -> float:
+    """How much longer this session may record live: ``max_hours`` from its start, pauses included.
+
+    Counted on the server's clock from when the session was opened, before the page's recorder
+    started, so the audio of every live stream stays within it: no sound can be older than the
+    session, and none arrives before it is made.
+    """
+    deadline = therapy_session.created_at + timedelta(hours=max_hours)
+    return max(0.0, (deadline - clock.now()).total_seconds())
+
+
+def stop_at_time_limit(
+    session: Session,
+    *,
+    keystore: KeyStore,
+    store: BlobStore,
+    therapy_session: TherapySession,
+    source: str,
+    max_hours: float,
+) -> str | None:
+    """End a live session that has run out of time, keeping what arrived in time, and say so;
+    None while it may go on (or the limit is not what stops it).
+
+    Consent comes first: where it no longer stands, RecordingRefused says so, as for any chunk,
+    and nothing is kept on the limit's account.
+    """
+    if source not in LIVE_SOURCES or therapy_session.status == SessionStatus.SHREDDED:
+        return None
+    if live_seconds_left(therapy_session, max_hours=max_hours) > 0:
+        return None
+    if therapy_session.status == SessionStatus.RECORDING:
+        require_consent(session, keystore=keystore, client_id=therapy_session.client_id)
+        end_session(session, keystore=keystore, store=store, therapy_session=therapy_session, actor="system")
+    elif therapy_session.ended_at is None or therapy_session.ended_at < therapy_session.created_at + timedelta(
+        hours=max_hours
+    ):
+        return None  # ended in time (Stop); what comes after is simply too late
+    return time_limit_message(max_hours)
+
+
+def time_limit_message(max_hours: float) -> str:
+    return (
+        f"This recording reached {duration_words(max_hours * 3600)}, the longest Sotto records, and was "
+        "stopped. What was recorded up to then is saved."
+    )
+
+
+def duration_words(seconds: float) -> str:
+    """4 hours, 1 hour 30 minutes, 15 minutes, 36 seconds."""
+    whole = round(seconds)
+    hours, minutes, secs = whole // 3600, whole // 60 % 60, whole % 60
+
+    def unit(count: int, name: str) -> str:
+        return f"{count} {name}{'' if count == 1 else 's'}"
+
+    parts = [unit(n, name) for n, name in ((hours, "hour"), (minutes, "minute"), (secs, "second")) if n]
+    return " ".join(parts[:2]) or "0 seconds"
 
 
 def end_session(

@@ -21,12 +21,20 @@ from sotto.web.deps import CsrfProtected, CurrentTherapist, DbSession, RuntimeDe
 
 TUS_VERSION = "1.0.0"
 TUS_HEADERS = {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store"}
+SECONDS_LEFT = "Sotto-Seconds-Left"  # on a live upload's creation: how long the session may still record
 
 router = APIRouter(dependencies=[CsrfProtected])
 
 
 def _error(status: int, message: str, **extra_headers: str) -> Response:
     return JSONResponse({"error": message}, status_code=status, headers={**TUS_HEADERS, **extra_headers})
+
+
+def _time_limit(message: str, session_id: str) -> Response:
+    """The session ran out of time and has been ended: the page stops and keeps nothing more."""
+    return JSONResponse(
+        {"error": message, "limit": True, "page": f"/sessions/{session_id}"}, status_code=403, headers=TUS_HEADERS
+    )
 
 
 def _metadata(header: str) -> dict[str, str]:
@@ -80,7 +88,18 @@ def create_upload(
         return _error(413, f"The file is larger than {runtime.settings.max_recording_mb} MB, the most Sotto accepts.")
     if length == 0:
         return _error(400, "The file is empty.")
+    max_hours = runtime.settings.max_recording_hours
     try:
+        stopped = recordings.stop_at_time_limit(
+            db,
+            keystore=runtime.keystore,
+            store=runtime.blobs,
+            therapy_session=therapy_session,
+            source=source,
+            max_hours=max_hours,
+        )
+        if stopped:
+            return _time_limit(stopped, therapy_session.id)
         rec = recordings.open_recording(
             db,
             keystore=runtime.keystore,
@@ -91,7 +110,12 @@ def create_upload(
         )
     except recordings.RecordingRefused as exc:
         return _error(403, str(exc))
-    return Response(status_code=201, headers={**TUS_HEADERS, "Location": f"/recordings/{rec.id}"})
+    headers = {**TUS_HEADERS, "Location": f"/recordings/{rec.id}"}
+    if source in recordings.LIVE_SOURCES:
+        # The recorder page stops itself in time, by this, so that its last chunk is not refused.
+        left = recordings.live_seconds_left(therapy_session, max_hours=max_hours)
+        headers[SECONDS_LEFT] = f"{left:.3f}"
+    return Response(status_code=201, headers=headers)
 
 
 def _owned_recording(db: Any, therapist: CurrentTherapist, recording_id: str) -> Any:
@@ -131,13 +155,28 @@ async def append(
         found = _owned_recording(db, therapist, recording_id)
         if found is None:
             return _error(404, "There is no such recording.")
-        rec, _ = found
+        rec, therapy_session = found
         limit = runtime.settings.max_recording_mb * 1024 * 1024
         if offset + len(data) > limit or (final_length or 0) > limit:
             return _error(413, f"The recording is larger than {runtime.settings.max_recording_mb} MB.")
         if offset == 0 and data and rec.source == Source.UPLOAD and sniff_format(data[:4096]) is None:
             return _error(415, "This file is not a recording Sotto can read. Use WAV, FLAC, MP3, M4A, OGG or WebM.")
         try:
+            # Only audio past the limit is refused: closing the stream (no bytes) is still allowed.
+            stopped = (
+                recordings.stop_at_time_limit(
+                    db,
+                    keystore=runtime.keystore,
+                    store=runtime.blobs,
+                    therapy_session=therapy_session,
+                    source=rec.source,
+                    max_hours=runtime.settings.max_recording_hours,
+                )
+                if data
+                else None
+            )
+            if stopped:
+                return _time_limit(stopped, therapy_session.id)
             result = recordings.append_chunk(
                 db,
                 keystore=runtime.keystore,

@@ -9,6 +9,11 @@
 // been sent; recorder-resume.js does that, and sends what a tab that is gone left too. The key
 // that audio is sealed under comes from the server, for each session, before any upload opens.
 //
+// A session records for at most the practice's limit (SOTTO_MAX_RECORDING_HOURS) from its start.
+// Each upload's creation says how long is left; the page stops a few seconds before, as Stop
+// would, so that its last chunk still arrives in time. Audio that comes later anyway is refused
+// and the server ends the session itself: the page then says so, keeping nothing more.
+//
 // Consent comes first. When the server refuses audio (403: consent withdrawn or expired, the
 // session destroyed), or the therapist notes a verbal withdrawal, capture stops at once and
 // the audio still on this device is deleted, not merely left unsent.
@@ -22,6 +27,7 @@ import { Upload, claim, create, messageOf, postUntilAnswered, request } from "./
 
 var TIMESLICE_MS = 3000;
 var STOP_WAIT_MS = 10000;
+var LIMIT_MARGIN_MS = 5000;  // stop this long before the time limit: the last chunk must get there in time
 
 // Start's answer to a withdrawal, a refusal or a halt that came while it waited ("Client
 // withdrew consent" works while starting): the microphone goes off again at once.
@@ -40,6 +46,9 @@ export function Recorder(root) {
   this.session = null;   // the open session's id
   this.baseMs = 0;       // recording time of this session's earlier segments
   this.segmentStart = null;
+  this.deadline = null;   // performance.now() at which the server stops taking this session's audio
+  this.limitTimer = null;
+  this.limitMessage = root.dataset.limitMessage || "This recording reached the longest Sotto records and was stopped.";
   this.channels = [];    // live capture: {source, stream, recorder, upload, stopped, discard}
   this.uploads = [];     // every upload this page drives for the open session (live and leftover)
   this.streams = [];
@@ -104,7 +113,7 @@ Recorder.prototype.start = async function () {
       await this.holdKey();
       channels = await this.openChannels(sources);
     } catch (e) {
-      if (!(continuing && e.status === 403) || this.phase !== "starting") throw e;
+      if (!(continuing && e.status === 403) || e.limit || this.phase !== "starting") throw e;
       // The session left open by the reload has ended meanwhile (Stop in another tab): a new one.
       this.session = null;
       this.forget();
@@ -124,6 +133,7 @@ Recorder.prototype.start = async function () {
     // Withdrawn, refused or halted while the browser or the server was answering: that state
     // stands, and nothing is captured after it.
     if (this.phase !== "starting") return;
+    if (e.limit) return this.stoppedAtLimit(e.message, e.page);
     if (e.status === 403) return this.refused(e.message);
     this.setPhase(this.session ? "paused" : "idle");
     this.view.error(e.message);
@@ -159,11 +169,12 @@ Recorder.prototype.holdKey = async function () {
 // One upload per source, all made before any recorder starts: no chunk is ever produced
 // without an upload to take it.
 Recorder.prototype.openChannels = async function (sources) {
-  var type = recordingType(), made = [];
+  var self = this, type = recordingType(), made = [];
+  function secondsLeft(seconds) { self.deadline = performance.now() + seconds * 1000; }
   for (var i = 0; i < sources.length; i++) {
     var source = sources[i].source;
     var url = await create("/sessions/" + this.session + "/recordings",
-                           { csrf: this.csrf, metadata: { source: source, filetype: type } });
+                           { csrf: this.csrf, metadata: { source: source, filetype: type }, onSecondsLeft: secondsLeft });
     var record = { url: url, client: this.client, session: this.session, source: source, filetype: type, produced: 0 };
     var recorder = new MediaRecorder(sources[i].stream, type ? { mimeType: type } : undefined);
     made.push({
@@ -184,7 +195,8 @@ Recorder.prototype.drive = function (upload) {
   this.uploads.push(upload);
   upload.onChange(function () {
     if (upload.state === "failed" && upload.failure) {
-      if (upload.failure.keep) self.halt(upload.failure.message);
+      if (upload.failure.limit) self.stoppedAtLimit(upload.failure.message, upload.failure.page);
+      else if (upload.failure.keep) self.halt(upload.failure.message);
       else self.refused(upload.failure.message);
       return;
     }
@@ -223,6 +235,10 @@ Recorder.prototype.record = function () {
   this.ui.callLevels.hidden = !this.channels.some(function (ch) { return ch.source === "call"; });
   this.awake.request();
   this.timers.push(setInterval(this.showElapsed.bind(this), 250));
+  if (this.deadline !== null) {
+    this.limitTimer = setTimeout(function () { self.stop({ atLimit: true }); },
+                                 Math.max(0, this.deadline - LIMIT_MARGIN_MS - performance.now()));
+  }
   this.setPhase("recording");
 };
 
@@ -257,13 +273,17 @@ Recorder.prototype.stopCapture = async function (discard) {
   this.streams = [];
   this.timers.forEach(clearInterval);
   this.timers = [];
+  clearTimeout(this.limitTimer);
+  this.limitTimer = null;
   if (this.meters) { this.meters.stop(); this.meters = null; }
   this.awake.release();
 };
 
 // Stop: every chunk to the server, every upload closed, then the session ended. Offline,
-// this waits (and says so); a reload meanwhile picks up where it left off.
-Recorder.prototype.stop = async function () {
+// this waits (and says so); a reload meanwhile picks up where it left off. `atLimit`: the
+// session's time is up; the page stays, to say why the recording stopped.
+Recorder.prototype.stop = async function (options) {
+  var atLimit = !!(options && options.atLimit);
   if (this.phase !== "recording" && this.phase !== "paused") return;
   var self = this, session = this.session;
   this.remember({ stopping: true });
@@ -285,9 +305,28 @@ Recorder.prototype.stop = async function () {
   if (this.phase !== "stopping") return;
   if (answer.status !== 200 || !answer.body) return this.halt("The session could not be ended (the server answered " + answer.status + ").");
   this.forget();
+  if (atLimit) {
+    this.session = null;
+    this.setPhase("ended");
+    this.view.showStopped(this.limitMessage, { href: answer.body.page, text: "Open the session" });
+    this.view.say("Stopped at the time limit. Saved.", "ok");
+    return;
+  }
   this.phase = "ended";
   this.view.say("Saved. Opening the session…", "ok");
   location.assign(answer.body.page);
+};
+
+// The server refused audio past the session's time limit and has ended the session, keeping
+// what arrived in time. What this page still holds can never be sent (the session's key is
+// gone with its end): capture stops, and that audio is deleted.
+Recorder.prototype.stoppedAtLimit = function (message, page) {
+  if (["refused", "withdrawing", "withdrawn", "halted", "ended"].indexOf(this.phase) >= 0) return;
+  var session = this.session;
+  this.discardAll(session);
+  this.setPhase("ended");
+  this.view.showStopped(message, { href: page || "/sessions/" + session, text: "Open the session" });
+  this.view.say("Stopped at the time limit.", "bad");
 };
 
 // Consent no longer covers recording: stop at once, and delete what is still on this device.
@@ -301,11 +340,12 @@ Recorder.prototype.refused = function (message) {
 };
 
 // A problem retrying cannot fix, where the audio must be kept (a stale page): stop capture
-// and ask for a reload, which sends what is stored.
+// and ask for a reload, which sends what is stored. Nothing more is sent, but the recorders'
+// last chunks, made as capture stops, are stored with the rest (unlike a withdrawal's).
 Recorder.prototype.halt = function (message) {
   if (["refused", "withdrawing", "withdrawn", "halted"].indexOf(this.phase) >= 0) return;
-  this.stopCapture(true);
   this.uploads.forEach(function (u) { u.stop(false); });
+  this.stopCapture(false);
   this.setPhase("halted");
   this.view.showStopped("Recording stopped. " + message);
   this.view.say("Stopped: " + message, "bad");

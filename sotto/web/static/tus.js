@@ -12,7 +12,8 @@
 //   request whose answer was lost can safely be sent again.
 // * A refusal is final. 403/404/413/415 mean the server will never take these bytes
 //   (consent withdrawn or expired, session ended, too large, not audio): we stop at once,
-//   report the server's own words, and never retry.
+//   report the server's own words, and never retry. A refusal at the session's time limit says
+//   so (failure.limit): the server has ended the session, keeping what arrived in time.
 //
 // An ES module, as are the recorder's: nothing here is a global.
 
@@ -31,7 +32,11 @@ export async function messageOf(response) {
   try {
     if (type.indexOf("json") >= 0) {
       var body = await response.json();
-      if (body && typeof body.error === "string") return { text: body.error, fromApi: true };
+      if (body && typeof body.error === "string") {
+        // limit: the session reached the longest recording time; the server has ended it, keeping
+        // what arrived in time, and `page` is the session's.
+        return { text: body.error, fromApi: true, limit: body.limit === true, page: body.page || null };
+      }
     } else if (type.indexOf("text/plain") === 0) {
       return { text: (await response.text()).slice(0, 300), fromApi: false };
     }
@@ -87,11 +92,17 @@ export async function create(endpoint, options) {
   else headers["Upload-Length"] = String(options.length);
   var response = await request("POST", endpoint, options.csrf, headers, null);
   if (response && response.status === 201 && response.headers.get("Location")) {
+    // A live upload: how many seconds the session may still record (options.onSecondsLeft).
+    var left = parseFloat(response.headers.get("Sotto-Seconds-Left"));
+    if (options.onSecondsLeft && left >= 0) options.onSecondsLeft(left);
     return new URL(response.headers.get("Location"), location.href).pathname;
   }
-  var error = new Error(response ? (await messageOf(response)).text
-                                 : "The server could not be reached. Check the connection and try again.");
+  var message = response ? await messageOf(response)
+                         : { text: "The server could not be reached. Check the connection and try again." };
+  var error = new Error(message.text);
   error.status = response ? response.status : 0;
+  error.limit = !!message.limit;
+  error.page = message.page || null;
   throw error;
 }
 
@@ -120,6 +131,7 @@ export function Upload(url, options) {
   this.failure = null;       // {message, fromApi, keep}: why this upload stopped for good
   this.state = "idle";       // idle | sending | offline | retrying | signed-out | complete | failed
   this.stopped = false;
+  this.discarded = false;    // stopped, and what it stored deleted: it takes nothing more
   this.needsCheck = !!options.checkFirst;
   this.adoptServerOffset = false;
   this.mismatches = 0;
@@ -147,7 +159,8 @@ Upload.prototype.setState = function (state) {
 // sent before it is finished: a live recording whose next chunk never comes (a reload, a
 // crash) must end on a whole element, not on the first bytes of the next one.
 Upload.prototype.append = function (blob, time, sendable) {
-  if (this.stopped || this.length !== null && this.lengthDeclared && this.produced >= this.length) return;
+  // Stopped but kept (halted: a reload will send it), a chunk is still stored, never sent from here.
+  if (this.discarded || this.length !== null && this.lengthDeclared && this.produced >= this.length) return;
   if (!blob.size) return;
   this.sendable = sendable == null ? null : sendable;
   var chunk = { url: this.url, offset: this.produced, size: blob.size, time: time == null ? null : time,
@@ -183,6 +196,7 @@ Upload.prototype.whenDone = function () {
 // audio must not survive on this device either).
 Upload.prototype.stop = function (discard) {
   this.stopped = true;
+  this.discarded = this.discarded || !!discard;
   this.queue = [];
   this.wake();
   active = active.filter(function (u) { return u !== this; }, this);
@@ -346,7 +360,8 @@ Upload.prototype.pause = function (ms) {
 };
 
 Upload.prototype.fail = function (message, discard) {
-  this.failure = { message: message.text, fromApi: message.fromApi, keep: !discard };
+  this.failure = { message: message.text, fromApi: message.fromApi, keep: !discard,
+                   limit: !!message.limit, page: message.page || null };
   this.setState("failed");
   this.stop(discard);
 };
