@@ -260,6 +260,7 @@ def process(
         recording = _open_recording(audio)
     except OSError as exc:
         raise fail(f"cannot read {audio}: {exc.strerror}", 2) from None
+    _utf8_stdout()
     with recording:
         began = time.perf_counter()
         try:
@@ -296,6 +297,14 @@ def process(
         typer.echo(as_text(result.transcript))
     if not result.transcript.segments:
         raise fail("no speech was found in the recording (was the microphone muted?)", 3)
+
+
+def _utf8_stdout() -> None:
+    """Write standard output as UTF-8 whatever the locale says. A transcript may hold any character
+    (Zoë, an emoji, a Chinese name, a pound sign): a Latin-1 or ASCII locale would stop on it with
+    an error, or spell it in bytes no UTF-8 reader (a JSON Lines consumer) can read."""
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(encoding="utf-8", errors="strict")
 
 
 def _open_recording(path: str) -> BinaryIO:
@@ -353,8 +362,13 @@ def redact(
     if sys.stdin is None:  # started with standard input closed (<&-)
         typer.echo("sotto redact: standard input is closed; give the transcripts on standard input", err=True)
         raise typer.Exit(2)
-    # UTF-8 whatever the locale says; bytes that are not UTF-8 arrive as lone surrogates and are refused.
-    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="surrogateescape")
+    # UTF-8 whatever the locale says (a byte order mark that a Windows editor put first is skipped);
+    # bytes that are not UTF-8 arrive as lone surrogates and are refused. Only "\n" ends a JSON Lines
+    # record: a "\r" between JSON tokens is whitespace, not a line break.
+    stdin = io.TextIOWrapper(
+        sys.stdin.buffer, encoding="utf-8-sig", errors="surrogateescape", newline="\n" if jsonl else None
+    )
+    _utf8_stdout()
     if jsonl:
         try:
             redact_lines(stdin, sys.stdout, redactor, settings)
@@ -368,7 +382,11 @@ def redact(
     except UnicodeEncodeError:
         typer.echo("sotto redact: standard input is not UTF-8 text", err=True)
         raise typer.Exit(2) from None
-    lines = given.splitlines()
+    # A turn a line: a form feed or a Unicode line separator inside a turn stays in it (splitlines would
+    # make two turns of it and drop the character).
+    lines = given.split("\n")
+    if lines[-1] == "":
+        lines.pop()
     result = redactor.redact_turns([("", line) for line in lines], settings)
     for text in result.texts:
         typer.echo(text)

@@ -10,8 +10,9 @@ not such a session stops the run: the sessions before it have been written, and
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from sotto.privacy.engine import Redactor
 from sotto.privacy.settings import PrivacySettings
@@ -21,10 +22,28 @@ class SessionError(ValueError):
     """An input line is not a session; the message names the line and never quotes it."""
 
 
+class _NoJsonNumber(ValueError):
+    """NaN, Infinity, or a number past a float's range (which Python would read as Infinity)."""
+
+
+def _finite(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):
+        raise _NoJsonNumber(token)
+    return value
+
+
+def _not_a_number(token: str) -> NoReturn:
+    # Python reads NaN and Infinity, which JSON does not have: echoed back, the line would not be JSON.
+    raise _NoJsonNumber(token)
+
+
 def parse_session(line: str, number: int) -> dict[str, Any]:
     """The session on input line ``number``, checked against the contract."""
     try:
-        session = json.loads(line)
+        session = json.loads(line, parse_float=_finite, parse_constant=_not_a_number)
+    except _NoJsonNumber:
+        raise SessionError(f"line {number}: not valid JSON (NaN, Infinity or a number too large to carry)") from None
     except json.JSONDecodeError as exc:
         raise SessionError(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
     except (ValueError, RecursionError):  # a number thousands of digits long, or lists nested thousands deep

@@ -183,3 +183,31 @@ def test_without_the_privacy_engine_nothing_is_transcribed(tmp_path: Path) -> No
     assert proc.stdout == ""
     assert "the privacy engine cannot load" in proc.stderr and "nothing was transcribed" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_the_transcript_is_printed_in_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from spoken_session import speak
+
+    # Whisper writes a sum of pounds with the pound sign, which a Latin-1 terminal spells as one byte.
+    path = tmp_path / "pounds.wav"
+    path.write_bytes(wav_bytes([speak("She paid ten pounds fifty.", "en-gb+m1")]))
+    outputs = []
+    for extra in ([], ["--json"]):
+        proc = subprocess.run(
+            [str(Path(sys.executable).parent / "sotto"), "process", str(path), *extra],
+            capture_output=True,
+            env={**os.environ, "PYTHONIOENCODING": "latin-1"},
+            timeout=300,
+            check=False,
+        )
+        assert b"Traceback" not in proc.stderr
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(proc.stdout.decode("utf-8"))
+    text, as_json = outputs
+    assert "therapist: " in text and "£" in text
+    assert "£" in " ".join(s["text"] for s in json.loads(as_json)["segments"])

@@ -139,3 +139,94 @@ def test_standard_input_closed_is_a_plain_usage_error() -> None:
         preexec_fn=lambda: os.close(0),
     )
     assert proc.returncode == 2 and "standard input is closed" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# Words that are not identifiers, in scripts a Latin-1 or ASCII terminal cannot show.
+NON_ASCII_WORDS = ("crème brûlée", "😀", "很好", "naïve")
+NON_UTF8_LOCALES = {
+    "latin-1": {"PYTHONIOENCODING": "latin-1"},
+    "ascii": {"PYTHONIOENCODING": "ascii"},
+    "c-locale": {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""},
+}
+
+
+def in_locale(stdin: bytes, locale: dict[str, str], *args: str) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, **locale}
+    env = {name: value for name, value in env.items() if value}  # "" removes the variable
+    return subprocess.run([SOTTO, "redact", *args], input=stdin, capture_output=True, timeout=120, check=False, env=env)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("locale", NON_UTF8_LOCALES.values(), ids=NON_UTF8_LOCALES.keys())
+def test_sessions_come_back_as_utf8_json_lines_whatever_the_locale(locale: dict[str, str]) -> None:
+    said = "I had crème brûlée 😀 and felt 很好, naïve as that sounds. Zoë from São Paulo was there."
+    sessions = [
+        {"id": "zoë-1", "turns": [{"speaker": "client", "text": said}]},
+        {"id": "ok", "turns": [{"speaker": "therapist", "text": "Fine."}]},
+    ]
+    proc = in_locale("".join(json.dumps(s) + "\n" for s in sessions).encode(), locale, "--jsonl")
+    assert b"Traceback" not in proc.stderr and b"UnicodeEncodeError" not in proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    out = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
+    assert [o["id"] for o in out] == ["zoë-1", "ok"]
+    text = out[0]["turns"][0]["text"]
+    assert all(word in text for word in NON_ASCII_WORDS), text
+    assert "Zoë" not in text and "[Name 1]" in text
+
+
+@pytest.mark.slow
+def test_a_session_on_plain_lines_comes_back_in_utf8_whatever_the_locale() -> None:
+    said = "I had crème brûlée 😀 and felt 很好, naïve as that sounds.\nFine.\n"
+    proc = in_locale(said.encode(), NON_UTF8_LOCALES["latin-1"])
+    assert b"Traceback" not in proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.decode("utf-8").splitlines()
+    assert len(lines) == 2 and all(word in lines[0] for word in NON_ASCII_WORDS), lines
+
+
+@pytest.mark.slow
+def test_each_input_line_is_one_turn_and_comes_back_as_one_line_with_every_character() -> None:
+    # A page break from a PDF, a line separator pasted from a word processor: inside a turn, not between turns.
+    turns = ["We spoke about work.\fThen about sleep.", "I felt tired\u2028and then fine.", "Fine."]
+    proc = in_locale(("\r\n".join(turns) + "\r\n").encode(), {})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode("utf-8").split("\n") == [*turns, ""]
+
+
+@pytest.mark.slow
+def test_a_carriage_return_between_json_tokens_does_not_split_the_session() -> None:
+    # JSON allows \r as whitespace; only \n ends a JSON Lines record (a \r\n ending still works).
+    lines = b'{"id": "a",\r"turns": [{"speaker": "client", "text": "Fine."}]}\r\n{"id": "b", "turns": []}\n'
+    proc = in_locale(lines, {}, "--jsonl")
+    assert proc.returncode == 0, proc.stderr
+    assert [json.loads(line)["id"] for line in proc.stdout.decode("utf-8").splitlines()] == ["a", "b"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("number", [b"1e400", b"-1e400", b"NaN", b"Infinity"])
+def test_a_number_json_cannot_carry_stops_the_run_instead_of_writing_a_line_that_is_not_json(number: bytes) -> None:
+    good = b'{"id": "ok", "turns": [{"speaker": "client", "text": "Fine."}]}\n'
+    bad = b'{"id": "big", "weight": ' + number + b', "turns": [{"speaker": "client", "text": "Renee Okafor"}]}\n'
+    proc = in_locale(good + bad + good, {}, "--jsonl")
+    assert b"Traceback" not in proc.stderr
+    assert proc.returncode == 2, proc.stdout
+    assert b"line 2: not valid JSON" in proc.stderr and b"Okafor" not in proc.stderr
+
+    def strict(token: str) -> None:
+        raise AssertionError(f"{token} is not JSON")
+
+    assert [json.loads(line, parse_constant=strict)["id"] for line in proc.stdout.splitlines()] == ["ok"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jsonl", [True, False], ids=["jsonl", "plain"])
+def test_a_byte_order_mark_from_a_windows_editor_is_not_part_of_the_first_line(jsonl: bool) -> None:
+    given = '{"id": "a", "turns": [{"speaker": "client", "text": "Fine."}]}\r\n' if jsonl else "Fine.\r\nGood.\r\n"
+    proc = in_locale(b"\xef\xbb\xbf" + given.encode(), {}, *(["--jsonl"] if jsonl else []))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.decode("utf-8")
+    assert "\ufeff" not in out
+    if jsonl:
+        assert json.loads(out)["turns"][0]["text"] == "Fine."
+    else:
+        assert out == "Fine.\nGood.\n"
