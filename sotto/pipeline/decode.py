@@ -33,7 +33,7 @@ import numpy as np
 from sotto.pipeline.crosstalk import suppress_crosstalk
 from sotto.pipeline.stages import PipelineError, ReportFraction, Work, register_stage
 from sotto.pipeline.types import Audio
-from sotto.recording.audio import ACCEPTED, HEAD_BYTES, sniff_format
+from sotto.recording.audio import ACCEPTED, HEAD_BYTES, UNKNOWN_CODEC, sniff_format
 
 SAMPLE_RATE = 16_000
 MAX_CHANNELS = 8
@@ -132,6 +132,8 @@ def decode_recording(
         if not container.streams.audio:
             raise PipelineError("no_audio_stream", "This file has no sound in it.")
         stream = container.streams.audio[0]
+        if stream.codec_context is None:  # FFmpeg has no decoder for this sound
+            raise PipelineError("unsupported", UNKNOWN_CODEC)
         expected = container.duration / 1_000_000 if container.duration else None
         signals = _decode_stream(
             container, stream, mono=mono, max_seconds=max_seconds, expected=expected, report=report
@@ -162,13 +164,24 @@ def _decode_stream(
         if channels > MAX_CHANNELS:
             raise PipelineError("unsupported", f"Recordings with more than {MAX_CHANNELS} channels are not supported.")
         layout = "mono" if channels == 1 else first.layout
-        # Ten-second output frames: far fewer trips through Python than one per packet.
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE, frame_size=_OUT_FRAME)
-        # Sized from the container's own estimate, so an hour is not copied as it grows.
-        buffer = _Buffer(channels, int(((expected or 600.0) + 1.0) * SAMPLE_RATE))
+        # Ten-second output frames: far fewer trips through Python than one per packet. Packed
+        # ("flt"), not planar: PyAV counts the planes of an 8-channel planar frame by reading
+        # past the end of FFmpeg's 8 plane pointers, and crashes the process.
+        resampler = av.AudioResampler(format="flt", layout=layout, rate=SAMPLE_RATE, frame_size=_OUT_FRAME)
+        # Sized from the container's own estimate, so an hour is not copied as it grows; but
+        # never past the limit, since a damaged header may claim any length at all.
+        buffer = _Buffer(channels, int((min(expected or 600.0, max_seconds) + 1.0) * SAMPLE_RATE))
         for out in resampler.resample(first):
             buffer.append(out.to_ndarray())
+        given = (first.format.name, first.layout.name, first.sample_rate)
         for frame in frames:  # the hot loop: a packet is 20-60 ms, so keep it lean
+            if (frame.format.name, frame.layout.name, frame.sample_rate) != given:
+                # The stream changed its rate or channels midway (two MP3s joined end to end): a
+                # resampler takes one kind of input, so finish this one and go on with a new one.
+                for out in resampler.resample(None):
+                    buffer.append(out.to_ndarray())
+                resampler = av.AudioResampler(format="flt", layout=layout, rate=SAMPLE_RATE, frame_size=_OUT_FRAME)
+                given = (frame.format.name, frame.layout.name, frame.sample_rate)
             for out in resampler.resample(frame):
                 buffer.append(out.to_ndarray())
                 if buffer.size > limit:
@@ -191,13 +204,19 @@ class _Buffer:
         self.data = np.empty((channels, max(capacity, 1)), dtype=np.float32)
         self.size = 0
 
-    def append(self, block: np.ndarray) -> None:  # planar float: (channels, samples)
+    def append(self, packed: np.ndarray) -> None:  # packed float: (1, samples * channels), interleaved
+        block = packed.reshape(-1, self.data.shape[0]).T
         count = block.shape[1]
         if self.size + count > self.data.shape[1]:
             grown = np.empty((self.data.shape[0], max(2 * self.data.shape[1], self.size + count)), dtype=np.float32)
             grown[:, : self.size] = self.data[:, : self.size]
             self.data = grown
-        self.data[:, self.size : self.size + count] = block
+        written = self.data[:, self.size : self.size + count]
+        written[:] = block
+        if not np.isfinite(written).all():
+            # A damaged float recording: a sample that is not a number would cost the transcript
+            # of everything around it (and slow Whisper a hundredfold), so it is silence instead.
+            np.nan_to_num(written, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         self.size += count
 
     def channels(self) -> list[np.ndarray]:

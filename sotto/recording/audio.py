@@ -31,7 +31,16 @@ from sotto.recording.audio_formats import (
     sniff_format,
 )
 
-__all__ = ["ACCEPTED", "HEAD_BYTES", "AudioInfo", "AudioProblem", "ProblemKind", "probe_audio", "sniff_format"]
+__all__ = [
+    "ACCEPTED",
+    "HEAD_BYTES",
+    "UNKNOWN_CODEC",
+    "AudioInfo",
+    "AudioProblem",
+    "ProblemKind",
+    "probe_audio",
+    "sniff_format",
+]
 
 ProblemKind = Literal["empty", "not_audio", "unsupported", "truncated", "too_long", "no_audio_stream", "too_large"]
 
@@ -44,6 +53,9 @@ _DEMUXERS = {"wav": "wav", "flac": "flac", "mp3": "mp3", "m4a": "mp4", "ogg": "o
 _SHORTFALL_SECONDS = {"wav": 0.01, "flac": 0.01}
 _LOSSY_SHORTFALL_SECONDS = 0.1
 
+UNKNOWN_CODEC = (
+    f"This recording's sound is encoded in a way Sotto cannot read. Please save or export it again as {ACCEPTED}."
+)
 _CUT_OFF = "The recording is cut off: it ends in the middle (was the upload interrupted?)."
 _DAMAGED = "The recording is damaged or cut off: part of it cannot be read (was the upload interrupted?)."
 
@@ -103,6 +115,8 @@ def probe_audio(source: BinaryIO, *, max_seconds: float, max_bytes: int | None =
                 "no_audio_stream", "This file has no sound in it (it looks like a video without an audio track)."
             )
         stream = container.streams.audio[0]
+        if stream.codec_context is None:  # FFmpeg has no decoder for this sound
+            raise AudioProblem("unsupported", UNKNOWN_CODEC)
         if kind in ("m4a", "ogg") and not open_ended and stream.duration and stream.time_base:
             # FFmpeg reads these exactly: mdhd's duration, or the granule position of the
             # last Ogg page (whose presence check_structure has made sure of).

@@ -10,7 +10,8 @@ proves little. Each format is checked against what its own header promises:
 * FLAC: the decoder fails on a partial frame, and the samples decoded must reach STREAMINFO's
   total. Not caught: a cut on a frame boundary when STREAMINFO gives no total (0).
 * MP3: the duration must reach the frame count of the Xing/Info or VBRI header (LAME and
-  FFmpeg write one), less 0.1 s for the encoder's padding. Without such a header, the last
+  FFmpeg write one), less the encoder's delay and padding that its LAME tag gives, if any,
+  and 0.1 s. Without such a header, the last
   frame must be as long as its own header says. Not caught: a headerless file cut exactly
   between two frames; nor, with a header, a cut that loses under 0.1 s at the very end.
 * M4A: every top-level box must fit in the file and a moov must be there (a cut mdat, or a
@@ -131,20 +132,36 @@ def _mp3_declared_seconds(source: BinaryIO) -> float | None:
         offset = 10 + ((tag[6] & 0x7F) << 21 | (tag[7] & 0x7F) << 14 | (tag[8] & 0x7F) << 7 | (tag[9] & 0x7F))
         offset += 10 if tag[5] & 0x10 else 0  # footer
     source.seek(offset)
-    first = read_up_to(source, 64)
+    first = read_up_to(source, 256)
     frame = mpeg_frame(first)
     if frame is None:
         return None
     xing = 4 + frame.side_info
+    trimmed = 0
     if first[xing : xing + 4] in (b"Xing", b"Info") and len(first) >= xing + 12:
         flags, frames = struct.unpack(">II", first[xing + 4 : xing + 12])
         if not flags & 1:
             return None
+        trimmed = _lame_delay_and_padding(first, xing + 12, flags)
     elif first[36:40] == b"VBRI" and len(first) >= 54:
         (frames,) = struct.unpack(">I", first[50:54])
     else:
         return None
-    return frames * frame.samples / frame.sample_rate if frames else None
+    samples = frames * frame.samples - trimmed
+    return samples / frame.sample_rate if samples > 0 else None
+
+
+def _lame_delay_and_padding(first: bytes, at: int, flags: int) -> int:
+    """Samples the encoder added (its delay and padding), from the LAME tag after a Xing/Info header.
+
+    The decoder drops them, as FFmpeg's reads the same tag; they are up to ~0.3 s at 8 kHz,
+    more than the shortfall allowed, so a whole recording would otherwise seem cut off.
+    """
+    at += 4 * (flags & 2 != 0) + 100 * (flags & 4 != 0) + 4 * (flags & 8 != 0)  # size, table, quality
+    if first[at : at + 4] not in (b"LAME", b"Lavf", b"Lavc") or len(first) < at + 24:
+        return 0
+    packed = int.from_bytes(first[at + 21 : at + 24], "big")  # 12 bits delay, 12 bits padding
+    return (packed >> 12) + (packed & 0xFFF)
 
 
 def _check_mp4_boxes(source: BinaryIO, size: int) -> bool:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from sotto.cli import app
 from sotto.pipeline.transcribe import bundled_model_dir
-from support.audio import recording
+from support.audio import encode, recording
 
 runner = CliRunner()
 
@@ -211,3 +211,34 @@ def test_the_transcript_is_printed_in_utf8_whatever_the_locale(tmp_path: Path) -
     text, as_json = outputs
     assert "therapist: " in text and "£" in text
     assert "£" in " ".join(s["text"] for s in json.loads(as_json)["segments"])
+
+
+def test_a_recording_whose_channels_change_midway_is_processed_not_a_traceback(tmp_path: Path) -> None:
+    plain = {"write_xing": "0", "id3v2_version": "0"}
+    path = tmp_path / "joined.mp3"  # `cat first.mp3 second.mp3`: mono, then stereo
+    path.write_bytes(
+        b"".join(encode("mp3", "libmp3lame", seconds=2.0, channels=c, muxer_options=plain) for c in (1, 2))
+    )
+    code, out, err = process(str(path), "--json")
+    assert code in (0, 3), err
+    assert json.loads(out)["duration"] == pytest.approx(4.0, abs=0.1)
+
+
+@pytest.mark.slow
+def test_a_float_recording_with_a_few_damaged_samples_is_still_transcribed(tmp_path: Path) -> None:
+    import struct
+
+    from spoken_session import RATE, speak
+
+    speech = speak("I have been sleeping badly since the spring.", "en-us+m3")
+    speech[RATE : RATE + 200] = np.nan  # samples that are not numbers: nothing in a float WAV can tell
+    data = speech.astype("<f4").tobytes()
+    fmt = struct.pack("<HHIIHH", 3, 1, RATE, RATE * 4, 4, 32)
+    path = tmp_path / "float.wav"
+    path.write_bytes(
+        b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " + struct.pack("<I", 16) + fmt
+        + b"data" + struct.pack("<I", len(data)) + data
+    )  # fmt: skip
+    code, out, err = process(str(path), "--json")
+    assert code == 0, err
+    assert "sleeping" in " ".join(s["text"] for s in json.loads(out)["segments"])

@@ -11,7 +11,7 @@ from spoken_session import wav_bytes
 from sotto.pipeline.crosstalk import suppress_crosstalk
 from sotto.pipeline.decode import SAMPLE_RATE, AudioSource, decode_recording, decode_sources
 from sotto.pipeline.stages import PipelineError
-from support.audio import FORMATS, recording
+from support.audio import FORMATS, encode, recording
 
 
 def tone(seconds: float, hz: float, rate: int = 16_000, level: float = 0.3) -> np.ndarray:
@@ -125,3 +125,94 @@ def test_a_faint_echo_of_the_other_channel_is_silenced_but_overlapping_speech_is
     assert np.allclose(channels[0][: second - 800], therapist[: second - 800])  # own speech: kept
     assert np.allclose(channels[0][2 * second + 800 :], microphone[2 * second + 800 :])  # both at once: kept
     assert np.allclose(channels[1][second + 800 :], client[second + 800 :])
+
+
+_DECODE_FROM_STDIN = """
+import io, json, sys
+import numpy as np
+from sotto.pipeline.decode import AudioSource, decode_sources
+audio = decode_sources([AudioSource(io.BytesIO(sys.stdin.buffer.read()))], max_seconds=60)
+print(json.dumps([int(np.argmax(np.abs(np.fft.rfft(c[:16000])))) for c in audio.channels]))
+"""
+
+
+@pytest.mark.parametrize("count", [6, 8])
+def test_a_recording_with_up_to_eight_channels_decodes_each_channel_apart(count: int) -> None:
+    import json
+    import subprocess
+    import sys
+
+    tones = [tone(1.0, 200 + 100 * k) for k in range(count)]
+    # In a child process: a crash in the decoder would take the test run down with it, as it
+    # would the web process whose worker thread runs the job.
+    child = subprocess.run(
+        [sys.executable, "-c", _DECODE_FROM_STDIN],
+        input=wav_bytes(tones, 16_000),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr.decode(errors="replace")[-2000:]
+    assert json.loads(child.stdout) == [200 + 100 * k for k in range(count)]
+
+
+def test_a_recording_whose_channels_change_midway_is_decoded_whole() -> None:
+    # Two MP3 recordings joined end to end (`cat first.mp3 second.mp3`), mono then stereo: a valid
+    # stream of frames whose layout changes halfway; the second part is mixed down to the first's.
+    plain = {"write_xing": "0", "id3v2_version": "0"}
+    joined = b"".join(
+        encode("mp3", "libmp3lame", seconds=2.0, channels=channels, muxer_options=plain) for channels in (1, 2)
+    )
+    [signal] = decode_recording(io.BytesIO(joined), mono=False, max_seconds=60)
+    assert len(signal) / SAMPLE_RATE == pytest.approx(4.0, abs=0.1)
+    spectrum = np.abs(np.fft.rfft(signal[3 * SAMPLE_RATE : 4 * SAMPLE_RATE]))
+    assert spectrum[440] > 10 * np.median(spectrum)  # the stereo half is there, not silence
+
+
+def test_a_header_claiming_years_of_sound_does_not_reserve_memory_for_them() -> None:
+    # A damaged MP3 header (or a voice sample, decoded without the upload's checks) may claim any
+    # length: room is reserved for no more than the limit, and the sound that is there is decoded.
+    data = bytearray(recording("mp3", seconds=2.0))
+    info = max(data.find(b"Info"), data.find(b"Xing"))
+    assert info > 0 and data[info + 7] & 1  # the header counts its frames
+    data[info + 8 : info + 12] = (0x7FFFFFFF).to_bytes(4, "big")  # about 1,600 years at 48 kHz
+    [signal] = decode_recording(io.BytesIO(bytes(data)), mono=True, max_seconds=600)
+    assert len(signal) / SAMPLE_RATE == pytest.approx(2.0, abs=0.1)
+
+
+def test_sound_in_a_codec_ffmpeg_does_not_know_is_refused_as_unsupported_not_damaged() -> None:
+    data = recording("webm", seconds=1.0)
+    assert data.count(b"A_OPUS") == 1
+    with pytest.raises(PipelineError) as caught:
+        decode_recording(io.BytesIO(data.replace(b"A_OPUS", b"A_ZZZZ")), mono=True, max_seconds=60)
+    assert caught.value.kind == "unsupported"
+    assert "damaged" not in caught.value.message
+
+
+def float_wav(signal: np.ndarray, rate: int = 16_000) -> bytes:
+    """A mono 32-bit float WAV (format tag 3), which can hold samples that are not numbers."""
+    import struct
+
+    data = signal.astype("<f4").tobytes()
+    fmt = struct.pack("<HHIIHH", 3, 1, rate, rate * 4, 4, 32)
+    return (
+        b"RIFF"
+        + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data))
+        + b"WAVEfmt "
+        + struct.pack("<I", len(fmt))
+        + fmt
+        + b"data"
+        + struct.pack("<I", len(data))
+        + data
+    )
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_samples_that_are_not_numbers_are_decoded_as_silence(bad: float) -> None:
+    # A damaged float WAV: nothing in the file can tell, and one such sample would cost the
+    # transcript of everything around it (and make transcribing a hundred times slower).
+    signal = tone(2.0, 300)
+    signal[8_000:9_000] = bad
+    [decoded] = decode_recording(io.BytesIO(float_wav(signal)), mono=True, max_seconds=60)
+    assert np.isfinite(decoded).all()
+    assert np.allclose(decoded[20_000:], signal[20_000:], atol=1e-3)  # the sound after it is untouched

@@ -5,14 +5,17 @@ Every recording here is synthesised and encoded in memory with PyAV; no audio is
 
 from __future__ import annotations
 
+import array
 import functools
 import io
+import math
 import os
 import random
 import struct
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -333,6 +336,41 @@ def test_live_webm_cut_exactly_between_two_blocks(name: str, refused: bool) -> N
         assert probe_audio(io.BytesIO(data[:cut]), max_seconds=3600).duration_seconds == pytest.approx(1.5, abs=0.1)
 
 
+def _mp3_at(rate: int, seconds: float) -> bytes:
+    """A mono MP3 tone sampled at `rate` (8 kHz telephone, 16 kHz dictation), with its Info header."""
+    if not has_encoder("libmp3lame"):
+        pytest.skip("PyAV's FFmpeg has no libmp3lame encoder")
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="mp3") as container:
+        stream = container.add_stream("libmp3lame", rate=rate)
+        stream.layout = "mono"
+        total = int(seconds * rate)
+        for start in range(0, total, 1024):
+            count = min(1024, total - start)
+            tone = array.array(
+                "h", (int(9000 * math.sin(2 * math.pi * 300 * (start + i) / rate)) for i in range(count))
+            )
+            frame = av.AudioFrame(format="s16", layout="mono", samples=count)
+            frame.planes[0].update(tone.tobytes())
+            frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("rate", [8000, 11025, 12000, 16000, 22050])
+def test_mp3_at_a_low_sample_rate_is_accepted_whole(rate: int) -> None:
+    # The encoder's delay and padding are a larger share of a second at these rates; the
+    # header's LAME tag says how many samples they are, and the decoder drops them.
+    info = probe_audio(io.BytesIO(_mp3_at(rate, 10.7)), max_seconds=3600)
+    assert info.duration_seconds == pytest.approx(10.7, abs=0.05)
+
+
+def test_mp3_at_a_low_sample_rate_cut_off_is_still_refused() -> None:
+    data = _mp3_at(8000, 10.0)
+    assert _problem(data[: int(len(data) * 0.95)]).kind == "truncated"
+
+
 def test_wav_whose_header_promises_more_than_it_holds_is_truncated_even_on_a_sample_boundary() -> None:
     data = _recording(VARIANTS[0])  # wav-mono: 2 bytes a sample
     problem = _problem(data[: len(data) - 2 * 4800])  # the last 0.1 s, cleanly
@@ -373,6 +411,24 @@ def test_video_without_sound_is_refused_as_having_no_audio_stream(muxer: str, co
 
     assert problem.kind == "no_audio_stream"
     assert "no sound" in str(problem)
+
+
+def _unknown_codec(data: bytes, name: str) -> bytes:
+    if name == "webm-opus-mono":  # Matroska's CodecID
+        assert data.count(b"A_OPUS") == 1
+        return data.replace(b"A_OPUS", b"A_ZZZZ")
+    at = data.index(b"fmt ") + 8  # WAV's format tag: 1 is PCM
+    return data[:at] + struct.pack("<H", 0x1234) + data[at + 2 :]
+
+
+@pytest.mark.parametrize("name", ["webm-opus-mono", "wav-mono"])
+def test_sound_in_a_codec_sotto_cannot_decode_is_refused_as_unsupported(name: str) -> None:
+    # A whole, undamaged file whose container is accepted but whose sound is in a codec FFmpeg
+    # does not know: saying "damaged" would send the therapist to upload it again, in vain.
+    data = _unknown_codec(_recording(next(v for v in VARIANTS if v.name == name)), name)
+    problem = _problem(data)
+    assert problem.kind == "unsupported"
+    assert "damaged" not in str(problem) and "WAV, FLAC, MP3, M4A, Ogg or WebM" in str(problem)
 
 
 def test_file_over_the_size_limit_is_refused_before_it_is_read() -> None:
