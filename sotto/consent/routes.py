@@ -30,12 +30,11 @@ upload_router = APIRouter()  # checks CSRF itself, after reading the body into m
 
 
 def _client_rows(db: Session, runtime: Runtime, therapist: User) -> list[tuple[Client, Consent | None]]:
-    rows = []
-    for client in clients.clients_of(db, therapist=therapist):
-        consent = consents.latest_consent(db, client_id=client.id)
-        if consent is not None:
-            consents.refresh_status(db, keystore=runtime.keystore, consent=consent)
-        rows.append((client, consent))
+    rows = [
+        (client, consents.latest_consent(db, client_id=client.id))
+        for client in clients.clients_of(db, therapist=therapist)
+    ]
+    consents.refresh_statuses(db, keystore=runtime.keystore, consents=[c for _, c in rows if c is not None])
     return rows
 
 

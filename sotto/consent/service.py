@@ -7,8 +7,9 @@ side (open the link, sign or decline, their own page) is in `sotto.consent.signi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -22,7 +23,7 @@ from sotto.consent import template as forms
 from sotto.consent.models import Consent, ConsentStatus, ConsentTemplate
 from sotto.crypto.envelope import keyed_hash, new_token, open_sealed, seal, token_hash
 from sotto.crypto.keystore import KeyStore
-from sotto.db import new_id
+from sotto.db import lock_row, new_id
 from sotto.mail import service as mail
 
 PENDING = (ConsentStatus.SENT, ConsentStatus.OPENED)
@@ -240,6 +241,12 @@ def change_status(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def _expiry_due(consent: Consent, now: datetime) -> bool:
+    return (consent.status in PENDING and consent.link_expires_at <= now) or (
+        consent.status == ConsentStatus.SIGNED and consent.expires_at is not None and consent.expires_at <= now
+    )
+
+
 def refresh_status(session: Session, *, keystore: KeyStore, consent: Consent) -> str:
     """Apply any expiry that is due to this consent, and return its status."""
     now = clock.now()
@@ -265,6 +272,23 @@ def refresh_status(session: Session, *, keystore: KeyStore, consent: Consent) ->
     return consent.status
 
 
+def refresh_statuses(session: Session, *, keystore: KeyStore, consents: Sequence[Consent]) -> None:
+    """Apply the expiries due to several consents in one transaction.
+
+    Every due consent's row is locked, in one order, before the first expiry is written to
+    the audit log: a transaction that holds the log and then waits for a consent deadlocks
+    on PostgreSQL with one that changed that consent and waits for the log (a client's page
+    applying the same expiry, a withdrawal), and one of them is rolled back.
+    """
+    now = clock.now()
+    due = sorted((c for c in consents if _expiry_due(c, now)), key=lambda c: c.id)
+    for consent in due:
+        lock_row(session, Consent, consent.id)
+    for consent in due:
+        session.refresh(consent)  # another transaction may have changed it while we waited
+        refresh_status(session, keystore=keystore, consent=consent)
+
+
 def expire_due(session: Session, *, keystore: KeyStore) -> int:
     """Expire every overdue invitation and consent (the periodic sweep); returns how many."""
     now = clock.now()
@@ -274,8 +298,7 @@ def expire_due(session: Session, *, keystore: KeyStore) -> int:
             | ((Consent.status == ConsentStatus.SIGNED) & (Consent.expires_at <= now))
         )
     ).all()
-    for consent in due:
-        refresh_status(session, keystore=keystore, consent=consent)
+    refresh_statuses(session, keystore=keystore, consents=due)
     return len(due)
 
 

@@ -196,9 +196,13 @@ def append_chunk(
     what we have, so resuming never duplicates audio; a gap is refused with the offset
     we hold, so nothing is lost silently.
     """
+    # The session's row before the recording's, in the order ending, withdrawal and deletion take
+    # them: the other way round, a chunk completing an upload (which marks the session recorded)
+    # deadlocks with a withdrawal on PostgreSQL, and the withdrawal may be the one rolled back.
+    lock_row(session, TherapySession, recording.session_id)
     lock_row(session, Recording, recording.id)
     session.refresh(recording)
-    therapy_session = session.get(TherapySession, recording.session_id)
+    therapy_session = session.get(TherapySession, recording.session_id, populate_existing=True)
     assert therapy_session is not None
     # Consent first: after a withdrawal the therapist should read why, not just that it stopped.
     require_consent(session, keystore=keystore, client_id=therapy_session.client_id)

@@ -6,7 +6,7 @@ import io
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from sotto import clock, events
@@ -55,7 +55,10 @@ def check_audio(runtime: Runtime, *, session_id: str) -> None:
         except AudioProblem as exc:
             problems[recording_id] = str(exc)
     with session_scope(runtime.sessions) as session:
-        therapy_session = session.get(TherapySession, session_id)
+        # The session's row first, as a withdrawal or a deletion takes it before the recordings'
+        # rows and the audit log: taken after a receipt, it could deadlock with them.
+        lock_row(session, TherapySession, session_id)
+        therapy_session = session.get(TherapySession, session_id, populate_existing=True)
         if therapy_session is None or therapy_session.status != SessionStatus.RECORDED:
             return  # deleted or withdrawn meanwhile
         # Each recording is judged on its own: one damaged segment does not cost the good ones.
@@ -155,8 +158,10 @@ def _unprocessed_sessions(session: Session, *, client_id: str) -> list[TherapySe
 def enforce_retention(runtime: Runtime) -> None:
     """Destroy audio and transcripts whose time is up, each with a receipt."""
     now = clock.now()
+    audio_due, transcript_due = TherapySession.audio_expires_at <= now, TherapySession.transcript_expires_at <= now
     with session_scope(runtime.sessions) as session:
-        for therapy_session in session.scalars(select(TherapySession).where(TherapySession.audio_expires_at <= now)):
+        _lock_sessions(session, audio_due | transcript_due)
+        for therapy_session in session.scalars(select(TherapySession).where(audio_due)):
             if service.shred_audio(session, therapy_session=therapy_session):
                 audit.receipt(
                     session,
@@ -168,9 +173,7 @@ def enforce_retention(runtime: Runtime) -> None:
                     by="system",
                     reason="the practice's retention period ended",
                 )
-        for therapy_session in session.scalars(
-            select(TherapySession).where(TherapySession.transcript_expires_at <= now)
-        ):
+        for therapy_session in session.scalars(select(TherapySession).where(transcript_due)):
             service.shred_session(
                 session,
                 keystore=runtime.keystore,
@@ -187,12 +190,10 @@ def end_abandoned_sessions(runtime: Runtime) -> None:
     Their audio is then checked and processed like any other, instead of waiting forever.
     """
     cutoff = clock.now() - timedelta(hours=runtime.settings.max_recording_hours + 1)
+    abandoned = (TherapySession.status == SessionStatus.RECORDING) & (TherapySession.created_at < cutoff)
     with session_scope(runtime.sessions) as session:
-        for therapy_session in session.scalars(
-            select(TherapySession).where(
-                TherapySession.status == SessionStatus.RECORDING, TherapySession.created_at < cutoff
-            )
-        ):
+        _lock_sessions(session, abandoned)
+        for therapy_session in session.scalars(select(TherapySession).where(abandoned)):
             service.end_session(
                 session,
                 keystore=runtime.keystore,
@@ -200,3 +201,17 @@ def end_abandoned_sessions(runtime: Runtime) -> None:
                 therapy_session=therapy_session,
                 actor="system",
             )
+
+
+def _lock_sessions(session: Session, which: ColumnElement[bool]) -> None:
+    """Lock the rows of the sessions a sweep will change, all of them, in one order.
+
+    A sweep writes a receipt or an entry for each session to the audit log, whose lock it then
+    holds to the end: waiting for the next session's row while holding it could deadlock on
+    PostgreSQL with a transaction that took that row first and then writes to the log (a
+    client's deletion, a withdrawal, the therapist's Stop, processing), and one of them would be
+    rolled back. The sweep's own queries come after, so they see what changed while it waited.
+    """
+    ids = session.scalars(select(TherapySession.id).where(which).order_by(TherapySession.id)).all()
+    for session_id in ids:
+        lock_row(session, TherapySession, session_id)
