@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sotto.privacy.found import Found
+from sotto.privacy.phi_dates import ends_clause
 from sotto.privacy.tokens import ORDINALS, TEENS, TENS, UNITS, Token, digit_count, lower_words, read_number
 from sotto.privacy.vocabulary import vocabulary
 
@@ -67,11 +68,35 @@ def find_addresses(text: str, tokens: list[Token]) -> list[Found]:
         if number_start < start and number_start > 0 and words[number_start - 1] in _DETERMINERS:
             number_start = start
         end = i + 1 if i + 1 < len(words) and words[i + 1] in ("west", "east", "north", "south") else i
+        end += _flat_number_after(tokens, words, end + 1)
         found.append(Found(tokens[number_start].start, tokens[end].end, "LOCATION", 0.8))
     return (
         found + _numbered_roads(tokens, words) + _intersections(tokens, words) + _flats(tokens, words)
         + _postal_codes(tokens, words)
     )  # fmt: skip
+
+
+#: Words after a flat's number that go on with the sentence ("maple street number four on the second floor").
+_AFTER_A_FLAT = {"and", "with", "which", "above", "behind", "next", "upstairs", "downstairs", "now", "then", "so"}
+
+
+def _flat_number_after(tokens: list[Token], words: list[str], j: int) -> int:
+    """How many words after a street give a flat's number ("number four", "No. 3"), 0 if none: "number" and a
+    number that ends the clause or leads on to a place ("number four on the second floor"), not "number one rule"."""
+    if j + 1 >= len(words) or tokens[j].breaks_before(".?!;:"):
+        return 0
+    written_no = words[j] == "no" and tokens[j + 1].before.strip() == "." and words[j + 1][:1].isdigit()
+    if not written_no and (words[j] not in ("number", "num") or tokens[j + 1].breaks_before()):
+        return 0
+    number = read_number(words, j + 1)
+    length = 1 if _is_flat_code(words[j + 1]) else number.length if number and not number.ordinal else 0
+    if not length:
+        return 0
+    last = j + length
+    after = words[last + 1] if last + 1 < len(words) else ""
+    if after and not ends_clause(tokens, last) and after not in _STREET_LEADS and after not in _AFTER_A_FLAT:
+        return 0
+    return 1 + length
 
 
 def _is_house_number(words: list[str], j: int) -> bool:
@@ -96,7 +121,7 @@ def _flats(tokens: list[Token], words: list[str]) -> list[Found]:
     """A flat's number or letter: "apartment 3B", "apartment b", "flat twelve"."""
     found = []
     for i, word in enumerate(words[:-1]):
-        if word not in _FLAT_WORDS or tokens[i + 1].breaks_before():
+        if (word not in _FLAT_WORDS and word != "unit") or tokens[i + 1].breaks_before():
             continue
         code = words[i + 1]
         length = 1
@@ -105,10 +130,24 @@ def _flats(tokens: list[Token], words: list[str]) -> list[Found]:
             if not number or number.ordinal:
                 continue
             length = number.length
+        # A letter said after the number is the flat's: "apartment three b", "unit four c".
+        lettered = any(ch.isalpha() for ch in code) and not code.isalpha()
+        if _flat_letter(tokens, words, i + 1 + length):
+            length += 1
+            lettered = True
         after = words[i + 1 + length] if i + 1 + length < len(words) else ""
-        if after not in _FLAT_COUNTED:
+        # "unit" is as often a part of a course or a ward ("unit four in the workbook"): a flat only with a letter.
+        if after not in _FLAT_COUNTED and (word != "unit" or lettered):
             found.append(Found(tokens[i].start, tokens[i + length].end, "LOCATION", 0.8))
     return found
+
+
+def _flat_letter(tokens: list[Token], words: list[str], j: int) -> bool:
+    """Is ``words[j]`` a single letter said after a flat's number ("b" in "apartment three b")? "a" and "i" only
+    where the sentence ends after them ("apartment four a."), not in "apartment two a month"."""
+    if j >= len(words) or tokens[j].breaks_before() or len(words[j]) != 1 or not words[j].isalpha():
+        return False
+    return words[j] not in ("a", "i") or j + 1 == len(words) or tokens[j + 1].breaks_before()
 
 
 def _is_flat_code(word: str) -> bool:

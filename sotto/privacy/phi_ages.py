@@ -17,7 +17,7 @@ _TIME_WORDS = {
     "o'clock", "oclock", "am", "pm", "a.m", "p.m", "minutes", "minute", "hours", "hour", "percent", "times",
     "dollars", "bucks", "days", "day", "weeks", "week", "months", "month", "years", "year", "of", "out",
     "thirty", "fifteen", "forty", "fifty", "twenty", "people", "kids", "things", "pounds", "miles", "mil",
-    "milligrams", "mg", "sessions", "nights", "drinks", "beers", "cans", "glasses", "shots", "pills",
+    "milligrams", "mg", "sessions", "nights", "drinks", "beers", "cans", "glasses", "shots", "pills", "per",
 }  # fmt: skip
 
 
@@ -41,6 +41,8 @@ def find_ages(text: str, tokens: list[Token]) -> list[Found]:
     found = []
     for i in range(len(words)):
         number = read_number(words, i)
+        if words[i] == "a" and words[i + 1 : i + 2] == ["hundred"]:
+            number = read_number([*words[:i], "one", *words[i + 1 :]], i)  # "she turned a hundred and one"
         if number and number.ordinal and number.length == 2 and i > 0 and words[i - 1] in _TURNED:
             number = read_number(words[: i + 1], i)  # "she turned seventy first time without him"
         if not number or number.ordinal or not 1 <= number.value <= 120:
@@ -84,13 +86,40 @@ def find_ages(text: str, tokens: list[Token]) -> list[Found]:
         if lead == "at" and (number.value < 13 or not ends_clause(tokens, end)):
             continue
         settled = ends_clause(tokens, span_end) or nxt in _AFTER_A_SAID_AGE or lead == "from"
+        if _children_counted(words, lead_at):
+            # "i have two kids nine and eleven", "my boys, six and four": their ages after the children.
+            second = _second_age(words, tokens, span_end)
+            if second or ends_clause(tokens, span_end):
+                found += [Found(tokens[i].start, tokens[span_end].end, "AGE", 0.8), *second]
+            continue
         if _age_lead(lead, lead2, tokens, lead_at) or (settled and _said_age(words, tokens, i, lead_at, number.value)):
             second = _second_age(words, tokens, span_end)
             if second and words[span_end + 1] == "or":  # one age, hedged: "nine or ten"
                 found.append(Found(tokens[i].start, second[0].end, "AGE", 0.85))
             else:
                 found += [Found(tokens[i].start, tokens[span_end].end, "AGE", 0.85), *second]
-    return found + _birthday_ordinals(words, tokens)
+    return [_with_a_half(f, tokens, words) for f in found] + _birthday_ordinals(words, tokens)
+
+
+def _with_a_half(item: Found, tokens: list[Token], words: list[str]) -> Found:
+    """An age with the half said after it: "three and a half"."""
+    end = next((k for k, t in enumerate(tokens) if t.end == item.end), None)
+    if end is None or words[end + 1 : end + 4] != ["and", "a", "half"] or ends_clause(tokens, end):
+        return item
+    return Found(item.start, tokens[end + 3].end, item.kind, item.score)
+
+
+def _children_counted(words: list[str], at: int) -> bool:
+    """Is ``words[at]`` a word for children after a count or an owner ("two kids", "my boys")?"""
+    if at < 1 or words[at] not in _CHILDREN:
+        return False
+    owner = words[at - 1]
+    count = read_number(words, at - 1)
+    return owner in {"my", "our", "his", "her", "their", "both"} or (count is not None and count.length == 1)
+
+
+#: Children whose ages follow them: "two kids nine and eleven".
+_CHILDREN = {"kids", "children", "boys", "girls", "sons", "daughters", "twins", "grandkids", "grandchildren"}
 
 
 _TURNED = {"turned", "turns", "turn", "turning"}
@@ -306,8 +335,8 @@ def _age_lead(lead: str, lead2: str, tokens: list[Token], at: int) -> bool:
     if lead == "of" and (lead2 == "age" or lead2 in _SOMEONE_OF):
         return True  # "forty four years of age", "a big man of twenty-nine"
     if lead in {"was", "is", "were", "am", "'s"}:
-        if lead2 in _PERSON_PRONOUNS or lead2 in _KIN:
-            return True
+        if lead2 in _PERSON_PRONOUNS or lead2 in _KIN or lead2 == "who":
+            return True  # "my son is six", "my grandpa who is ninety one"
         subject = tokens[at - 1] if at >= 1 else None
         if not subject or not subject.is_capitalised or subject.lower == "i":
             return False

@@ -34,6 +34,12 @@ _SPELLED_ENDINGS = {"nz", "za", "in", "ac", "sg", "ph", "fr", "es", "it", "nl"}
 _SPOKEN_SYMBOLS = {"dot", "underscore", "dash", "hyphen", "period"}
 
 
+_ZEROS = {"o", "oh", "zero"}
+
+#: Said between a local part and "at" to say how it is written: "jaymendez all one word at example dot org".
+_SPELLING_ASIDES = (("all", "one", "word"), ("one", "word"), ("no", "spaces"))
+
+
 _EMAIL_STOP = {
     "is", "it's", "its", "was", "that", "the", "my", "her", "his", "their", "your", "at", "to", "email", "e",
     "mail", "address", "me", "send", "it", "as", "and", "or", "called", "on", "i", "you", "use", "it'",
@@ -87,6 +93,7 @@ def find_contacts(text: str, tokens: list[Token]) -> list[Found]:
     found += [Found(m.start(), m.end(), "CONTACT", 0.8) for m in _HANDLE.finditer(text)]
     found += [Found(m.start(), m.end(), "CONTACT", 0.8) for m in _PHONE.finditer(text) if digit_count(m.group()) >= 7]
     found += _spoken_emails(tokens)
+    found += _spoken_web_addresses(tokens)
     found += _spoken_handles(tokens)
     return found
 
@@ -130,8 +137,9 @@ def _spoken_emails(tokens: list[Token]) -> list[Found]:
         if end is None or end == i + 2:
             continue
         # The local part: letters said one by one, digits, symbols and names, back from "at".
-        k = i - 1
-        while k >= 0 and i - k <= 16:
+        aside = next((len(a) for a in _SPELLING_ASIDES if tuple(words[max(0, i - len(a)) : i]) == a), 0)
+        top = k = i - 1 - aside
+        while k >= 0 and top - k <= 15:
             w = words[k]
             # "a" and "i" are letters of a spelled-out name only among other single letters.
             beside = (k > 0 and len(words[k - 1]) == 1) or (k + 1 < i and len(words[k + 1]) == 1)
@@ -153,9 +161,52 @@ def _spoken_emails(tokens: list[Token]) -> list[Found]:
                 break
         if k == i - 1 and _mailbox_word(words, i):
             k = i - 2  # "intake at riverside counseling dot org": a shared mailbox named in an everyday word
-        if k == i - 1:
+        if k == top:
             continue
         found.append(Found(tokens[k + 1].start, tokens[end].end, "CONTACT", 0.9))
+    return found
+
+
+#: Words that end the path of a web address said aloud ("dot com slash mindful moms if you want it").
+_PATH_STOP = _EMAIL_STOP | {"for", "if", "so", "but", "then", "in", "with", "because", "where", "they", "she", "he"}
+
+
+def _spoken_web_addresses(tokens: list[Token]) -> list[Found]:
+    """ "instagram dot com slash rosie paints", "w w w dot healingroots dot example dot com": words joined by
+    "dot" to a known ending, and the path said after "slash"."""
+    words = lower_words(tokens)
+    vocab = vocabulary()
+    found = []
+    for i, word in enumerate(words):
+        if word != "dot" or i == 0 or not (length := _ending(words, i)):
+            continue
+        # Back over the domain: the word before the first "dot", and any name or rare word before it.
+        first = i - 1
+        while first >= 2 and words[first - 1] == "dot" and words[first - 2].isalnum():
+            first -= 2
+        if not words[first].isalnum() or words[first] in _PATH_STOP or words[first] in _SPOKEN_SYMBOLS:
+            continue
+        while first > 0 and len(words[first]) == 1 and len(words[first - 1]) == 1 and words[first - 1].isalpha():
+            first -= 1  # letters said one by one: "w w w"
+        k = first
+        while k > 0 and first - k < 2 and not tokens[k].breaks_before():
+            w = words[k - 1]
+            if w in _PATH_STOP or not w.isalpha() or (vocab.is_common(w) and w not in vocab.first_names):
+                break
+            k -= 1
+        end = i + length
+        while words[end + 1 : end + 2] == ["dot"] and (more := _ending(words, end + 1)):
+            end += 1 + more
+        while words[end + 1 : end + 2] == ["slash"] and not tokens[end + 1].breaks_before():
+            path = end + 2
+            while path < len(words) and path - end <= 5 and not tokens[path].breaks_before():
+                if words[path] in _PATH_STOP or not words[path].replace("'", "").isalnum():
+                    break
+                path += 1
+            if path == end + 2:
+                break
+            end = path - 1
+        found.append(Found(tokens[k].start, tokens[end].end, "CONTACT", 0.85))
     return found
 
 
@@ -186,7 +237,7 @@ def _spoken_handles(tokens: list[Token]) -> list[Found]:
     """ "eli underscore builds underscore things", or "at" and words joined by "dot" after a handle word
     ("my handle's at k a y dot l e e dot waves")."""
     words = lower_words(tokens)
-    found = _handles_at(tokens, words)
+    found = _handles_at(tokens, words) + _handles_after_at_sign(tokens, words)
     for i, word in enumerate(words):
         if word != "underscore" or i == 0 or i + 1 >= len(words):
             continue
@@ -195,6 +246,8 @@ def _spoken_handles(tokens: list[Token]) -> list[Found]:
             start -= 1
         while end + 2 < len(words) and words[end + 1] in ("underscore", "dot"):
             end += 2
+        if words[end] in TENS and end + 1 < len(words) and words[end + 1] in UNITS and words[end + 1] not in _ZEROS:
+            end += 1  # "underscore eighty four"
         found.append(Found(tokens[start].start, tokens[end].end, "CONTACT", 0.85))
     return found
 
@@ -224,6 +277,27 @@ def _handles_at(tokens: list[Token], words: list[str]) -> list[Found]:
             while end + 1 < len(words) and len(words[end]) == 1 and len(words[end + 1]) == 1:
                 end += 1
             found.append(Found(tokens[i].start, tokens[end].end, "CONTACT", 0.85))
+    return found
+
+
+def _handles_after_at_sign(tokens: list[Token], words: list[str]) -> list[Found]:
+    """The words of a handle after "at symbol", or after "at sign" with a handle word before it ("her handle is at
+    sign rosie paints things"): up to four words, to a small word or a pause. "at sign" alone is too often
+    "looked at sign language"."""
+    found = []
+    for i in range(len(words) - 2):
+        if words[i] != "at" or words[i + 1] not in ("sign", "symbol") or tokens[i + 2].breaks_before():
+            continue
+        before = {w.removesuffix("'s") for w in words[max(0, i - 6) : i]}
+        if words[i + 1] == "sign" and not before & (_HANDLE_WORDS | _HANDLE_CONTEXT | {"email", "follow", "find"}):
+            continue
+        end = i + 2
+        while end < len(words) and end - i < 6 and not (end > i + 2 and tokens[end].breaks_before()):
+            if words[end] in _PATH_STOP or not words[end].replace("'", "").isalnum():
+                break
+            end += 1
+        if end > i + 2:
+            found.append(Found(tokens[i + 2].start, tokens[end - 1].end, "CONTACT", 0.85))
     return found
 
 

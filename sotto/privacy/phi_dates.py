@@ -56,7 +56,42 @@ def find_dates(text: str, tokens: list[Token]) -> list[Found]:
             elif start == i and word in MONTHS and start > 0 and words[start - 1] in ("last", "next"):
                 start -= 1  # "last august", "through next june": the month is pinned to one year
             found.append(Found(tokens[start].start, tokens[span[1]].end, "DATE", 0.85 if word in MONTHS else 0.8))
-    return found + _holidays(tokens, words)
+    return found + _holidays(tokens, words) + _slashed_dates(tokens, words)
+
+
+def _slashed_dates(tokens: list[Token], words: list[str]) -> list[Found]:
+    """A date read out with "slash": "three slash fourteen", "twelve slash eight slash twenty twenty one".
+
+    Without a year, "out of five" and "out of ten" are ratings ("seven slash ten"), not dates.
+    """
+    found = []
+    for i, word in enumerate(words):
+        if word != "slash" or i == 0 or i + 1 >= len(words) or tokens[i].breaks_before():
+            continue
+        month = _number_ending_at(words, i - 1)
+        day = read_number(words, i + 1)
+        if not month or not day or day.ordinal or not 1 <= day.value <= 31:
+            continue
+        first = read_number(words, month[0])
+        if not first or first.ordinal or first.value > 12 or (month[0] > 0 and read_number(words, month[0] - 1)):
+            continue
+        end = i + day.length
+        if words[end + 1 : end + 2] == ["slash"] and (
+            year := _year_length(words, end + 2) or _two_digits(words, end + 2)
+        ):
+            end += 1 + year
+        elif day.value in (5, 10) and first.value <= day.value:
+            continue
+        found.append(Found(tokens[month[0]].start, tokens[end].end, "DATE", 0.8))
+    return found
+
+
+def _two_digits(words: list[str], j: int) -> int:
+    """How many words a two-digit year takes ("twenty four", "oh nine"), 0 if none."""
+    if words[j : j + 1] in (["oh"], ["o"]) and j + 1 < len(words) and words[j + 1] in UNITS:
+        return 2
+    number = read_number(words, j)
+    return number.length if number and not number.ordinal and number.value >= 10 else 0
 
 
 #: Holidays that fall on one day, as their first word(s) and the word(s) that may complete them.

@@ -90,7 +90,7 @@ def find_names(text: str, tokens: list[Token], entities: Iterable[tuple[int, int
     found += headed_organisations(tokens)
     found += paired_firms(tokens)
     found += gazetteer_places(tokens, vocab)
-    return [_with_title(f, tokens) for f in found if not _names_no_one(f, text, tokens, vocab)]
+    return [_with_title(_with_o(f, tokens), tokens) for f in found if not _names_no_one(f, text, tokens, vocab)]
 
 
 def _names_no_one(item: Found, text: str, tokens: list[Token], vocab: Vocabulary) -> bool:
@@ -108,6 +108,16 @@ def _names_no_one(item: Found, text: str, tokens: list[Token], vocab: Vocabulary
 def _first_token(tokens: list[Token], item: Found) -> int | None:
     """The index of the token ``item`` starts on (None when it starts inside a word)."""
     return next((k for k, t in enumerate(tokens) if t.start == item.start), None)
+
+
+def _with_o(item: Found, tokens: list[Token]) -> Found:
+    """A surname with its "O'" written apart, as a recogniser writes it: "o connor", "O Malley"."""
+    if item.kind != "NAME":
+        return item
+    i = _first_token(tokens, item)
+    if not i or tokens[i].before.strip() or tokens[i - 1].lower != "o" or tokens[i - 1].text not in ("o", "O"):
+        return item
+    return Found(tokens[i - 1].start, item.end, item.kind, item.score)
 
 
 def _with_title(item: Found, tokens: list[Token]) -> Found:
