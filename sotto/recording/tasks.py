@@ -16,6 +16,7 @@ from sotto.crypto.datakeys import load_data_key
 from sotto.crypto.keystore import KeyStore
 from sotto.db import lock_row, session_scope, truncate_write_ahead_log
 from sotto.jobs.service import enqueue, periodic, task
+from sotto.recording import requests as client_requests
 from sotto.recording import service
 from sotto.recording.audio import AudioProblem, probe_audio
 from sotto.recording.models import SessionStatus, TherapySession
@@ -181,6 +182,13 @@ def enforce_retention(runtime: Runtime) -> None:
                 by="system",
                 reason="the practice's retention period ended",
             )
+
+
+@periodic("recording.overdue_deletions", every=timedelta(minutes=15))
+def carry_out_overdue_deletions(runtime: Runtime) -> None:
+    """Keep the date the client's page gave for a deletion the therapist did not get to."""
+    with session_scope(runtime.sessions) as session:
+        client_requests.carry_out_overdue_deletions(session, keystore=runtime.keystore)
 
 
 @periodic("recording.end_abandoned", every=timedelta(minutes=30))
