@@ -14,6 +14,7 @@ from sotto.consent import certificates
 from sotto.consent import service as consent_service
 from sotto.mail import service as mail
 from sotto.web.deps import (
+    KNOWN_BROWSER_COOKIE,
     SESSION_COOKIE,
     CsrfProtected,
     CurrentAdmin,
@@ -31,6 +32,18 @@ router = APIRouter(dependencies=[CsrfProtected])
 
 def _set_session_cookie(response: Response, token: str, secure: bool) -> None:
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure, path="/")
+
+
+def _set_known_browser_cookie(response: Response, value: str, secure: bool) -> None:
+    response.set_cookie(
+        KNOWN_BROWSER_COOKIE,
+        value,
+        max_age=accounts.KNOWN_BROWSER_DAYS * 24 * 3600,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+        path="/",
+    )
 
 
 def _link_gone(request: Request) -> Response:
@@ -122,6 +135,9 @@ def complete_enrolment(
             email=email if first_admin else None,
             display_name=display_name if first_admin else None,
         )
+    except accounts.EnrolmentLinkGone:
+        db.rollback()
+        return _link_gone(request)
     except accounts.AccountError as exc:
         db.rollback()
         # The same secret again, so the authenticator the person already set up still matches.
@@ -166,7 +182,13 @@ def login(
     password: Annotated[str, Form()],
 ) -> Response:
     result = accounts.check_password(
-        db, keystore=runtime.keystore, settings=runtime.settings, email=email, password=password, ip=client_ip(request)
+        db,
+        keystore=runtime.keystore,
+        settings=runtime.settings,
+        email=email,
+        password=password,
+        ip=client_ip(request),
+        known_browser=request.cookies.get(KNOWN_BROWSER_COOKIE),
     )
     if result.user is None:
         message = (
@@ -201,7 +223,13 @@ def check_code(
         return RedirectResponse("/login", status_code=303)
     ws, user = pending
     result = accounts.check_second_factor(
-        db, keystore=runtime.keystore, settings=runtime.settings, user=user, code=code, ip=client_ip(request)
+        db,
+        keystore=runtime.keystore,
+        settings=runtime.settings,
+        user=user,
+        code=code,
+        ip=client_ip(request),
+        known_browser=request.cookies.get(KNOWN_BROWSER_COOKIE),
     )
     if result.user is None:
         if result.locked:
@@ -223,6 +251,9 @@ def check_code(
     token = accounts.upgrade_web_session(db, web_session=ws, user=user)
     signed_in = RedirectResponse("/", status_code=303)
     _set_session_cookie(signed_in, token, runtime.settings.secure_cookies)
+    _set_known_browser_cookie(
+        signed_in, accounts.remember_browser(runtime.keystore, user=user), runtime.settings.secure_cookies
+    )
     return signed_in
 
 

@@ -15,6 +15,8 @@ from sotto.runtime import Runtime
 from sotto.web.security import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, CsrfError, check_origin, verify_csrf
 
 SESSION_COOKIE = "sotto_session"
+# Marks a browser where an account completed sign-in, for the failed-attempt limits only.
+KNOWN_BROWSER_COOKIE = "sotto_device"
 
 
 class NotSignedIn(Exception):

@@ -303,6 +303,8 @@ def test_session_cookie_is_httponly_and_samesite_strict(web: TestClient, therapi
         assert "httponly" in attributes
         assert "samesite=strict" in attributes
         assert "path=/" in attributes
+    for cookie in second.headers.get_list("set-cookie"):  # the known-browser cookie too
+        assert {"httponly", "samesite=strict", "path=/"} <= {a.strip().lower() for a in cookie.split(";")[1:]}
     [csrf] = browser(web).get("/login").headers.get_list("set-cookie")
     assert csrf.startswith("sotto_csrf=")
     assert {"httponly", "samesite=strict"} <= {a.strip().lower() for a in csrf.split(";")[1:]}
@@ -327,10 +329,10 @@ def test_cookies_are_secure_when_served_over_https(https_web: TestClient) -> Non
     second = code_step(https_web, current_code(person))
     cookies = (
         session_cookies(first)
-        + session_cookies(second)
+        + second.headers.get_list("set-cookie")
         + https_web.get("/login", headers={"cookie": ""}).headers.get_list("set-cookie")
     )
-    assert len(cookies) >= 3
+    assert len(cookies) >= 4
     for cookie in cookies:
         assert "secure" in {a.strip().lower() for a in cookie.split(";")[1:]}, cookie
 
@@ -426,3 +428,65 @@ def test_sign_in_pages_do_not_echo_the_password(web: TestClient, therapist: Pers
     assert r.status_code == 400
     assert "my-secret-guess-123" not in r.text
     assert re.search(r'type="password"[^>]*value="[^"]', r.text) is None
+
+
+# -- a known browser is not locked out by someone else's guesses ---------------------------
+
+
+def lock_out_by_guessing(runtime: Runtime, attacker: TestClient, email: str) -> None:
+    for _ in range(runtime.settings.login_max_failures):
+        assert password_step(attacker, email, "not the password at all").status_code == 400
+    assert password_step(attacker, email, "not the password at all").status_code == 429
+
+
+def test_guesses_from_elsewhere_do_not_lock_out_a_browser_that_signed_in_before(
+    runtime: Runtime, web: TestClient, therapist: Person
+) -> None:
+    """Anyone who knows the address could otherwise keep the owner out for good, a few guesses an hour."""
+    sign_in(web, therapist)
+    web.post("/logout", data={"csrf_token": form_token(web, "/")})
+    attacker = browser(web)
+    lock_out_by_guessing(runtime, attacker, therapist.user.email)
+    sign_in(web, therapist)
+    assert is_signed_in(web)
+    # The attacker's own browser stays locked, with the right password too.
+    assert password_step(attacker, therapist.user.email, therapist.password).status_code == 429
+
+
+def test_guesses_from_elsewhere_do_not_lock_out_the_second_factor_of_a_known_browser(
+    runtime: Runtime, web: TestClient, therapist: Person
+) -> None:
+    sign_in(web, therapist)
+    web.post("/logout", data={"csrf_token": form_token(web, "/")})
+    assert password_step(web, therapist.user.email, therapist.password).status_code == 303
+    # Meanwhile someone else uses up the account's failures.
+    lock_out_by_guessing(runtime, browser(web), therapist.user.email)
+    r = code_step(web, therapist.code())
+    assert r.status_code == 303 and r.headers["location"] == "/"
+
+
+def test_a_known_browser_is_still_limited_for_its_own_failures(
+    runtime: Runtime, web: TestClient, therapist: Person
+) -> None:
+    sign_in(web, therapist)
+    web.post("/logout", data={"csrf_token": form_token(web, "/")})
+    lock_out_by_guessing(runtime, web, therapist.user.email)
+    assert password_step(web, therapist.user.email, therapist.password).status_code == 429
+
+
+def test_a_known_browser_for_one_account_gets_no_extra_guesses_at_another(
+    runtime: Runtime, web: TestClient, therapist: Person, practice: Practice
+) -> None:
+    colleague = create_person(runtime, practice, Role.THERAPIST, "dr.okafor@example.com", "Dr. Ada Okafor")
+    lock_out_by_guessing(runtime, browser(web), colleague.user.email)
+    sign_in(web, therapist)
+    web.post("/logout", data={"csrf_token": form_token(web, "/")})
+    assert password_step(web, colleague.user.email, colleague.password).status_code == 429
+
+
+def test_a_forged_known_browser_cookie_gets_no_extra_guesses(
+    runtime: Runtime, web: TestClient, therapist: Person
+) -> None:
+    lock_out_by_guessing(runtime, browser(web), therapist.user.email)
+    web.cookies.set("sotto_device", "a" * 43 + "." + "0" * 64)
+    assert password_step(web, therapist.user.email, therapist.password).status_code == 429
