@@ -22,7 +22,7 @@ from sotto.consent import service as consents
 from sotto.consent import signing
 from sotto.consent.models import USE_LABELS, Consent, Use
 from sotto.crypto.envelope import keyed_hash
-from sotto.pipeline.render import as_text
+from sotto.pipeline.render import as_text, removal_note
 from sotto.recording import requests as client_requests
 from sotto.recording import service as recordings
 from sotto.recording.models import SessionStatus, TherapySession
@@ -189,7 +189,8 @@ def my_copy(token: str, session_id: str, request: Request, runtime: RuntimeDep, 
         practice_id=row.practice_id,
         subject=f"session:{row.id}",
     )
-    heading = f"Session of {row.created_at:%-d %B %Y} (identifying details and sensitive passages removed)\n\n"
+    note = removal_note(transcript)
+    heading = f"Session of {row.created_at:%-d %B %Y}" + (f" ({note})" if note else "") + "\n\n"
     return PlainTextResponse(
         heading + as_text(transcript) + "\n",
         headers={"Content-Disposition": f'attachment; filename="session-{row.created_at:%Y-%m-%d}.txt"'},

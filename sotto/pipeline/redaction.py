@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sotto.pipeline.stages import ReportFraction, Work, register_stage
-from sotto.pipeline.types import Segment, Span, Transcript, Word
+from sotto.pipeline.types import Removal, Segment, Span, Transcript, Word
 
 if TYPE_CHECKING:
     from sotto.pipeline.service import PipelineOptions
@@ -53,7 +53,8 @@ class PrivacyEngineRedactor:
     def __call__(self, transcript: Transcript) -> Transcript:
         turns = [(segment.speaker, segment.text) for segment in transcript.segments]
         result = self._engine.redact_turns(turns, self._settings)
-        return apply_redaction(transcript, result.texts, result.spans)
+        applied = Removal(identifiers=self._settings.phi_removal, topics=sorted(self._settings.topics))
+        return replace(apply_redaction(transcript, result.texts, result.spans), removal=applied)
 
 
 def apply_redaction(transcript: Transcript, texts: list[str], spans: list[Span]) -> Transcript:

@@ -36,6 +36,21 @@ def as_text(transcript: Transcript) -> str:
     return "\n".join(f"[{_clock(s.start)}] {s.speaker}: {s.text}" for s in transcript.segments)
 
 
+def removal_note(transcript: Transcript) -> str:
+    """What was taken out, in words, as the redaction was set when the session was processed;
+    empty when that is not known (the transcript was stored before Sotto kept it)."""
+    removal = transcript.removal
+    if removal is None:
+        return ""
+    if removal.identifiers and removal.topics:
+        return "identifying details and sensitive passages removed"
+    if removal.identifiers:
+        return "identifying details removed; the practice does not remove sensitive passages"
+    if removal.topics:
+        return "sensitive passages removed; the practice does not remove identifying details"
+    return "nothing removed: the practice had automatic removal turned off"
+
+
 def _clock(seconds: float) -> str:
     whole = int(seconds)
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"

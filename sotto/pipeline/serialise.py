@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from sotto.pipeline.types import Segment, Span, Transcript, Word
+from sotto.pipeline.types import Removal, Segment, Span, Transcript, Word
 
 FORMAT = 1
 
@@ -40,6 +40,7 @@ def load_transcript(data: bytes) -> Transcript:
                 for s in raw["segments"]
             ],
             spans=[Span(**s) for s in raw["spans"]],
+            removal=Removal(**raw["removal"]) if raw.get("removal") is not None else None,
         )
     except (KeyError, TypeError, json.JSONDecodeError) as exc:
         raise ValueError("not a stored transcript") from exc

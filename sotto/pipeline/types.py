@@ -56,10 +56,22 @@ class Audio:
 
 
 @dataclass
+class Removal:
+    """What the redaction was set to remove, kept with the transcript so that what is said of it
+    (the client's copy) stays true after the practice changes its settings."""
+
+    identifiers: bool
+    topics: list[str]
+
+
+@dataclass
 class Transcript:
-    """What flows through the stages. ``spans`` fill in as identifiers and passages are removed."""
+    """What flows through the stages. ``spans`` fill in as identifiers and passages are removed;
+    ``removal`` says what the redaction was set to remove (None: not redacted, or stored before
+    Sotto kept this)."""
 
     duration: float
     segments: list[Segment] = field(default_factory=list)
     spans: list[Span] = field(default_factory=list)
     language: str = "en"
+    removal: Removal | None = None

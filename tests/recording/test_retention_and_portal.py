@@ -329,6 +329,46 @@ def test_abandoned_recording_is_ended_and_checked(
     assert session_row(runtime, session_id).status == "recorded"
 
 
+def copy_agreed(runtime: Runtime, web: TestClient, therapist: Person) -> str:
+    """A session recorded and processed, a copy asked for and agreed to: where the client downloads it."""
+    client = consenting_client(runtime, therapist.user)
+    _, session_id, _, _ = upload(runtime, web, client.client.id, recording("wav", seconds=1.0))
+    work_off(runtime)
+    page = f"/my/{client.my_token}"
+    with TestClient(web.app, base_url="http://testserver", follow_redirects=False) as device:
+        device.post(f"{page}/sessions/{session_id}/copy", data={"csrf_token": form_token(device, page)})
+    with session_scope(runtime.sessions) as session:
+        [request] = session.scalars(select(ClientRequest)).all()
+    web.post(f"/requests/{request.id}/done", data={"csrf_token": form_token(web, "/")})
+    return f"{page}/sessions/{session_id}/copy.txt"
+
+
+def first_line(web: TestClient, url: str) -> str:
+    with TestClient(web.app, base_url="http://testserver") as device:
+        r = device.get(url)
+    assert r.status_code == 200
+    return r.text.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("identifiers", "topics", "said"),
+    [
+        (False, [], "(nothing removed: the practice had automatic removal turned off)"),
+        (True, [], "(identifying details removed; the practice does not remove sensitive passages)"),
+        (False, ["trauma"], "(sensitive passages removed; the practice does not remove identifying details)"),
+    ],
+)
+def test_the_copy_says_what_was_removed_as_the_practice_had_it_set(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person, identifiers: bool, topics: list[str], said: str
+) -> None:
+    set_practice(runtime, phi_removal=identifiers, topics_removed=topics)
+    url = copy_agreed(runtime, web, signed_in_therapist)
+    assert first_line(web, url).endswith(said)
+    # Said as the practice had it set when the session was processed, not as it is set now.
+    set_practice(runtime, phi_removal=True, topics_removed=["trauma", "substance"])
+    assert first_line(web, url).endswith(said)
+
+
 def test_client_downloads_a_copy_once_the_therapist_agrees(
     runtime: Runtime, web: TestClient, signed_in_therapist: Person
 ) -> None:
