@@ -52,8 +52,9 @@ def _link_gone(request: Request) -> Response:
         "message.html",
         status_code=410,
         title="This link no longer works",
-        message="The set-up link has been used or has expired. Ask your practice admin for a new one "
-        "(or run `sotto admin create-user`).",
+        message="The set-up link has been used or has expired. Ask your practice admin to send a new one "
+        "from the People page (for the practice's first admin, whoever runs the server makes one with "
+        "`sotto admin create-user`).",
     )
 
 
@@ -68,6 +69,7 @@ def _enrolment_page(
     secret: str | None = None,
     form: dict | None = None,
     status_code: int = 200,
+    resetting: bool = False,
 ) -> Response:
     secret = secret or security.new_totp_secret()
     uri = security.totp_uri(secret, account=email or "new account", issuer="Sotto")
@@ -85,6 +87,7 @@ def _enrolment_page(
         states=US_STATES,
         form=form or {},
         min_password=security.MIN_PASSWORD_LENGTH,
+        resetting=resetting,
     )
 
 
@@ -94,7 +97,15 @@ def enrolment_form(token: str, request: Request, runtime: RuntimeDep, db: DbSess
     if link is None:
         return _link_gone(request)
     user = db.get(User, link.user_id) if link.user_id else None
-    return _enrolment_page(request, runtime, link.id, token, user is None, user.email if user else "")
+    return _enrolment_page(
+        request,
+        runtime,
+        link.id,
+        token,
+        user is None,
+        user.email if user else "",
+        resetting=user is not None and user.enrolled_at is not None,
+    )
 
 
 @router.post("/enrol/{token}")
@@ -152,6 +163,7 @@ def complete_enrolment(
             form=form,
             status_code=400,
             secret=secret,
+            resetting=user is not None and user.enrolled_at is not None,
         )
     if first_admin:
         row = db.get(Practice, user.practice_id)
@@ -265,14 +277,47 @@ def logout(runtime: RuntimeDep, db: DbSession, signed_in: CurrentUser) -> Respon
     return response
 
 
-@router.get("/admin/users")
-def users_page(request: Request, db: DbSession, admin: CurrentAdmin) -> Response:
+def _users_page(request: Request, db: DbSession, admin: SignedIn, status_code: int = 200, **extra: Any) -> Response:
     return render(
         request,
         "accounts/users.html",
+        status_code=status_code,
         users=accounts.practice_users(db, practice_id=admin.practice.id),
         roles=[r.value for r in Role],
+        me=admin.user.id,
+        **extra,
     )
+
+
+def _send_setup_link(runtime: RuntimeDep, db: DbSession, admin: SignedIn, user: User, token: str) -> str:
+    """E-mail ``user`` their one-time set-up link (through the outbox, after commit); returns the link."""
+    link = f"{runtime.settings.public_url}/enrol/{token}"
+    if user.enrolled_at is None:
+        subject = f"Your Sotto account at {admin.practice.name}"
+        text = (
+            f"{admin.user.display_name} created a Sotto account for you.\n\nSet your password and two-factor "
+            f"sign-in here (the link works once, for 72 hours):\n{link}\n"
+        )
+    else:
+        subject = f"A new set-up link for your Sotto account at {admin.practice.name}"
+        text = (
+            f"{admin.user.display_name} sent you a new set-up link for your Sotto account, for example "
+            "because your authenticator was lost.\n\nYour current password and authenticator keep "
+            "working until you use it. Using it sets a new password and a new authenticator, and signs "
+            f"you out everywhere (the link works once, for 72 hours):\n{link}\n\nIf you did not ask "
+            "for this, ignore this message and tell your practice admin.\n"
+        )
+    mail.queue_message(
+        db,
+        keystore=runtime.keystore,
+        message=mail.compose(sender=runtime.settings.mail_from, to=user.email, subject=subject, text=text),
+    )
+    return link
+
+
+@router.get("/admin/users")
+def users_page(request: Request, db: DbSession, admin: CurrentAdmin) -> Response:
+    return _users_page(request, db, admin)
 
 
 @router.post("/admin/users")
@@ -299,32 +344,70 @@ def add_user(
         )
     except accounts.AccountError as exc:
         db.rollback()
-        return render(
-            request,
-            "accounts/users.html",
-            status_code=400,
-            error=str(exc),
-            users=accounts.practice_users(db, practice_id=admin.practice.id),
-            roles=[r.value for r in Role],
-        )
-    link = f"{runtime.settings.public_url}/enrol/{token}"
-    mail.queue_message(
-        db,
-        keystore=runtime.keystore,
-        message=mail.compose(
-            sender=runtime.settings.mail_from,
-            to=user.email,
-            subject=f"Your Sotto account at {admin.practice.name}",
-            text=f"{admin.user.display_name} created a Sotto account for you.\n\nSet your password and two-factor "
-            f"sign-in here (the link works once, for 72 hours):\n{link}\n",
-        ),
-    )
-    return render(
+        return _users_page(request, db, admin, status_code=400, error=str(exc))
+    link = _send_setup_link(runtime, db, admin, user, token)
+    return _users_page(request, db, admin, created=(user, link))
+
+
+def _account_change_refused(request: Request, db: DbSession, admin: SignedIn, exc: accounts.AccountError) -> Response:
+    db.rollback()
+    if isinstance(exc, accounts.UserNotFound):
+        return render(request, "message.html", status_code=404, title="Not found", message=str(exc))
+    return _users_page(request, db, admin, status_code=400, error=str(exc))
+
+
+@router.post("/admin/users/{user_id}/deactivate")
+def deactivate_user(
+    request: Request, runtime: RuntimeDep, db: DbSession, admin: CurrentAdmin, user_id: str
+) -> Response:
+    try:
+        user = accounts.deactivate_user(db, keystore=runtime.keystore, admin=admin.user, user_id=user_id)
+    except accounts.AccountError as exc:
+        return _account_change_refused(request, db, admin, exc)
+    return _users_page(
         request,
-        "accounts/users.html",
-        users=accounts.practice_users(db, practice_id=admin.practice.id),
-        roles=[r.value for r in Role],
-        created=(user, link),
+        db,
+        admin,
+        done=f"{user.display_name} can no longer sign in, and was signed out everywhere. "
+        "Nothing of theirs was deleted.",
+    )
+
+
+@router.post("/admin/users/{user_id}/reactivate")
+def reactivate_user(
+    request: Request, runtime: RuntimeDep, db: DbSession, admin: CurrentAdmin, user_id: str
+) -> Response:
+    try:
+        user = accounts.reactivate_user(db, keystore=runtime.keystore, admin=admin.user, user_id=user_id)
+    except accounts.AccountError as exc:
+        return _account_change_refused(request, db, admin, exc)
+    return _users_page(
+        request,
+        db,
+        admin,
+        done=f"{user.display_name} can sign in again with the password and authenticator they had.",
+    )
+
+
+@router.post("/admin/users/{user_id}/setup-link")
+def send_setup_link(
+    request: Request, runtime: RuntimeDep, db: DbSession, admin: CurrentAdmin, user_id: str
+) -> Response:
+    try:
+        user, token = accounts.issue_setup_link(db, keystore=runtime.keystore, admin=admin.user, user_id=user_id)
+    except accounts.AccountError as exc:
+        return _account_change_refused(request, db, admin, exc)
+    link = _send_setup_link(runtime, db, admin, user, token)
+    if user.enrolled_at is None:
+        # As when the account was created: nothing is set up yet, so the admin may pass the link on.
+        return _users_page(request, db, admin, created=(user, link), reissued=True)
+    # An enrolled account's link goes to its owner only: with it, the admin could take over the account.
+    return _users_page(
+        request,
+        db,
+        admin,
+        done=f"A new set-up link is on its way to {user.display_name} by e-mail (valid 72 hours). Their "
+        "current password and authenticator keep working until they use it.",
     )
 
 

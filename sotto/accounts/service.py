@@ -44,6 +44,10 @@ class EnrolmentLinkGone(AccountError):
     """The enrolment link was used (by an overlapping request) or expired while the form was filled in."""
 
 
+class UserNotFound(AccountError):
+    """No such account in the admin's practice (pages answer 404, telling nothing of other practices)."""
+
+
 # -- practices and users ------------------------------------------------------------
 
 
@@ -118,6 +122,10 @@ def usable_enrolment(session: Session, token: str) -> EnrolmentLink | None:
         return None
     if link.user_id is None and has_any_user(session):
         return None
+    if link.user_id is not None:
+        user = session.get(User, link.user_id)
+        if user is None or not user.active:
+            return None
     return link
 
 
@@ -180,6 +188,9 @@ def complete_enrolment(
         found = session.get(User, link.user_id)
         if found is None:
             raise AccountError("This account no longer exists.")
+        if not found.active:
+            # Deactivated while the form was open (deactivation retires links, but this one was read first).
+            raise EnrolmentLinkGone("This set-up link has already been used or has expired.")
         user = found
     problem = security.password_problem(password, email=user.email)
     if problem:
@@ -187,15 +198,20 @@ def complete_enrolment(
     step = security.accept_totp(totp_secret, totp_code, last_step=0)
     if step is None:
         raise AccountError("That code did not match. Check the time on your phone and enter the newest code.")
+    resetting = user.enrolled_at is not None
     user.password_hash = security.hash_password(password)
     user.totp_secret_sealed = seal(keystore, totp_secret.encode(), context=f"totp:{user.id}")
     user.totp_last_step = step
     user.enrolled_at = clock.now()
     link.used_at = clock.now()
+    if resetting:
+        # A new password and authenticator (a lost phone, a leaked password): whoever signed in
+        # with the old ones is signed out everywhere.
+        session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     audit.record(
         session,
         keystore=keystore,
-        action="account.enrolled",
+        action="account.reset" if resetting else "account.enrolled",
         actor=f"user:{user.id}",
         practice_id=user.practice_id,
         subject=f"user:{user.id}",
@@ -448,6 +464,115 @@ def purge_stale_sessions(session: Session, *, settings: Settings) -> None:
 
 def practice_users(session: Session, *, practice_id: str) -> list[User]:
     return list(session.scalars(select(User).where(User.practice_id == practice_id).order_by(User.display_name)))
+
+
+# -- an admin managing colleagues' access ---------------------------------------------------
+
+
+def _colleague_under_lock(session: Session, *, admin: User, user_id: str) -> User:
+    """The account ``user_id`` in ``admin``'s practice, after locking the practice's row.
+
+    The lock makes two admins changing accounts at once (several web processes on PostgreSQL)
+    take turns, so two admins deactivating each other cannot leave the practice with none.
+    Both rows are read again after it, as the other request may have changed them.
+    """
+    practice = session.get(Practice, admin.practice_id)
+    assert practice is not None
+    session.refresh(practice, with_for_update=True)
+    session.refresh(admin)
+    if admin.role != Role.ADMIN.value or not admin.active:
+        raise AccountError("Only an active practice admin can change accounts.")
+    user = session.get(User, user_id)
+    if user is None or user.practice_id != admin.practice_id:
+        raise UserNotFound("There is no such account in your practice.")
+    session.refresh(user)
+    return user
+
+
+def _retire_enrolment_links(session: Session, *, user_id: str) -> None:
+    session.execute(delete(EnrolmentLink).where(EnrolmentLink.user_id == user_id))
+
+
+def deactivate_user(session: Session, *, keystore: KeyStore, admin: User, user_id: str) -> User:
+    """End a colleague's access: they cannot sign in, their sessions end at once, their set-up links stop working.
+
+    Nothing they made is deleted: their clients, consents and sessions stay, under the
+    practice's retention rules, and come back with the account if it is reactivated.
+    """
+    user = _colleague_under_lock(session, admin=admin, user_id=user_id)
+    if user.id == admin.id:
+        raise AccountError("You cannot deactivate your own account. Ask another admin to do it.")
+    if user.role == Role.ADMIN.value and user.active:
+        other_admins = session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(
+                User.practice_id == admin.practice_id,
+                User.role == Role.ADMIN.value,
+                User.active.is_(True),
+                User.id != user.id,
+            )
+        )
+        if not other_admins:
+            raise AccountError("This is the practice's last active admin, so the account stays active.")
+    if not user.active:
+        return user
+    user.active = False
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    _retire_enrolment_links(session, user_id=user.id)
+    audit.record(
+        session,
+        keystore=keystore,
+        action="account.deactivated",
+        actor=f"user:{admin.id}",
+        practice_id=admin.practice_id,
+        subject=f"user:{user.id}",
+        details={"role": user.role},
+    )
+    return user
+
+
+def reactivate_user(session: Session, *, keystore: KeyStore, admin: User, user_id: str) -> User:
+    """Give a deactivated colleague their access back, with the password and authenticator they had."""
+    user = _colleague_under_lock(session, admin=admin, user_id=user_id)
+    if user.active:
+        return user
+    user.active = True
+    audit.record(
+        session,
+        keystore=keystore,
+        action="account.reactivated",
+        actor=f"user:{admin.id}",
+        practice_id=admin.practice_id,
+        subject=f"user:{user.id}",
+        details={"role": user.role},
+    )
+    return user
+
+
+def issue_setup_link(session: Session, *, keystore: KeyStore, admin: User, user_id: str) -> tuple[User, str]:
+    """A new one-time set-up link for a colleague; every earlier link of theirs stops working.
+
+    For an enrolled account nothing changes until the link is used: their password and
+    authenticator keep working, and are replaced (and their sessions ended) only when they
+    complete the new set-up, so a stray click cannot lock them out.
+    """
+    user = _colleague_under_lock(session, admin=admin, user_id=user_id)
+    if not user.active:
+        raise AccountError("This account is deactivated. Reactivate it before sending a set-up link.")
+    _retire_enrolment_links(session, user_id=user.id)
+    token = new_token()
+    session.add(EnrolmentLink(token_hash=token_hash(token), user_id=user.id, expires_at=clock.now() + ENROLMENT_TTL))
+    audit.record(
+        session,
+        keystore=keystore,
+        action="account.setup_link_sent",
+        actor=f"user:{admin.id}",
+        practice_id=admin.practice_id,
+        subject=f"user:{user.id}",
+        details={"enrolled": user.enrolled_at is not None},
+    )
+    return user, token
 
 
 @dataclass(frozen=True)

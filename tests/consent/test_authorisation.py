@@ -56,6 +56,8 @@ class World:
     form_sha256: str
     pdf_sha256: str
     pdf: bytes
+    # The account the admin-only user routes are aimed at (the owner's).
+    user_id: str
     browsers: dict[str, TestClient] = field(default_factory=dict)
 
 
@@ -131,7 +133,17 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         with session_scope(runtime.sessions) as session:
             consent = session.scalars(select(Consent)).one()
         assert consent.status == "signed" and consent.pdf_sha256 and consent.form_sha256
-        yield World(runtime, app, consent.id, consent.client_id, consent.form_sha256, consent.pdf_sha256, pdf, browsers)
+        yield World(
+            runtime,
+            app,
+            consent.id,
+            consent.client_id,
+            consent.form_sha256,
+            consent.pdf_sha256,
+            pdf,
+            people["owner"].id,
+            browsers,
+        )
     finally:
         runtime.close()
         smtp.stop()
@@ -161,7 +173,8 @@ def _token(browser: TestClient) -> str:
 def _post(path: str, **data: str) -> Callable[[TestClient, World], Response]:
     def call(browser: TestClient, w: World) -> Response:
         return browser.post(
-            path.format(consent_id=w.consent_id, client_id=w.client_id), data={**data, "csrf_token": _token(browser)}
+            path.format(consent_id=w.consent_id, client_id=w.client_id, user_id=w.user_id),
+            data={**data, "csrf_token": _token(browser)},
         )
 
     return call
@@ -213,6 +226,10 @@ ROUTES: dict[tuple[str, str], Guarded] = {
     ("POST", "/admin/users"): Guarded(
         "admin", _post("/admin/users", email="intruder@example.test", display_name="Intruder", role="admin")
     ),
+    # Ending a colleague's access, giving it back, and a new set-up link (which would retire theirs).
+    ("POST", "/admin/users/{user_id}/deactivate"): Guarded("admin", _post("/admin/users/{user_id}/deactivate")),
+    ("POST", "/admin/users/{user_id}/reactivate"): Guarded("admin", _post("/admin/users/{user_id}/reactivate")),
+    ("POST", "/admin/users/{user_id}/setup-link"): Guarded("admin", _post("/admin/users/{user_id}/setup-link")),
     ("GET", "/admin/practice"): Guarded("admin", _get("/admin/practice")),
     ("POST", "/admin/practice"): Guarded(
         "admin",
