@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from sotto.accounts import security
+from sotto.accounts import security, signin
 from sotto.accounts import service as accounts
 from sotto.accounts.models import TOPIC_LABELS, US_STATES, Practice, Role, User, WebSession
 from sotto.consent import certificates
@@ -38,7 +38,7 @@ def _set_known_browser_cookie(response: Response, value: str, secure: bool) -> N
     response.set_cookie(
         KNOWN_BROWSER_COOKIE,
         value,
-        max_age=accounts.KNOWN_BROWSER_DAYS * 24 * 3600,
+        max_age=signin.KNOWN_BROWSER_DAYS * 24 * 3600,
         httponly=True,
         samesite="strict",
         secure=secure,
@@ -193,7 +193,7 @@ def login(
     email: Annotated[str, Form()],
     password: Annotated[str, Form()],
 ) -> Response:
-    result = accounts.check_password(
+    result = signin.check_password(
         db,
         keystore=runtime.keystore,
         settings=runtime.settings,
@@ -234,7 +234,7 @@ def check_code(
     if pending is None:
         return RedirectResponse("/login", status_code=303)
     ws, user = pending
-    result = accounts.check_second_factor(
+    result = signin.check_second_factor(
         db,
         keystore=runtime.keystore,
         settings=runtime.settings,
@@ -264,7 +264,7 @@ def check_code(
     signed_in = RedirectResponse("/", status_code=303)
     _set_session_cookie(signed_in, token, runtime.settings.secure_cookies)
     _set_known_browser_cookie(
-        signed_in, accounts.remember_browser(runtime.keystore, user=user), runtime.settings.secure_cookies
+        signed_in, signin.remember_browser(runtime.keystore, user=user), runtime.settings.secure_cookies
     )
     return signed_in
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
-from sotto.accounts import service as accounts
+from sotto.accounts import signin
 from sotto.accounts.models import Practice
 from sotto.audit import service as audit
 from sotto.clients import protections
@@ -224,11 +224,11 @@ def resend_link(request: Request, runtime: RuntimeDep, db: DbSession, email: Ann
     key = "resend:" + consents.email_mac(runtime.keystore, email)
     address_key = "resend-ip:" + keyed_hash(runtime.keystore, client_ip(request), purpose="sign-in-attempts")
     if not (
-        accounts.too_many_attempts(db, key=key, limit=RESEND_LIMIT, minutes=60)
-        or accounts.too_many_attempts(db, key=address_key, limit=RESEND_LIMIT * 4, minutes=60)
+        signin.too_many_attempts(db, key=key, limit=RESEND_LIMIT, minutes=60)
+        or signin.too_many_attempts(db, key=address_key, limit=RESEND_LIMIT * 4, minutes=60)
     ):
-        accounts.note_attempt(db, key=key)
-        accounts.note_attempt(db, key=address_key)
+        signin.note_attempt(db, key=key)
+        signin.note_attempt(db, key=address_key)
         signing.reissue_client_link(db, keystore=runtime.keystore, settings=runtime.settings, email=email)
     return render(
         request,

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sotto import clock
-from sotto.accounts import security
+from sotto.accounts import security, signin
 from sotto.accounts import service as accounts
 from sotto.accounts.models import EnrolmentLink, Practice, User
 from sotto.crypto.envelope import token_hash
@@ -163,11 +163,11 @@ def test_one_code_cannot_complete_two_overlapping_sign_ins(runtime: Runtime, the
         with session_scope(runtime.sessions) as first:
             user = first.get(User, therapist.id)
             assert user is not None
-            owner = accounts.check_second_factor(
+            owner = signin.check_second_factor(
                 first, keystore=runtime.keystore, settings=runtime.settings, user=user, code=code, ip=ADDRESS
             )
             assert owner.user is not None
-        replay = accounts.check_second_factor(
+        replay = signin.check_second_factor(
             late, keystore=runtime.keystore, settings=runtime.settings, user=stale_user, code=code, ip="192.0.2.66"
         )
         late.commit()
@@ -176,17 +176,17 @@ def test_one_code_cannot_complete_two_overlapping_sign_ins(runtime: Runtime, the
     assert replay.user is None
 
 
-Attempt = Callable[..., accounts.SignInResult]
+Attempt = Callable[..., signin.SignInResult]
 
 
-def _overlapping_attempt_after_the_limit(runtime: Runtime, attempt: Attempt) -> accounts.SignInResult:
+def _overlapping_attempt_after_the_limit(runtime: Runtime, attempt: Attempt) -> signin.SignInResult:
     """Make ``limit - 1`` failures, hold the limit-th one uncommitted, and run ``attempt`` meanwhile."""
     limit = runtime.settings.login_max_failures
     for _ in range(limit - 1):
         with session_scope(runtime.sessions) as session:
             assert attempt(session, wrong=True).user is None
     held = runtime.sessions()
-    results: list[accounts.SignInResult] = []
+    results: list[signin.SignInResult] = []
 
     def other_request() -> None:
         with session_scope(runtime.sessions) as session:
@@ -210,10 +210,10 @@ def test_overlapping_codes_cannot_exceed_the_failure_limit(runtime: Runtime, the
     right = pyotp.TOTP(therapist.totp_secret).at(clock.now())
     bad = f"{(int(right) + 500_000) % 1_000_000:06d}"
 
-    def attempt(session: Session, *, wrong: bool) -> accounts.SignInResult:
+    def attempt(session: Session, *, wrong: bool) -> signin.SignInResult:
         user = session.get(User, therapist.id)
         assert user is not None
-        return accounts.check_second_factor(
+        return signin.check_second_factor(
             session,
             keystore=runtime.keystore,
             settings=runtime.settings,
@@ -227,8 +227,8 @@ def test_overlapping_codes_cannot_exceed_the_failure_limit(runtime: Runtime, the
 
 
 def test_overlapping_passwords_cannot_exceed_the_failure_limit(runtime: Runtime, therapist: Person) -> None:
-    def attempt(session: Session, *, wrong: bool) -> accounts.SignInResult:
-        return accounts.check_password(
+    def attempt(session: Session, *, wrong: bool) -> signin.SignInResult:
+        return signin.check_password(
             session,
             keystore=runtime.keystore,
             settings=runtime.settings,

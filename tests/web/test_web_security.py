@@ -27,6 +27,7 @@ from sqlalchemy import MetaData, select
 
 from sotto import clock
 from sotto.accounts import service as accounts
+from sotto.accounts import signin
 from sotto.accounts.models import EnrolmentLink, Role
 from sotto.app import create_app
 from sotto.cli import server_options
@@ -83,7 +84,7 @@ def _raise_inside_a_request(web: TestClient, monkeypatch: pytest.MonkeyPatch) ->
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret-content-XYZ")
 
-    monkeypatch.setattr(accounts, "check_password", explode)
+    monkeypatch.setattr(signin, "check_password", explode)
     token = form_token(web, "/login")
     client = new_browser(web.app, raise_server_exceptions=False)  # type: ignore[arg-type]
     client.cookies = web.cookies
@@ -295,7 +296,7 @@ def test_internal_error_message_stays_out_of_the_server_log(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     monkeypatch.setattr(
-        accounts, "check_password", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("secret-content-XYZ"))
+        signin, "check_password", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("secret-content-XYZ"))
     )
     with httpx.Client(base_url=live_server) as client:
         token = csrf_of(client.get("/login").text)
@@ -515,6 +516,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             "client_token": my_link.removeprefix("/my/"),
             "enrol_token": enrol_token,
             "sealed_secret": sealed_secret,
+            "therapist_user": people["therapist"].user.id,
         }
 
         headers = {"x-csrf-token": form_token(therapist, "/login")}
@@ -591,6 +593,15 @@ STATE_CHANGING: dict[tuple[str, str], Change] = {
         "admin",
         lambda v: "/admin/users",
         lambda w: {"email": "intruder@example.test", "display_name": "Intruder", "role": "admin"},
+    ),
+    ("POST", "/admin/users/{user_id}/deactivate"): Change(
+        "admin", lambda v: f"/admin/users/{v['therapist_user']}/deactivate"
+    ),
+    ("POST", "/admin/users/{user_id}/reactivate"): Change(
+        "admin", lambda v: f"/admin/users/{v['therapist_user']}/reactivate"
+    ),
+    ("POST", "/admin/users/{user_id}/setup-link"): Change(
+        "admin", lambda v: f"/admin/users/{v['therapist_user']}/setup-link"
     ),
     ("POST", "/admin/practice"): Change(
         "admin",
