@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from sotto.pipeline.types import Span
-from sotto.privacy.found import Found
+from sotto.privacy.found import Found, Stretches
 from sotto.privacy.passage_model import bottom_layers_shared, identifier_model, passage_model
 from sotto.privacy.phi import PhiFinder
 from sotto.privacy.phi_model import joined, model_identifiers
@@ -87,15 +87,18 @@ def _turn_spans(
     settings: PrivacySettings,
 ) -> list[Span]:
     spans = []
+    # ``found`` is merged (sorted, no two overlapping), so an identifier can only overlap a passage, and
+    # what an identifier widens a passage to meets no further identifier.
+    identifiers = Stretches(found)
     for passage in passages:
         start, end = passage.start, passage.end
         # An identifier straddling the passage's edge goes with it whole.
-        for item in found:
-            if item.start < end and item.end > start:
-                start, end = min(start, item.start), max(end, item.end)
+        for item in identifiers.meeting(passage.start, passage.end):
+            start, end = min(start, item.start), max(end, item.end)
         spans.append(Span(index, start, end, passage.category, "topic", settings.marker(passage.category)))
+    removed = Stretches(spans)
     for item in found:
-        if any(s.start < item.end and s.end > item.start for s in spans):
+        if removed.meet(item.start, item.end):
             continue
         placeholder = book.placeholder(item.kind, text[item.start : item.end])
         spans.append(Span(index, item.start, item.end, item.kind, "phi", placeholder))

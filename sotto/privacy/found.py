@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate, pairwise
+from typing import Generic, Protocol, TypeVar
 
 #: The identifier types of FORMAT.md.
 PHI_KINDS = ("NAME", "AGE", "DATE", "LOCATION", "ORG", "CONTACT", "ID")
@@ -42,3 +46,52 @@ def _winner(a: Found, b: Found) -> str:
         # Among names, trust the finding with the clearer evidence (an organisation head, a title).
         return a.kind if a.score > b.score else b.kind
     return a.kind if PRIORITY[a.kind] >= PRIORITY[b.kind] else b.kind
+
+
+class Ranged(Protocol):
+    """Anything that lies at characters ``start:end`` of a turn (a ``Found``, a ``Span``)."""
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def end(self) -> int: ...
+
+
+R = TypeVar("R", bound=Ranged)
+
+
+class Stretches(Generic[R]):
+    """Findings (or any ``start``/``end`` ranges) indexed so that asking which of them meet a range takes a
+    bisection, not a scan: a very long turn has thousands of findings, and a scan for each of them grows
+    with the square of the turn's length."""
+
+    def __init__(self, items: Sequence[R]) -> None:
+        self._items = items
+        self._order = sorted(range(len(items)), key=lambda k: items[k].start)
+        self._starts = [items[k].start for k in self._order]
+        ends = [items[k].end for k in self._order]
+        self._ends = ends
+        #: The furthest end among the first k items by start.
+        self._reach = list(accumulate(ends, max))
+        #: Merged findings (``merge``) end in the order they start; then the ones meeting a range are a run.
+        self._ends_in_order = all(a <= b for a, b in pairwise(ends))
+
+    def hold(self, start: int, end: int) -> bool:
+        """Whether one of the items holds all of ``start:end``."""
+        k = bisect_right(self._starts, start)
+        return k > 0 and self._reach[k - 1] >= end
+
+    def meet(self, start: int, end: int) -> bool:
+        """Whether one of the items overlaps ``start:end``."""
+        k = bisect_left(self._starts, end)
+        return k > 0 and self._reach[k - 1] > start
+
+    def meeting(self, start: int, end: int) -> list[R]:
+        """The items that overlap ``start:end``, in the order they were given."""
+        k = bisect_left(self._starts, end)
+        if self._ends_in_order:
+            hits = self._order[bisect_right(self._ends, start, 0, k) : k]
+        else:
+            hits = [i for i in self._order[:k] if self._items[i].end > start]
+        return [self._items[i] for i in sorted(hits)]

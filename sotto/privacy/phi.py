@@ -11,6 +11,7 @@ network.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -48,6 +49,58 @@ _PRESIDIO_KINDS = {
 }
 
 Rule = Callable[[str, list[Token]], list[Found]]
+
+#: A turn longer than this is read in pieces (spaCy refuses a text of a million characters, and its
+#: time and memory grow with the text). Every annotated turn is under 600 characters, a long
+#: monologue a few thousand: only a session pasted as one turn, or raw speech-recognition output
+#: without speaker breaks, is ever cut.
+PIECE_CHARS = 20_000
+#: Characters two neighbouring pieces share. Each keeps what starts in its half of them, so every
+#: finding is judged with at least half of this on either side: far more than any rule looks at.
+PIECE_OVERLAP = 2_000
+_SENTENCE_END = re.compile(r"[.?!…]+[\"'”’)\]]*\s+|\n+")
+_SPACE = re.compile(r"\s+")
+
+
+def pieces(text: str, size: int | None = None, overlap: int | None = None) -> list[tuple[int, int, int, int]]:
+    """How a turn is read: ``(start, end, keep_from, keep_to)`` for each piece, in order.
+
+    A piece is ``text[start:end]``, at most ``size`` characters, cut after a sentence or else at a
+    space (a pause in speech-recognition text). Neighbours overlap by about ``overlap`` characters,
+    and ``keep_from:keep_to`` (the pieces' shares, which tile the text) is where the findings a piece
+    keeps start. A turn no longer than ``size`` is one piece.
+    """
+    size = PIECE_CHARS if size is None else size
+    overlap = PIECE_OVERLAP if overlap is None else overlap
+    if len(text) <= size:
+        return [(0, len(text), 0, len(text))]
+    if overlap * 4 > size:
+        raise ValueError("pieces must be at least four times as long as their overlap")
+    spans: list[tuple[int, int]] = []
+    start = 0
+    while True:
+        if len(text) - start <= size:
+            spans.append((start, len(text)))
+            break
+        end = _cut_before(text, start + size, start + size // 2)
+        spans.append((start, end))
+        # The next piece starts ``overlap`` back, at a space, and always after this one's start.
+        start = max(_cut_before(text, end - overlap, start + 1, sentences=False), start + 1)
+    shares = [0] + [(spans[k][1] + spans[k + 1][0]) // 2 for k in range(len(spans) - 1)] + [len(text)]
+    return [(s, e, shares[k], shares[k + 1]) for k, (s, e) in enumerate(spans)]
+
+
+def _cut_before(text: str, limit: int, floor: int, sentences: bool = True) -> int:
+    """The last place at or before ``limit`` (and after ``floor``) to cut ``text``: after a sentence
+    end, else after a space, else ``limit`` itself."""
+    window = text[floor:limit]
+    for pattern in (_SENTENCE_END, _SPACE) if sentences else (_SPACE,):
+        last = None
+        for last in pattern.finditer(window):  # noqa: B007 - only the last match is wanted
+            pass
+        if last is not None and last.end() > 0:
+            return floor + last.end()
+    return limit
 
 
 class RuleRecognizer(EntityRecognizer):
@@ -155,15 +208,27 @@ class PhiFinder:
         self._entities = sorted(set(PHI_KINDS) | set(_PRESIDIO_KINDS))
 
     def find(self, texts: list[str]) -> list[list[Found]]:
-        """For each text, the identifiers in it, overlaps merged, sorted by position."""
+        """For each text, the identifiers in it, overlaps merged, sorted by position.
+
+        A very long text is read in overlapping ``pieces``, so that time and memory grow with its length
+        and no more; a text of ``PIECE_CHARS`` or fewer is read whole.
+        """
         prepared = [truecase(t) if is_unpunctuated(t) else t for t in texts]
         results: list[list[Found]] = [[] for _ in texts]
-        todo = [i for i, t in enumerate(prepared) if t.strip()]
-        batch = self._nlp_engine.process_batch([prepared[i] for i in todo], language="en", batch_size=64)
-        for i, output in zip(todo, batch, strict=True):
+        todo = [(i, piece) for i, t in enumerate(prepared) if t.strip() for piece in pieces(t)]
+        batch = self._nlp_engine.process_batch(
+            [prepared[i][piece[0] : piece[1]] for i, piece in todo], language="en", batch_size=64
+        )
+        found_in: dict[int, list[Found]] = {}
+        for (i, (start, _, keep_from, keep_to)), output in zip(todo, batch, strict=True):
             text, artifacts = output[0], output[1]
             raw = self._analyzer.analyze(text=text, language="en", entities=self._entities, nlp_artifacts=artifacts)
-            found = [Found(r.start, r.end, _PRESIDIO_KINDS.get(r.entity_type, r.entity_type), r.score) for r in raw]
+            found_in.setdefault(i, []).extend(
+                Found(start + r.start, start + r.end, _PRESIDIO_KINDS.get(r.entity_type, r.entity_type), r.score)
+                for r in raw
+                if keep_from <= start + r.start < keep_to
+            )
+        for i, found in found_in.items():
             if i > 0:
                 found += find_answered_ages(texts[i - 1], texts[i])
                 found += find_echoed_ages(texts[i - 1], results[i - 1], texts[i])

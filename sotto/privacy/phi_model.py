@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from sotto.privacy.found import Found, merge
+from sotto.privacy.found import Found, Stretches, merge
 from sotto.privacy.passage_model import IDENTIFIER_OUTPUTS, Reading
 
 #: The probability of an identifier (of any type) at or above which a token is taken for one.
@@ -55,8 +55,9 @@ def joined(rules: list[Found], read: list[Found]) -> list[Found]:
     """A turn's findings by the rules and by the model as one list: where a stretch the model read
     overlaps a rule's finding, the rule's type holds for both (a rule has a cue for its type)."""
     retyped = []
+    by_rules = Stretches(rules)
     for item in read:
-        overlapping = [r for r in rules if r.start < item.end and item.start < r.end]
+        overlapping = by_rules.meeting(item.start, item.end)
         if overlapping:
             kind = max(overlapping, key=lambda r: r.end - r.start).kind
             item = Found(item.start, item.end, kind, item.score)

@@ -16,6 +16,7 @@ everyday words in ``phi_places``, and the word lists they share in ``phi_name_wo
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable
 
 from sotto.privacy.found import Found
@@ -107,7 +108,9 @@ def _names_no_one(item: Found, text: str, tokens: list[Token], vocab: Vocabulary
 
 def _first_token(tokens: list[Token], item: Found) -> int | None:
     """The index of the token ``item`` starts on (None when it starts inside a word)."""
-    return next((k for k, t in enumerate(tokens) if t.start == item.start), None)
+    # Tokens come in text order: found by bisection, not by a scan (a long turn has thousands of findings).
+    k = bisect_left(tokens, item.start, key=lambda t: t.start)
+    return k if k < len(tokens) and tokens[k].start == item.start else None
 
 
 def _with_o(item: Found, tokens: list[Token]) -> Found:

@@ -14,8 +14,9 @@ name too ("our friends tom and aroha").
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
-from sotto.privacy.found import Found, merge
+from sotto.privacy.found import Found, Stretches, merge
 from sotto.privacy.phi_dates import WEEKDAYS
 from sotto.privacy.phi_name_words import FUNCTION_WORDS
 from sotto.privacy.tokens import Token, tokenize
@@ -54,14 +55,22 @@ def propagate_names(texts: list[str], found: list[list[Found]]) -> list[list[Fou
         named = _named_positions(tokens, items)
         extra = _word_mentions(text, tokens, words, vocab, named) + _paired_names(tokens, named, vocab)
         extra += _phrase_mentions(text, phrases)
-        result.append(merge(items + [f for f in extra if not _covered(f, items)]) if extra else items)
+        covering = Stretches(items)
+        result.append(merge(items + [f for f in extra if not covering.hold(f.start, f.end)]) if extra else items)
     return result
 
 
 def _named_positions(tokens: list[Token], items: list[Found]) -> set[int]:
     """The indices of the tokens that a name found in the turn covers."""
-    names = [f for f in items if f.kind == "NAME"]
-    return {i for i, t in enumerate(tokens) if any(f.start <= t.start and t.end <= f.end for f in names)}
+    starts = [t.start for t in tokens]
+    named: set[int] = set()
+    for name in (f for f in items if f.kind == "NAME"):
+        # Tokens come in text order, so those inside a name are a run from its first: no scan of the turn.
+        k = bisect_left(starts, name.start)
+        while k < len(tokens) and tokens[k].end <= name.end:
+            named.add(k)
+            k += 1
+    return named
 
 
 def _word_mentions(
@@ -206,7 +215,3 @@ def _phrase_mentions(text: str, phrases: dict[str, str]) -> list[Found]:
         pattern = r"(?<!\w)" + r"[\W_]+".join(re.escape(w) for w in phrase.split()) + r"(?!\w)"
         out += [Found(m.start(), m.end(), kind, 0.6) for m in re.finditer(pattern, lowered)]
     return out
-
-
-def _covered(item: Found, items: list[Found]) -> bool:
-    return any(f.start <= item.start and item.end <= f.end for f in items)

@@ -9,6 +9,7 @@ there which units are a passage.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from sotto.privacy.tokens import clauses, is_unpunctuated, sentences
@@ -81,12 +82,13 @@ def units_of(text: str, categories: frozenset[str]) -> list[Unit]:
     # for the unit where it starts.
     # In a fixed order: the order cues are counted in breaks ties between categories, and a set's order
     # changes from one run to the next.
+    ends = [unit.end for unit in units]
     for category in sorted(categories):
         for kind, patterns in (("strong", STRONG_PATTERNS[category]), ("weak", WEAK_PATTERNS[category])):
             for number, pattern in enumerate(patterns):
                 seen: set[int] = set()
                 for match in pattern.finditer(lowered):
-                    index = _unit_at(units, match.start())
+                    index = _unit_at(ends, match.start())
                     units[index].cues.append((category, match.start(), match.end()))
                     if index not in seen:
                         seen.add(index)
@@ -102,11 +104,10 @@ def units_of(text: str, categories: frozenset[str]) -> list[Unit]:
     return units
 
 
-def _unit_at(units: list[Unit], position: int) -> int:
-    for index, unit in enumerate(units):
-        if position < unit.end:
-            return index
-    return len(units) - 1
+def _unit_at(ends: list[int], position: int) -> int:
+    """The unit that ``position`` falls in (the last one past the end), given the units' ends in order:
+    by bisection, since a long unpunctuated turn has thousands of clauses and as many cues."""
+    return min(bisect_right(ends, position), len(ends) - 1)
 
 
 _QUESTION_OPENERS = re.compile(

@@ -13,6 +13,7 @@ windows cover most of it is taken whole.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 #: How far a window may reach for a boundary before and after its cue, in words.
@@ -82,18 +83,23 @@ def cue_windows(text: str, cues: list[Cue]) -> list[tuple[int, int, str]] | None
         return None
     words = [m.group().lower().replace("’", "'") for m in matches]
     bounds = sorted(_boundaries(words))
+    # Words and boundaries are in text order: each cue's are found by bisection, not by a scan of the turn
+    # (a long turn has as many cues as it has words, give or take).
+    word_starts, word_ends = [m.start() for m in matches], [m.end() for m in matches]
     windows: list[tuple[int, int, str]] = []
     for cue in cues:
-        first = next((i for i, m in enumerate(matches) if m.end() > cue.start), len(matches) - 1)
-        last = max(first, max((i for i, m in enumerate(matches) if m.start() < cue.end), default=first))
-        start = max((b for b in bounds if b <= first and first - b <= BACK_WORDS), default=max(0, first - BACK_WORDS))
+        first = min(bisect_right(word_ends, cue.start), len(matches) - 1)
+        last = max(first, bisect_left(word_starts, cue.end) - 1)
+        before = bisect_right(bounds, first) - 1  # the nearest boundary at or before the cue's first word
+        start = bounds[before] if before >= 0 and first - bounds[before] <= BACK_WORDS else max(0, first - BACK_WORDS)
         # A joining word before the clause goes with it ("and if i drove him to his meetings").
         while start > 0 and words[start - 1] in _JOINERS:
             start -= 1
-        end = min(
-            (b for b in bounds if b > last + MIN_AFTER and b - last <= AHEAD_WORDS),
-            default=min(len(words), last + 1 + AHEAD_WORDS),
-        )
+        after = bisect_right(bounds, last + MIN_AFTER)  # the nearest boundary past the words kept after the cue
+        if after < len(bounds) and bounds[after] - last <= AHEAD_WORDS:
+            end = bounds[after]
+        else:
+            end = min(len(words), last + 1 + AHEAD_WORDS)
         # ... and one at its end belongs to the next clause ("to me | and we found").
         while end - 1 > last and words[end - 1] in _JOINERS:
             end -= 1
