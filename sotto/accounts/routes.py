@@ -361,15 +361,31 @@ def deactivate_user(
     request: Request, runtime: RuntimeDep, db: DbSession, admin: CurrentAdmin, user_id: str
 ) -> Response:
     try:
+        # Their invitations still waiting for a signature first (their rows before the audit log): a
+        # consent signed after they left would be sealed in their name and mailed to them. Undone
+        # with the rest if the deactivation is refused.
+        cancelled = consent_service.cancel_invitations_of(
+            db,
+            keystore=runtime.keystore,
+            practice_id=admin.practice.id,
+            therapist_id=user_id,
+            actor=f"user:{admin.user.id}",
+        )
         user = accounts.deactivate_user(db, keystore=runtime.keystore, admin=admin.user, user_id=user_id)
     except accounts.AccountError as exc:
         return _account_change_refused(request, db, admin, exc)
+    invitations = (
+        f" {cancelled} consent request{'s' if cancelled != 1 else ''} still waiting for a client's signature "
+        f"{'were' if cancelled != 1 else 'was'} cancelled, so that nothing is signed in their name."
+        if cancelled
+        else ""
+    )
     return _users_page(
         request,
         db,
         admin,
         done=f"{user.display_name} can no longer sign in, and was signed out everywhere. "
-        "Nothing of theirs was deleted.",
+        "Nothing of theirs was deleted." + invitations,
     )
 
 

@@ -224,6 +224,46 @@ def cancel_invitation(session: Session, *, keystore: KeyStore, therapist: User, 
     )
 
 
+def cancel_invitations_of(
+    session: Session, *, keystore: KeyStore, practice_id: str, therapist_id: str, actor: str
+) -> int:
+    """Cancel every invitation of a therapist that is still waiting for the client (the therapist
+    is leaving: a consent signed now would go to them and name them); returns how many.
+
+    Every such consent's row is locked, in one order, before the first is written to the audit
+    log, as a client opening or signing one locks it before writing there.
+    """
+    waiting = session.scalars(
+        select(Consent.id)
+        .where(
+            Consent.practice_id == practice_id,
+            Consent.therapist_id == therapist_id,
+            Consent.status.in_([str(s) for s in PENDING]),
+        )
+        .order_by(Consent.id)
+    ).all()
+    for consent_id in waiting:
+        lock_row(session, Consent, consent_id)
+    cancelled = 0
+    for consent_id in waiting:
+        consent = session.get(Consent, consent_id)
+        assert consent is not None
+        if change_status(
+            session, consent, PENDING, ConsentStatus.EXPIRED, expired_at=clock.now(), email_sealed=None, email_mac=None
+        ):
+            audit.record(
+                session,
+                keystore=keystore,
+                action="consent.cancelled",
+                actor=actor,
+                practice_id=consent.practice_id,
+                subject=f"consent:{consent.id}",
+                details={"reason": "therapist deactivated"},
+            )
+            cancelled += 1
+    return cancelled
+
+
 # -- status changes -------------------------------------------------------------------
 
 

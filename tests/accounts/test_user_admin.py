@@ -3,6 +3,7 @@ set-up link (a set-up never finished, or a lost authenticator)."""
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 import time
@@ -117,6 +118,31 @@ def test_deactivated_therapist_signed_in_elsewhere_is_refused_at_once_and_cannot
     with session_scope(runtime.sessions) as session:
         row = session.get(User, therapist.id)
         assert row is not None and row.active is False and row.password_hash is not None
+
+
+def test_deactivation_cancels_the_therapists_invitations_still_waiting_for_a_signature(
+    runtime: Runtime, web: TestClient, admin: Person, therapist: Person, smtp_server: LoopbackSmtpServer
+) -> None:
+    own = browser(web)
+    sign_in(own, therapist)
+    r = own.post(
+        "/consents",
+        data={"pseudonym": "Grey Plover", "email": "plover@example.org", "csrf_token": form_token(own, "/")},
+    )
+    assert r.status_code == 303, r.text
+    work_off(runtime)
+    [invitation] = [m for m in smtp_server.messages if "plover@example.org" in m["To"]]
+    [link] = links_in(invitation.get_body(("plain",)).get_content())
+
+    r = act(web, therapist.id, "deactivate")
+    said = html.unescape(r.text)
+    assert r.status_code == 200 and "1 consent request still waiting for a client's signature was cancelled" in said
+    # The client's link no longer leads to a form that would be sealed in the departed therapist's name.
+    assert browser(web).get(link).status_code == 410
+    with session_scope(runtime.sessions) as session:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action == "consent.cancelled")).all()
+        assert [e.actor for e in events] == [f"user:{admin.id}"]
+        assert events[0].details == {"reason": "therapist deactivated"}
 
 
 def test_reactivated_therapist_signs_in_again(
