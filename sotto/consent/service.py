@@ -209,19 +209,26 @@ def send_invitation(
 
 
 def cancel_invitation(session: Session, *, keystore: KeyStore, therapist: User, consent: Consent) -> None:
+    if not _cancel(session, keystore=keystore, consent=consent, actor=f"user:{therapist.id}"):
+        raise ConsentError("This request is no longer waiting for the client.")
+
+
+def _cancel(session: Session, *, keystore: KeyStore, consent: Consent, actor: str, details: dict | None = None) -> bool:
+    """Retire an invitation still waiting for the client, and its address; False if it no longer waits."""
     changed = change_status(
         session, consent, PENDING, ConsentStatus.EXPIRED, expired_at=clock.now(), email_sealed=None, email_mac=None
     )
-    if not changed:
-        raise ConsentError("This request is no longer waiting for the client.")
-    audit.record(
-        session,
-        keystore=keystore,
-        action="consent.cancelled",
-        actor=f"user:{therapist.id}",
-        practice_id=consent.practice_id,
-        subject=f"consent:{consent.id}",
-    )
+    if changed:
+        audit.record(
+            session,
+            keystore=keystore,
+            action="consent.cancelled",
+            actor=actor,
+            practice_id=consent.practice_id,
+            subject=f"consent:{consent.id}",
+            details=details,
+        )
+    return changed
 
 
 def cancel_invitations_of(
@@ -248,18 +255,9 @@ def cancel_invitations_of(
     for consent_id in waiting:
         consent = session.get(Consent, consent_id)
         assert consent is not None
-        if change_status(
-            session, consent, PENDING, ConsentStatus.EXPIRED, expired_at=clock.now(), email_sealed=None, email_mac=None
+        if _cancel(
+            session, keystore=keystore, consent=consent, actor=actor, details={"reason": "therapist deactivated"}
         ):
-            audit.record(
-                session,
-                keystore=keystore,
-                action="consent.cancelled",
-                actor=actor,
-                practice_id=consent.practice_id,
-                subject=f"consent:{consent.id}",
-                details={"reason": "therapist deactivated"},
-            )
             cancelled += 1
     return cancelled
 
