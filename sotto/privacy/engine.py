@@ -61,11 +61,15 @@ class Redactor:
         speakers = [speaker for speaker, _ in turns] if all(speaker for speaker, _ in turns) else None
         found: list[list[Found]] = [[] for _ in texts]
         with bottom_layers_shared():
-            passages = find_passages(texts, settings.topics, speakers)
+            # One reading by the identifier model serves both: its topic head joins the passage model's.
+            reading = None
+            if settings.topics or (settings.phi_removal and IDENTIFIERS_READ):
+                reading = identifier_model().read(texts, speakers)
+            passages = find_passages(texts, settings.topics, speakers, identifiers=reading)
             if settings.phi_removal:
                 by_rules = self._phi.find(texts)
-                if IDENTIFIERS_READ:
-                    read = model_identifiers(identifier_model().read(texts, speakers), texts)
+                if IDENTIFIERS_READ and reading is not None:
+                    read = model_identifiers(reading, texts)
                     by_rules = [joined(rules, model) for rules, model in zip(by_rules, read, strict=True)]
                 found = propagate_names(texts, by_rules)
         book = PlaceholderBook()

@@ -19,13 +19,14 @@ def on(category: str, probability: float) -> dict[str, float]:
 
 
 def judged_as(monkeypatch: pytest.MonkeyPatch, answers: list[tuple[dict[str, float], list[dict[str, float]]]]) -> None:
-    class Model:
-        def judge(self, texts: list[str], speakers: object, units: list[list[tuple[int, int]]]) -> list[Judged]:
-            assert [len(u) for u in units] == [len(sentences) for _, sentences in answers]
-            return [Judged(turn, sentences) for turn, sentences in answers]
+    def judge_topics(
+        texts: list[str], speakers: object, units: list[list[tuple[int, int]]], *, identifiers: object = None
+    ) -> list[Judged]:
+        assert [len(u) for u in units] == [len(sentences) for _, sentences in answers]
+        return [Judged(turn, sentences) for turn, sentences in answers]
 
     monkeypatch.setattr(topics, "MODEL", THRESHOLDS)
-    monkeypatch.setattr(topics, "passage_model", Model)
+    monkeypatch.setattr(topics, "judge_topics", judge_topics)
 
 
 def removed(texts: list[str], speakers: list[str]) -> list[tuple[int, str]]:
