@@ -71,6 +71,49 @@ def test_the_passage_model_gives_each_turn_and_sentence_a_probability_for_every_
     assert passage_model().judge([], None, []) == []
 
 
+def test_topics_are_judged_by_the_two_models_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = ["What brings you in?", "I got a DUI in March and the court took my licence.", "How has that been?"]
+    speakers = ["therapist", "client", "therapist"]
+    units = [[(0, len(text))] for text in texts]
+    alone = [passage_model().judge(texts, speakers, units), identifier_model().judge(texts, speakers, units)]
+    together = passage_module.judge_topics(texts, speakers, units)
+    for turn, (own, other) in enumerate(zip(*alone, strict=True)):
+        share = passage_module.IDENTIFIER_MODEL_SHARE
+        expected = {k: (1 - share) * own.turn[k] + share * other.turn[k] for k in OUTPUTS}
+        assert together[turn].turn == pytest.approx(expected, abs=1e-5)
+    assert alone[0][1].turn != pytest.approx(alone[1][1].turn, abs=1e-3)  # two models, two answers
+    assert together[1].turn["criminal"] > 0.5
+    # The identifier model's reading, when the caller has it, is used as it is, not made again.
+    reading = identifier_model().read(texts, speakers)
+    monkeypatch.setattr(passage_module, "identifier_model", lambda: pytest.fail("read the session again"))
+    assert passage_module.judge_topics(texts, speakers, units, identifiers=reading) == together
+
+
+def test_the_engine_reads_a_session_once_with_each_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sotto.privacy.engine import default_redactor
+    from sotto.privacy.settings import PrivacySettings
+
+    readers: list[object] = []
+    read = passage_module.PassageModel.read
+
+    def counted(model: passage_module.PassageModel, texts: list[str], speakers: list[str] | None) -> object:
+        readers.append(model)
+        return read(model, texts, speakers)
+
+    monkeypatch.setattr(passage_module.PassageModel, "read", counted)
+    turns = [("therapist", "How was the week?"), ("client", "I relapsed on Friday after six months sober.")]
+    result = default_redactor().redact_turns(turns, PrivacySettings.default())
+    assert "relapsed" not in result.texts[1]
+    assert sorted(map(id, readers)) == sorted(map(id, [passage_model(), identifier_model()]))
+
+
+def test_a_reading_of_another_session_is_refused() -> None:
+    reading = identifier_model().read(["Hello.", "Hi."], ["therapist", "client"])
+    with pytest.raises(ValueError, match="another session"):
+        passage_module.judge_topics(["Hello.", "Hi there."], ["therapist", "client"], [[(0, 6)], [(0, 9)]],
+                                    identifiers=reading)  # fmt: skip
+
+
 def test_every_token_of_a_long_session_is_read_and_windows_overlap() -> None:
     for tokens in (1, WINDOW, WINDOW + 1, 1000):
         starts = window_starts(tokens, STRIDE)
