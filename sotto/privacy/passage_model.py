@@ -11,7 +11,8 @@ linear layer that gives each token the probability of "none" and of each categor
 layer, trained with the first, gives each token the probability of each identifier type
 (``phi_model`` adds what it reads to the identifier rules). Only the tuned layers and the linear
 layers are stored (``data/passage_model.npz`` for the topics, ``data/identifier_model.npz`` for the
-identifiers); the rest are the installed model's own. Training
+identifiers and, averaged with the first by ``judge_topics``, the topics too); the rest are the
+installed model's own. Training
 (``tests/privacy/train_passage_model.py``) needs PyTorch; running it needs NumPy only.
 """
 
