@@ -56,7 +56,8 @@ def test_invented_transcripts_in_speech_recognition_style_meet_the_targets(tmp_p
     "never of 1701..2024): identifier recall 0.994, passage recall 0.823, over-removal 0.102",
 )
 def test_held_out_transcripts_meet_the_targets() -> None:
-    # Kept apart from data/ so that the tests above measure what was tuned and this one what was not.
+    # Kept apart from data/ so that the tests above measure what the models and rules were tuned on and this
+    # one what the models were never trained on (the passage thresholds were chosen on it: see the reason).
     assert score(HERE / "heldout").endswith(" ok")
 
 
