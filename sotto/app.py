@@ -22,7 +22,7 @@ from sotto.review import routes as review_routes
 from sotto.runtime import Runtime
 from sotto.web.deps import Forbidden, NotSignedIn
 from sotto.web.errors import ErrorShield
-from sotto.web.pages import render
+from sotto.web.pages import idle_limit, render
 from sotto.web.security import CsrfError, SecurityMiddleware
 
 MAX_FORM_BYTES = 2 * 1024 * 1024
@@ -88,7 +88,8 @@ def _error_pages(app: FastAPI) -> None:
             "message.html",
             status_code=401,
             title="Please sign in again",
-            message="You were signed out (after 30 minutes without activity, or on another tab). Nothing was changed.",
+            message=f"You were signed out (after {idle_limit(request)} without activity, or on another tab). "
+            "Nothing was changed.",
             link=("/login", "Sign in"),
         )
 

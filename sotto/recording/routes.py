@@ -64,7 +64,7 @@ def recorder(
         refusal=refusal,
         max_mb=runtime.settings.max_recording_mb,
         max_request_bytes=runtime.settings.max_chunk_mb * 1024 * 1024,
-        max_recording=recordings.duration_words(runtime.settings.max_recording_hours * 3600),
+        max_recording=clock.duration_words(runtime.settings.max_recording_hours * 3600),
         limit_message=recordings.time_limit_message(runtime.settings.max_recording_hours),
     )
 

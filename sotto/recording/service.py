@@ -275,21 +275,9 @@ def stop_at_time_limit(
 
 def time_limit_message(max_hours: float) -> str:
     return (
-        f"This recording reached {duration_words(max_hours * 3600)}, the longest Sotto records, and was "
+        f"This recording reached {clock.duration_words(max_hours * 3600)}, the longest Sotto records, and was "
         "stopped. What was recorded up to then is saved."
     )
-
-
-def duration_words(seconds: float) -> str:
-    """4 hours, 1 hour 30 minutes, 15 minutes, 36 seconds."""
-    whole = round(seconds)
-    hours, minutes, secs = whole // 3600, whole // 60 % 60, whole % 60
-
-    def unit(count: int, name: str) -> str:
-        return f"{count} {name}{'' if count == 1 else 's'}"
-
-    parts = [unit(n, name) for n, name in ((hours, "hour"), (minutes, "minute"), (secs, "second")) if n]
-    return " ".join(parts[:2]) or "0 seconds"
 
 
 def end_session(

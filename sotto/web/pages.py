@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from sotto import clock
 from sotto.web.security import csrf_token_for
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -32,11 +33,17 @@ def render(request: Request, name: str, *, status_code: int = 200, **context: An
     runtime = request.app.state.runtime
     cookie = request.scope.get("state", {}).get("csrf_cookie", "")
     context.setdefault("user", getattr(request.state, "user", None))
+    context["idle_limit"] = idle_limit(request)
     context["csrf_field"] = Markup('<input type="hidden" name="csrf_token" value="{}">').format(
         csrf_token_for(runtime.keystore, cookie)
     )
     context["csrf_token"] = csrf_token_for(runtime.keystore, cookie)
     return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def idle_limit(request: Request) -> str:
+    """How long without activity signs a user out, in words ("30 minutes"), as this practice set it."""
+    return clock.duration_words(request.app.state.runtime.settings.session_idle_minutes * 60)
 
 
 def not_found(request: Request) -> HTMLResponse:

@@ -254,6 +254,20 @@ def test_idle_session_is_signed_out_after_30_minutes(
     assert r.status_code == 401 and "Nothing was changed" in r.text
 
 
+def test_the_sign_in_page_and_the_signed_out_message_give_the_practice_idle_limit(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
+    runtime.settings = runtime.settings.model_copy(update={"session_idle_minutes": 90})
+    assert "After 1 hour 30 minutes without activity you are signed out." in web.get("/login").text
+    clock.advance(timedelta(minutes=91))
+    assert not is_signed_in(web)
+    r = web.post(
+        "/consents",
+        data={"pseudonym": "Blue Heron", "email": "client@example.test", "csrf_token": form_token(web, "/login")},
+    )
+    assert r.status_code == 401 and "after 1 hour 30 minutes without activity" in r.text
+
+
 def test_idle_session_is_deleted_on_the_server_when_noticed(
     runtime: Runtime, web: TestClient, signed_in_therapist: Person
 ) -> None:
