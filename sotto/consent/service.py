@@ -114,6 +114,13 @@ def latest_consent(session: Session, *, client_id: str) -> Consent | None:
     )
 
 
+def consents_of_client(session: Session, *, keystore: KeyStore, client_id: str) -> list[Consent]:
+    """Every consent form sent for this client, newest first, with any expiry that is due applied."""
+    rows = list(session.scalars(select(Consent).where(Consent.client_id == client_id).order_by(Consent.sent_at.desc())))
+    refresh_statuses(session, keystore=keystore, consents=rows)
+    return rows
+
+
 @dataclass(frozen=True)
 class Invitation:
     consent: Consent

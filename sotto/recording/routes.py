@@ -37,12 +37,15 @@ def client_page(
     client = clients.client_of(db, therapist=therapist.user, client_id=client_id)
     if client is None:
         return not_found(request)
-    consent = recordings.current_consent(db, keystore=runtime.keystore, client_id=client.id)
+    # Every form's due expiry applied at once (their rows locked before the audit log is written).
+    history = consents.consents_of_client(db, keystore=runtime.keystore, client_id=client.id)
+    consent = history[0] if history else None  # the latest, as recordings.current_consent gives it
     return render(
         request,
         "recording/client.html",
         client=client,
         consent=consent,
+        consent_history=history,
         refusal=recordings.consent_problem(consent),
         sessions=recordings.sessions_of_client(db, client_id=client.id),
         now=clock.now(),
