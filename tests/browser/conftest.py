@@ -2,7 +2,8 @@
 
 Browser tests run on SQLite only: ``settings`` is overridden here without ``database_url``,
 so they are not parametrized. ``runtime``, ``practice`` and ``therapist`` from
-``support.app`` build on these settings.
+``support.app`` build on these settings. The Record page's tests open their contexts in a
+Chromium whose microphone is fake (``open_context``), for a ``client`` who signed the consent.
 """
 
 from __future__ import annotations
@@ -12,17 +13,20 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import uvicorn
+from browser.recording_steps import speech_wav
 from browser.steps import DESKTOP, PHONE, Mailbox
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
 from sotto.app import create_app
 from sotto.config import Settings
 from sotto.runtime import Runtime
-from support.app import make_settings
+from support.app import Person, make_settings
+from support.consenting import ConsentingClient, consenting_client
 from support.smtp import LoopbackSmtpServer, free_loopback_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -32,6 +36,12 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+]
+
+MEDIA_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
 ]
 
 expect.set_options(timeout=10_000)
@@ -48,12 +58,15 @@ def base_url(server_port: int) -> str:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, smtp_server: LoopbackSmtpServer, base_url: str) -> Settings:
+def settings(
+    request: pytest.FixtureRequest, tmp_path: Path, smtp_server: LoopbackSmtpServer, base_url: str
+) -> Settings:
     """SQLite, real SMTP on loopback, and the live server's own address in e-mailed links.
 
     The live server's workers leave recorded sessions unprocessed (as a web node does where
     separate workers process them): these tests look at the recordings themselves, which
-    processing would destroy; tests/pipeline covers processing.
+    processing would destroy; tests/pipeline covers processing. A test may change other
+    settings by parametrizing this fixture indirectly.
     """
     return make_settings(
         tmp_path,
@@ -61,6 +74,7 @@ def settings(tmp_path: Path, smtp_server: LoopbackSmtpServer, base_url: str) -> 
         smtp_server.port,
         public_url=base_url,
         worker_processing=False,
+        **getattr(request, "param", {}),
     )
 
 
@@ -132,3 +146,42 @@ def client_page(new_context: Callable[..., BrowserContext]) -> Page:
 @pytest.fixture
 def mailbox(smtp_server: LoopbackSmtpServer, live_server: str) -> Mailbox:
     return Mailbox(smtp_server, live_server)
+
+
+@pytest.fixture(scope="module")
+def media_browser(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """Chromium whose microphone (and shared screen) is fake: our speech, looped, and no prompts."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    wav = speech_wav(tmp_path_factory.mktemp("fake-microphone") / "speech.wav")
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS, f"--use-file-for-fake-audio-capture={wav}"]
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def open_context(media_browser: Browser, live_server: str) -> Iterator[Callable[..., BrowserContext]]:
+    """Opens contexts on the live server in the Chromium with the fake microphone."""
+    contexts: list[BrowserContext] = []
+
+    def opened(**options: object) -> BrowserContext:
+        context = media_browser.new_context(base_url=live_server, **options)  # type: ignore[arg-type]
+        contexts.append(context)
+        return context
+
+    yield opened
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def client(runtime: Runtime, therapist: Person) -> ConsentingClient:
+    """A client who signed the consent form.
+
+    Made off this thread: sealing the PDF runs an event loop, which cannot start where sync
+    Playwright's loop is running.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(consenting_client, runtime, therapist.user, pseudonym="Client Wren").result(timeout=60)

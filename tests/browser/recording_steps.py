@@ -1,5 +1,6 @@
-"""What the recorder tests need besides the pages: an independent record of the audio the
-browser produced, the server's stored copy, and the checks that the two agree.
+"""What the recorder tests share: the therapist on the Record page (``Recorder``), an
+independent record of the audio the browser produced, the server's stored copy, and the
+checks that the two agree.
 
 ``ChunkLog`` wraps the page's MediaRecorder (an init script, outside the app's code) and
 reports every chunk the browser hands to the page: its size at once, and its bytes as soon
@@ -13,6 +14,7 @@ import collections
 import io
 import itertools
 import math
+import re
 import subprocess
 import time
 import wave
@@ -22,7 +24,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import av
-from playwright.sync_api import BrowserContext, Page
+from browser.steps import sign_in_through_pages, watch_for_errors
+from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import select
 
 from sotto.crypto.datakeys import load_data_key
@@ -32,8 +35,12 @@ from sotto.recording.models import Recording, TherapySession
 from sotto.recording.service import AUDIO_PREFIX
 from sotto.runtime import Runtime
 from sotto.storage.encrypted import read_object
+from support.app import Person
+from support.consenting import ConsentingClient
 
 T = TypeVar("T")
+DURATION_TOLERANCE_S = 1.5
+UPLOADS = re.compile(r"/recordings/[0-9a-zA-Z_-]+$")
 MICROPHONE_LABEL = "Fake Default Audio Input"  # Chromium's fake microphone; the fake screen's sound is "Fake audio"
 _SEGMENT, _CLUSTER = 0x18538067, 0x1F43B675
 
@@ -498,3 +505,65 @@ def tone_wav(path: Path, *, seconds: float, rate: int = 48_000) -> Path:
         out.setframerate(rate)
         out.writeframes(frames)
     return path
+
+
+class Recorder:
+    """The therapist signed in on the Record page, with the browser's chunks logged."""
+
+    def __init__(self, context: BrowserContext, therapist: Person, client: ConsentingClient) -> None:
+        self.context = context
+        self.chunks = ChunkLog.attach(context)
+        self.page = context.new_page()
+        self.problems = watch_for_errors(self.page)
+        self.page.on("dialog", lambda dialog: dialog.accept())  # confirm() and "leave this page?"
+        sign_in_through_pages(self.page, therapist)
+        self.page.goto(f"/clients/{client.client.id}/record")
+        expect(self.page.locator("#upload-state")).to_have_text("Ready.")
+        self.state = self.page.locator("#upload-state")
+        self.started = 0.0
+
+    def start(self) -> None:
+        self.page.get_by_role("button", name=re.compile("^(Start|Continue) recording$")).click()
+        self.page.wait_for_function("() => window.sottoRecorder.stats.phase === 'recording'")
+        self.started = time.monotonic()
+
+    def wait_saved(self) -> None:
+        """Until the server has confirmed audio and nothing is waiting to be sent."""
+        expect(self.state).to_have_text(re.compile(r"^Saved up to \d+:\d\d$"), timeout=15_000)
+        wait_until(
+            "every chunk confirmed", lambda: all(u["waiting"] == 0 for u in stats(self.page)["uploads"]), self.page
+        )
+
+    def record_until(self, seconds: float) -> None:
+        self.page.wait_for_function(
+            f"() => window.sottoRecorder.stats.elapsedMs >= {seconds * 1000}", timeout=(seconds + 10) * 1000
+        )
+
+    def stop(self) -> tuple[str, float]:
+        """Presses Stop, which sends the rest and goes on to the session's page; returns the
+        session's id and the seconds recorded since the last start."""
+        session_id = stats(self.page)["session"]
+        self.page.get_by_role("button", name="Stop", exact=True).click()
+        recorded = time.monotonic() - self.started
+        expect(self.page).to_have_url(re.compile(rf"/sessions/{session_id}$"), timeout=20_000)
+        expect(self.page.locator("#session-status")).to_have_text("recorded")
+        return session_id, recorded
+
+    def script_problems(self) -> list[str]:
+        """Console errors other than the network failures the tests cause on purpose."""
+        return [p for p in self.problems if "Failed to load resource" not in p]
+
+
+def session_recorded(runtime: Runtime, page: Page, session_id: str) -> None:
+    """The server's own check of the stored audio (a background job) found it whole: the
+    session's page still says "recorded" once the check has run."""
+
+    def checked() -> bool:
+        row = therapy_session(runtime, session_id)
+        assert row.status in ("recording", "recorded"), f"the server refused the recording: {row.problem}"
+        recs = recordings_of(runtime, session_id)
+        return row.status == "recorded" and all(r.duration_seconds is not None for r in recs if r.received_bytes)
+
+    wait_until("the audio check", checked, timeout=30)
+    page.goto(f"/sessions/{session_id}")
+    expect(page.locator("#session-status")).to_have_text("recorded")

@@ -25,6 +25,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screensh
 MAIL_DEADLINE_SECONDS = 30.0
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+TABLET = {"viewport": {"width": 820, "height": 1180}, "has_touch": True}
 
 
 def sign_in_through_pages(page: Page, person: Person) -> None:

@@ -12,9 +12,17 @@ import re
 from collections.abc import Callable
 
 import pytest
-from browser import test_recorder_in_browser as recorder_page
-from browser.recording_steps import assert_stored_as_produced, recordings_of, stats, stored_audio, wait_until
-from browser.test_recorder_in_browser import TABLET, UPLOADS, Recorder, session_recorded
+from browser.recording_steps import (
+    UPLOADS,
+    Recorder,
+    assert_stored_as_produced,
+    recordings_of,
+    session_recorded,
+    stats,
+    stored_audio,
+    wait_until,
+)
+from browser.steps import TABLET
 from playwright.sync_api import BrowserContext, Route, expect
 
 from sotto.runtime import Runtime
@@ -22,12 +30,6 @@ from support.app import Person
 from support.consenting import ConsentingClient
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-# The recorder tests' fixtures, by name: a browser with the fake microphone, the server's settings, a client.
-client = recorder_page.client
-media_browser = recorder_page.media_browser
-open_context = recorder_page.open_context
-settings = recorder_page.settings
 
 
 def test_a_halted_recording_keeps_its_last_chunk_for_the_reloaded_page_to_send(

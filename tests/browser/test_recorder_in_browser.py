@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from browser.recording_steps import (
-    ChunkLog,
+    DURATION_TOLERANCE_S,
+    UPLOADS,
+    Recorder,
     ask_for_browser_key,
     assert_stored_as_produced,
     browser_key,
@@ -29,159 +29,32 @@ from browser.recording_steps import (
     last_whole_element_end,
     recordings_of,
     sealed_chunks,
+    session_recorded,
     shannon_entropy,
-    speech_wav,
     stats,
     stored_audio,
     stored_chunks,
     therapy_session,
     wait_until,
 )
-from browser.steps import DESKTOP, PHONE, fits_width, screenshot, sign_in_through_pages, watch_for_errors
+from browser.steps import DESKTOP, PHONE, TABLET, fits_width, screenshot, sign_in_through_pages, watch_for_errors
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from playwright.sync_api import APIResponse, Browser, BrowserContext, Page, Playwright, Route, expect
+from playwright.sync_api import APIResponse, BrowserContext, Route, expect
 from sqlalchemy import select
 
-from sotto.config import Settings
 from sotto.consent.models import Consent
 from sotto.crypto.models import DataKey
 from sotto.db import session_scope
 from sotto.recording.models import TherapySession
 from sotto.recording.service import AUDIO_PREFIX
 from sotto.runtime import Runtime
-from support.app import Person, make_settings
+from support.app import Person
 from support.audio import recording
-from support.consenting import ConsentingClient, consenting_client
-from support.smtp import LoopbackSmtpServer
+from support.consenting import ConsentingClient
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-TABLET = {"viewport": {"width": 820, "height": 1180}, "has_touch": True}
-MEDIA_ARGS = [
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-]
-DURATION_TOLERANCE_S = 1.5
 SHRED_DEADLINE_S = 20.0
-
-
-@pytest.fixture
-def settings(
-    request: pytest.FixtureRequest, tmp_path: Path, smtp_server: LoopbackSmtpServer, base_url: str
-) -> Settings:
-    """As for every browser test, except that this server's workers leave recorded sessions to
-    other workers (there are none): a session stays "recorded", its original audio kept for the
-    test to compare with what the browser produced. Processing has tests of its own. A test may
-    change other settings by parametrizing this fixture indirectly."""
-    return make_settings(
-        tmp_path,
-        f"sqlite:///{tmp_path / 'data' / 'sotto.db'}",
-        smtp_server.port,
-        public_url=base_url,
-        worker_processing=False,
-        **getattr(request, "param", {}),
-    )
-
-
-@pytest.fixture(scope="module")
-def media_browser(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    """Chromium whose microphone (and shared screen) is fake: our speech, looped, and no prompts."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    wav = speech_wav(tmp_path_factory.mktemp("fake-microphone") / "speech.wav")
-    browser = playwright.chromium.launch(
-        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *MEDIA_ARGS, f"--use-file-for-fake-audio-capture={wav}"]
-    )
-    yield browser
-    browser.close()
-
-
-@pytest.fixture
-def open_context(media_browser: Browser, live_server: str) -> Iterator[Callable[..., BrowserContext]]:
-    contexts: list[BrowserContext] = []
-
-    def opened(**options: object) -> BrowserContext:
-        context = media_browser.new_context(base_url=live_server, **options)  # type: ignore[arg-type]
-        contexts.append(context)
-        return context
-
-    yield opened
-    for context in contexts:
-        context.close()
-
-
-@pytest.fixture
-def client(runtime: Runtime, therapist: Person) -> ConsentingClient:
-    """A client who signed the consent form.
-
-    Made off this thread: sealing the PDF runs an event loop, which cannot start where sync
-    Playwright's loop is running.
-    """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(consenting_client, runtime, therapist.user, pseudonym="Client Wren").result(timeout=60)
-
-
-class Recorder:
-    """The therapist signed in on the Record page, with the browser's chunks logged."""
-
-    def __init__(self, context: BrowserContext, therapist: Person, client: ConsentingClient) -> None:
-        self.context = context
-        self.chunks = ChunkLog.attach(context)
-        self.page = context.new_page()
-        self.problems = watch_for_errors(self.page)
-        self.page.on("dialog", lambda dialog: dialog.accept())  # confirm() and "leave this page?"
-        sign_in_through_pages(self.page, therapist)
-        self.page.goto(f"/clients/{client.client.id}/record")
-        expect(self.page.locator("#upload-state")).to_have_text("Ready.")
-        self.state = self.page.locator("#upload-state")
-        self.started = 0.0
-
-    def start(self) -> None:
-        self.page.get_by_role("button", name=re.compile("^(Start|Continue) recording$")).click()
-        self.page.wait_for_function("() => window.sottoRecorder.stats.phase === 'recording'")
-        self.started = time.monotonic()
-
-    def wait_saved(self) -> None:
-        """Until the server has confirmed audio and nothing is waiting to be sent."""
-        expect(self.state).to_have_text(re.compile(r"^Saved up to \d+:\d\d$"), timeout=15_000)
-        wait_until(
-            "every chunk confirmed", lambda: all(u["waiting"] == 0 for u in stats(self.page)["uploads"]), self.page
-        )
-
-    def record_until(self, seconds: float) -> None:
-        self.page.wait_for_function(
-            f"() => window.sottoRecorder.stats.elapsedMs >= {seconds * 1000}", timeout=(seconds + 10) * 1000
-        )
-
-    def stop(self) -> tuple[str, float]:
-        """Presses Stop, which sends the rest and goes on to the session's page; returns the
-        session's id and the seconds recorded since the last start."""
-        session_id = stats(self.page)["session"]
-        self.page.get_by_role("button", name="Stop", exact=True).click()
-        recorded = time.monotonic() - self.started
-        expect(self.page).to_have_url(re.compile(rf"/sessions/{session_id}$"), timeout=20_000)
-        expect(self.page.locator("#session-status")).to_have_text("recorded")
-        return session_id, recorded
-
-    def script_problems(self) -> list[str]:
-        """Console errors other than the network failures the tests cause on purpose."""
-        return [p for p in self.problems if "Failed to load resource" not in p]
-
-
-def session_recorded(runtime: Runtime, page: Page, session_id: str) -> None:
-    """The server's own check of the stored audio (a background job) found it whole: the
-    session's page still says "recorded" once the check has run."""
-
-    def checked() -> bool:
-        row = therapy_session(runtime, session_id)
-        assert row.status in ("recording", "recorded"), f"the server refused the recording: {row.problem}"
-        recs = recordings_of(runtime, session_id)
-        return row.status == "recorded" and all(r.duration_seconds is not None for r in recs if r.received_bytes)
-
-    wait_until("the audio check", checked, timeout=30)
-    page.goto(f"/sessions/{session_id}")
-    expect(page.locator("#session-status")).to_have_text("recorded")
 
 
 def assert_destroyed(runtime: Runtime, session_id: str) -> None:
@@ -443,7 +316,6 @@ def interrupt_with_unsent_audio(rec: Recorder, *blocked: re.Pattern[str]) -> tup
     return stats(page)["session"], len(first.sizes)
 
 
-UPLOADS = re.compile(r"/recordings/[0-9a-zA-Z_-]+$")
 BROWSER_KEYS = re.compile(r"/sessions/[0-9a-zA-Z_-]+/browser-key$")
 WAITING = re.compile(r"^Reconnect to resume: \d+ seconds of audio are waiting, encrypted, in this browser\.$")
 

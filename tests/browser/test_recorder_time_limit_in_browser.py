@@ -14,17 +14,19 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from browser import test_recorder_in_browser as recorder_page
 from browser.recording_steps import (
+    DURATION_TOLERANCE_S,
+    Recorder,
     assert_stored_as_produced,
     decode_webm,
     recordings_of,
+    session_recorded,
     stats,
     stored_audio,
     stored_chunks,
     wait_until,
 )
-from browser.test_recorder_in_browser import DURATION_TOLERANCE_S, TABLET, Recorder, session_recorded
+from browser.steps import TABLET
 from playwright.sync_api import BrowserContext, expect
 
 from sotto import clock
@@ -34,12 +36,6 @@ from support.app import Person
 from support.consenting import ConsentingClient
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-# The recorder tests' fixtures, by name: a browser with the fake microphone, the server's settings, a client.
-client = recorder_page.client
-media_browser = recorder_page.media_browser
-open_context = recorder_page.open_context
-settings = recorder_page.settings
 
 # The page stops 5 s before the limit: at 8.5 s, half way through the third 3-second chunk.
 SHORT_LIMIT_S = 13.5

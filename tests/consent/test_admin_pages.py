@@ -10,8 +10,6 @@ from html.parser import HTMLParser
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from test_consent_flow import invitation_link, send_form, the_consent
-from test_seal import issue, p12
 
 from sotto import clock
 from sotto.accounts.models import Practice, Role
@@ -21,6 +19,8 @@ from sotto.consent.models import ConsentTemplate, SealCertificate
 from sotto.db import session_scope
 from sotto.runtime import Runtime
 from support.app import Person, create_person, form_token, sign_in, work_off
+from support.certificates import issue, p12
+from support.consenting import invitation_link, send_form, the_consent
 
 
 @pytest.fixture

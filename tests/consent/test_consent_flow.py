@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
-from email.message import EmailMessage
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -12,53 +11,11 @@ from sqlalchemy import select
 from sotto import clock
 from sotto.audit.models import AuditEvent
 from sotto.audit.service import verify_chain
-from sotto.consent.models import Consent
 from sotto.consent.seal import check_seal
 from sotto.db import session_scope
 from sotto.runtime import Runtime
 from support.app import Person, form_token, links_in, signature_data_url, work_off
-from support.smtp import LoopbackSmtpServer
-
-CLIENT_EMAIL = "blue.heron.client@example.test"
-
-
-def send_form(web: TestClient, *, pseudonym: str = "Blue Heron", email: str = CLIENT_EMAIL, note: str = "") -> None:
-    r = web.post(
-        "/consents", data={"pseudonym": pseudonym, "email": email, "note": note, "csrf_token": form_token(web, "/")}
-    )
-    assert r.status_code == 303, r.text
-
-
-def mail_to(smtp: LoopbackSmtpServer, address: str) -> list[EmailMessage]:
-    return [m for m in smtp.messages if address in m["To"]]
-
-
-def invitation_link(runtime: Runtime, smtp: LoopbackSmtpServer, address: str = CLIENT_EMAIL) -> str:
-    work_off(runtime)
-    [message] = mail_to(smtp, address)
-    [link] = links_in(message.get_body(("plain",)).get_content())
-    assert link.startswith("/c/")
-    return link
-
-
-def the_consent(runtime: Runtime) -> Consent:
-    with session_scope(runtime.sessions) as session:
-        return session.scalars(select(Consent)).one()
-
-
-def sign(client: TestClient, link: str, **overrides: str) -> object:
-    page = client.get(link)
-    assert page.status_code == 200, page.text
-    data = {
-        "csrf_token": form_token(client, link),
-        "agree_electronic": "yes",
-        "typed_name": "Avery Invented",
-        "signature": signature_data_url(),
-        "use_therapist_review": "yes",
-        "use_ai_notes": "yes",
-    }
-    data.update(overrides)
-    return client.post(f"{link}/sign", data=data)
+from support.consenting import CLIENT_EMAIL, invitation_link, mail_to, send_form, sign, the_consent
 
 
 def test_signed_consent_is_sealed_mailed_and_forgotten(

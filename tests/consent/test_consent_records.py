@@ -10,8 +10,6 @@ from email.message import EmailMessage
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from test_consent_flow import CLIENT_EMAIL, invitation_link, mail_to, send_form, sign, the_consent
-from test_seal import issue
 
 from sotto import clock
 from sotto.consent import certificates, seal
@@ -20,7 +18,8 @@ from sotto.consent.models import Consent
 from sotto.db import session_scope
 from sotto.runtime import Runtime
 from support.app import Person, create_person, create_practice, form_token, links_in, sign_in, work_off
-from support.consenting import consenting_client
+from support.certificates import issue
+from support.consenting import CLIENT_EMAIL, consenting_client, invitation_link, mail_to, send_form, sign, the_consent
 from support.scan import stored_anywhere, unique_pdf_parts
 from support.smtp import LoopbackSmtpServer
 

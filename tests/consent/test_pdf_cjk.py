@@ -12,10 +12,10 @@ import subprocess
 
 import pytest
 from reportlab.lib.units import inch
-from test_pdf import FORM, make_document
 
 from sotto.consent.pdf import PAGE_HEIGHT, TITLE, render_consent_pdf
 from sotto.consent.seal import check_seal, create_self_signed_certificate, seal_pdf
+from support.consent_document import FORM, make_document
 
 pytestmark = pytest.mark.skipif(
     shutil.which("pdftotext") is None or shutil.which("pdffonts") is None,

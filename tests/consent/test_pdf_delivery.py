@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from test_consent_flow import CLIENT_EMAIL, invitation_link, mail_to, send_form, sign, the_consent
 
 from sotto import clock
 from sotto.db import session_scope
@@ -15,6 +14,7 @@ from sotto.jobs.models import Job
 from sotto.jobs.service import run_pending
 from sotto.runtime import Runtime
 from support.app import Person, work_off
+from support.consenting import CLIENT_EMAIL, invitation_link, mail_to, send_form, sign, the_consent
 from support.scan import stored_anywhere, unique_pdf_parts
 
 

@@ -24,7 +24,6 @@ from sotto.jobs.service import LEASE, MAX_ATTEMPTS
 from sotto.pipeline import tasks as processing
 from sotto.pipeline.decode import decode_recording
 from sotto.pipeline.stages import PipelineError
-from sotto.pipeline.types import Transcript
 from sotto.recording import service as recordings
 from sotto.recording.models import Recording, TherapySession
 from sotto.review import service as review
@@ -34,6 +33,7 @@ from sotto.storage.encrypted import DecryptingReader
 from support.app import Person, form_token, set_practice, work_off
 from support.audio import recording
 from support.consenting import consenting_client
+from support.processing import row, stored_text, stored_transcript, upload
 from support.scan import stored_anywhere
 from support.tus import Tus
 
@@ -56,33 +56,6 @@ def session_wav() -> bytes:
     if not espeak_available():
         pytest.fail("espeak-ng is needed to synthesize the test session (apt-get install espeak-ng)")
     return wav_bytes([build_session(SCRIPT).mixed()])
-
-
-def upload(runtime: Runtime, web: TestClient, therapist: Person, data: bytes) -> tuple[str, str]:
-    client = consenting_client(runtime, therapist.user)
-    tus = Tus(web)
-    session_id = tus.start_session(client.client.id).json()["session"]
-    url, _ = tus.upload_file(session_id, data)
-    return session_id, url.rsplit("/", 1)[1]
-
-
-def row(runtime: Runtime, session_id: str) -> TherapySession:
-    with session_scope(runtime.sessions) as session:
-        found = session.get(TherapySession, session_id)
-        assert found is not None
-        return found
-
-
-def stored_transcript(runtime: Runtime, session_id: str) -> Transcript:
-    """The session's transcript as the therapist sees it (speaker corrections applied)."""
-    with session_scope(runtime.read_sessions) as session:
-        stored = review.transcript_row(session, session_id=session_id)
-        assert stored is not None
-        return review.read_transcript(session, keystore=runtime.keystore, store=runtime.blobs, row=stored)
-
-
-def stored_text(runtime: Runtime, session_id: str) -> str:
-    return " ".join(segment.text for segment in stored_transcript(runtime, session_id).segments)
 
 
 def test_recorded_session_becomes_a_redacted_encrypted_transcript(

@@ -13,7 +13,6 @@ import pytest
 from fastapi.testclient import TestClient
 from spoken_session import RATE, espeak_available, speak, wav_bytes
 from sqlalchemy import select
-from test_processing_job import row, stored_text, upload
 
 from sotto.db import session_scope
 from sotto.pipeline.decode import decode_recording
@@ -23,6 +22,7 @@ from sotto.runtime import Runtime
 from sotto.storage.encrypted import DecryptingReader
 from support.app import Person, set_practice, work_off
 from support.audio import encode
+from support.processing import row, stored_text, upload
 
 pytestmark = pytest.mark.slow
 

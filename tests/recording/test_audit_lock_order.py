@@ -18,8 +18,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from test_consent_gate import live_recording, wait_until_blocked
-from test_uploads_and_playback import upload
 
 from sotto import clock
 from sotto.audit.models import AuditEvent, DeletionReceipt
@@ -36,6 +34,7 @@ from sotto.runtime import Runtime
 from support.app import Person, sign_in
 from support.audio import recording
 from support.consenting import consenting_client
+from support.recording import live_recording, upload, wait_until_blocked
 from support.tus import Tus
 
 

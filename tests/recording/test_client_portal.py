@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from test_uploads_and_playback import session_row, upload
 
 from sotto import clock
 from sotto.audit.models import DeletionReceipt
@@ -20,6 +19,7 @@ from sotto.runtime import Runtime
 from support.app import Person, form_token, set_practice, work_off
 from support.audio import recording
 from support.consenting import consenting_client
+from support.recording import session_row, upload
 
 
 def _processed_session(runtime: Runtime, web: TestClient, therapist: Person) -> tuple[str, str]:

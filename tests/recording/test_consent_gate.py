@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, text
-from test_uploads_and_playback import upload
+from sqlalchemy import select
 
 from sotto import clock
 from sotto.audit import service as audit
@@ -18,38 +16,20 @@ from sotto.consent import service as consents
 from sotto.consent.models import Consent
 from sotto.crypto.datakeys import load_data_key
 from sotto.crypto.models import DataKey
-from sotto.db import is_postgres, lock_row, session_scope
+from sotto.db import lock_row, session_scope
 from sotto.pipeline import tasks as processing
 from sotto.pipeline.stages import PipelineError
 from sotto.recording.models import Recording, TherapySession
 from sotto.recording.service import AUDIO_PREFIX
 from sotto.review.models import SessionTranscript
 from sotto.runtime import Runtime
-from sotto.storage.encrypted import read_object
 from support.app import Person, form_token, work_off
 from support.audio import recording
 from support.consenting import consenting_client
+from support.recording import live_recording, stored_audio, upload, wait_until_blocked
 from support.tus import Tus
 
 CHUNK = bytes(range(256)) * 64  # 16 KiB of recognisable "audio"
-
-
-def live_recording(web: TestClient, client_id: str) -> tuple[Tus, str, str]:
-    tus = Tus(web)
-    started = tus.start_session(client_id)
-    assert started.status_code == 201, started.text
-    session_id = started.json()["session"]
-    created = tus.create(session_id)
-    assert created.status_code == 201, created.text
-    return tus, session_id, created.headers["Location"]
-
-
-def stored_audio(runtime: Runtime, recording_id: str) -> bytes:
-    with session_scope(runtime.sessions) as session:
-        rec = session.get(Recording, recording_id)
-        assert rec is not None and rec.data_key_id is not None
-        key = load_data_key(session, keystore=runtime.keystore, key_id=rec.data_key_id)
-    return b"".join(read_object(runtime.blobs, key, prefix=AUDIO_PREFIX, object_id=recording_id))
 
 
 def test_recording_without_consent_is_refused(runtime: Runtime, web: TestClient, signed_in_therapist: Person) -> None:
@@ -278,27 +258,6 @@ def test_a_failed_session_cannot_be_processed_again_after_withdrawal(
         therapy_session = session.get(TherapySession, session_id)
         assert therapy_session is not None and therapy_session.status == "shredded"
     assert runtime.blobs.names(f"{AUDIO_PREFIX}/{url.rsplit('/', 1)[1]}") == []
-
-
-def wait_until_blocked(runtime: Runtime, seconds: float = 10) -> None:
-    """Return once another transaction waits for a lock (PostgreSQL); SQLite's writers just queue."""
-    with session_scope(runtime.sessions) as session:
-        if not is_postgres(session):
-            time.sleep(0.5)
-            return
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with runtime.engine.connect() as conn:
-            waiting = conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity"
-                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                )
-            ).scalar_one()
-        if waiting:
-            return
-        time.sleep(0.05)
-    raise AssertionError("the withdrawal never waited for the session's row")
 
 
 def test_a_withdrawal_while_the_worker_holds_the_session_is_not_lost(

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from test_consent_gate import live_recording, stored_audio
 
 from sotto import clock
 from sotto.config import Settings
@@ -23,6 +22,7 @@ from sotto.runtime import Runtime
 from support.app import Person, make_settings, work_off
 from support.audio import recording
 from support.consenting import consenting_client
+from support.recording import live_recording, stored_audio
 from support.smtp import LoopbackSmtpServer
 
 # Shorter than the default 4 h so that moving the clock past it does not also sign the therapist out.

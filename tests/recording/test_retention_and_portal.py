@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from test_uploads_and_playback import session_row, upload
 
 from sotto import clock
 from sotto.audit.models import AuditEvent, DeletionReceipt
@@ -29,6 +28,7 @@ from sotto.runtime import Runtime
 from support.app import Person, form_token, links_in, set_practice, sign_in, work_off
 from support.audio import recording
 from support.consenting import consenting_client
+from support.recording import session_row, upload
 from support.scan import stored_anywhere
 from support.smtp import LoopbackSmtpServer
 from support.tus import Tus

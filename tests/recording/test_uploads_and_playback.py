@@ -8,28 +8,14 @@ from sqlalchemy import select
 
 from sotto.audit.models import AuditEvent, DeletionReceipt
 from sotto.db import session_scope
-from sotto.recording.models import Recording, TherapySession
+from sotto.recording.models import Recording
 from sotto.runtime import Runtime
 from support.app import Person, form_token, work_off
 from support.audio import recording, unique_wav
 from support.consenting import consenting_client
+from support.recording import session_row, upload
 from support.scan import distinctive_slices, stored_anywhere
 from support.tus import Tus
-
-
-def upload(runtime: Runtime, web: TestClient, client_id: str, data: bytes) -> tuple[Tus, str, str, int]:
-    tus = Tus(web)
-    session_id = tus.start_session(client_id).json()["session"]
-    url, last = tus.upload_file(session_id, data)
-    work_off(runtime, process=False)
-    return tus, session_id, url, last.status_code
-
-
-def session_row(runtime: Runtime, session_id: str) -> TherapySession:
-    with session_scope(runtime.sessions) as session:
-        row = session.get(TherapySession, session_id)
-        assert row is not None
-        return row
 
 
 @pytest.mark.parametrize("fmt", ["wav", "flac", "mp3", "m4a", "ogg", "webm"])

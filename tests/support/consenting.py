@@ -1,10 +1,15 @@
-"""A client with a signed consent, made through the real services (no pages), for tests about later stages."""
+"""Consents for tests: a client with a signed consent made through the real services (no pages),
+for tests about later stages, and the steps of the consent workflow through the real pages."""
 
 from __future__ import annotations
 
 import base64
 import re
 from dataclasses import dataclass
+from email.message import EmailMessage
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from sotto.accounts.models import Practice, User
 from sotto.clients import service as clients
@@ -14,8 +19,10 @@ from sotto.consent import signing
 from sotto.consent.models import Consent
 from sotto.db import session_scope
 from sotto.runtime import Runtime
-from support.app import signature_data_url, work_off
+from support.app import form_token, links_in, signature_data_url, work_off
+from support.smtp import LoopbackSmtpServer
 
+CLIENT_EMAIL = "blue.heron.client@example.test"
 ALL_USES = {"therapist_review": True, "supervision": True, "ai_notes": True, "client_recap": True}
 
 
@@ -70,3 +77,42 @@ def consenting_client(
         assert consent is not None and client is not None
     assert re.fullmatch(r"[\w-]{43}", my_token)
     return ConsentingClient(client, consent, my_token)
+
+
+def send_form(web: TestClient, *, pseudonym: str = "Blue Heron", email: str = CLIENT_EMAIL, note: str = "") -> None:
+    r = web.post(
+        "/consents", data={"pseudonym": pseudonym, "email": email, "note": note, "csrf_token": form_token(web, "/")}
+    )
+    assert r.status_code == 303, r.text
+
+
+def mail_to(smtp: LoopbackSmtpServer, address: str) -> list[EmailMessage]:
+    return [m for m in smtp.messages if address in m["To"]]
+
+
+def invitation_link(runtime: Runtime, smtp: LoopbackSmtpServer, address: str = CLIENT_EMAIL) -> str:
+    work_off(runtime)
+    [message] = mail_to(smtp, address)
+    [link] = links_in(message.get_body(("plain",)).get_content())
+    assert link.startswith("/c/")
+    return link
+
+
+def the_consent(runtime: Runtime) -> Consent:
+    with session_scope(runtime.sessions) as session:
+        return session.scalars(select(Consent)).one()
+
+
+def sign(client: TestClient, link: str, **overrides: str) -> object:
+    page = client.get(link)
+    assert page.status_code == 200, page.text
+    data = {
+        "csrf_token": form_token(client, link),
+        "agree_electronic": "yes",
+        "typed_name": "Avery Invented",
+        "signature": signature_data_url(),
+        "use_therapist_review": "yes",
+        "use_ai_notes": "yes",
+    }
+    data.update(overrides)
+    return client.post(f"{link}/sign", data=data)
