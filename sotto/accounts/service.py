@@ -274,6 +274,17 @@ def practice_users(session: Session, *, practice_id: str) -> list[User]:
     return list(session.scalars(select(User).where(User.practice_id == practice_id).order_by(User.display_name)))
 
 
+def active_admins(session: Session, *, practice_id: str) -> list[User]:
+    """The practice's admins who can still sign in: who hears what concerns the practice as a whole."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.practice_id == practice_id, User.role == Role.ADMIN.value, User.active.is_(True))
+            .order_by(User.id)
+        )
+    )
+
+
 # -- an admin managing colleagues' access ---------------------------------------------------
 
 

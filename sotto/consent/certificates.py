@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sotto import clock
-from sotto.accounts.models import Practice, Role, User
+from sotto.accounts import service as accounts
+from sotto.accounts.models import Practice
 from sotto.audit import service as audit
 from sotto.consent import seal
 from sotto.consent.models import SealCertificate
@@ -153,12 +154,7 @@ def warn_of_expiry(session: Session, *, keystore: KeyStore, sender: str, public_
         if any(days <= due for days in sent if isinstance(days, int)):
             continue
         notice = ExpiryNotice(row.subject, row.not_after, expired=left <= timedelta(0))
-        admins = session.scalars(
-            select(User).where(
-                User.practice_id == row.practice_id, User.role == Role.ADMIN.value, User.active.is_(True)
-            )
-        ).all()
-        for admin in admins:
+        for admin in accounts.active_admins(session, practice_id=row.practice_id):
             mail.queue_message(
                 session,
                 keystore=keystore,

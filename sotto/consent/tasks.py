@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from sotto import clock
+from sotto.accounts import service as accounts
 from sotto.accounts.models import Practice, User
 from sotto.audit import service as audit
 from sotto.clients.models import Client
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 def deliver_signed_pdf(runtime: Runtime, *, consent_id: str) -> None:
     """Render, seal and e-mail the completed PDF to the therapist and the client, then forget it.
 
+    The therapist's copy goes to the practice's admins instead when the therapist's account was
+    deactivated between the signing and this job.
+
     The PDF exists only in this function's memory. Once both messages are delivered the
     record keeps its hashes, and the signing data and the client's address are erased.
     Idempotent: a consent already delivered is left alone. Rendering and sending happen
@@ -44,7 +48,16 @@ def deliver_signed_pdf(runtime: Runtime, *, consent_id: str) -> None:
         therapist = session.get(User, consent.therapist_id)
         client = session.get(Client, consent.client_id)
         cert = certificates.active_certificate(session, practice_id=consent.practice_id)
+        # A therapist who has left the practice no longer gets a client's form at the address they had there:
+        # the practice's admins file it instead.
+        practice_copy_to = (
+            [therapist.email]
+            if therapist is not None and therapist.active
+            else [admin.email for admin in accounts.active_admins(session, practice_id=consent.practice_id)]
+        )
     assert practice is not None and therapist is not None and client is not None
+    if not practice_copy_to:  # a practice always keeps an active admin; without one, keep the form and try later
+        raise RuntimeError("nobody active in the practice to receive its copy of a signed consent")
     assert consent.signed_at is not None and consent.expires_at is not None and consent.opened_at is not None
     if cert is None or not certificates.can_seal(cert):
         with session_scope(runtime.sessions) as session:
@@ -72,26 +85,28 @@ def deliver_signed_pdf(runtime: Runtime, *, consent_id: str) -> None:
     pdf = seal_pdf(render_consent_pdf(document), certificates.signing_pkcs12(runtime.keystore, cert))
     attachment = mail.Attachment(f"recording-consent-{consent.id[:8]}.pdf", "application/pdf", pdf)
     settings = runtime.settings
-    mail.send_now(
-        runtime.mailer,
-        mail.compose(
-            sender=settings.mail_from,
-            to=therapist.email,
-            subject=f"Signed recording consent: {client.pseudonym}",
-            text="\n".join(
-                [
-                    f"{client.pseudonym} signed the recording consent form.",
-                    "",
-                    "The completed form, sealed with the practice's certificate, is attached. Please file it in your "
-                    "EHR: Sotto does not keep a copy, only its fingerprint (SHA-256):",
-                    hashlib.sha256(pdf).hexdigest(),
-                    "",
-                    f"Check a copy at any time on {settings.public_url}/consents/verify",
-                ]
+    signed_for = "" if therapist.active else f" for {therapist.display_name}, whose account is now deactivated"
+    for address in practice_copy_to:
+        mail.send_now(
+            runtime.mailer,
+            mail.compose(
+                sender=settings.mail_from,
+                to=address,
+                subject=f"Signed recording consent: {client.pseudonym}",
+                text="\n".join(
+                    [
+                        f"{client.pseudonym} signed the recording consent form{signed_for}.",
+                        "",
+                        "The completed form, sealed with the practice's certificate, is attached. Please file it in "
+                        "your EHR: Sotto does not keep a copy, only its fingerprint (SHA-256):",
+                        hashlib.sha256(pdf).hexdigest(),
+                        "",
+                        f"Check a copy at any time on {settings.public_url}/consents/verify",
+                    ]
+                ),
+                attachments=[attachment],
             ),
-            attachments=[attachment],
-        ),
-    )
+        )
     email = service.client_email(runtime.keystore, consent)
     if email is not None:
         mail.send_now(

@@ -9,11 +9,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from sotto import clock
+from sotto.accounts import service as accounts
+from sotto.accounts.models import Practice, Role, User
 from sotto.db import session_scope
 from sotto.jobs.models import Job
 from sotto.jobs.service import run_pending
 from sotto.runtime import Runtime
-from support.app import Person, work_off
+from support.app import Person, create_person, work_off
 from support.consenting import CLIENT_EMAIL, invitation_link, mail_to, send_form, sign, the_consent
 from support.scan import stored_anywhere, unique_pdf_parts
 
@@ -62,3 +64,23 @@ def test_delivery_job_run_again_sends_nothing_more(
     run_pending(runtime)
     assert len(smtp_server.messages) == sent
     assert len(mail_to(smtp_server, CLIENT_EMAIL)) == 2  # the invitation and the signed copy
+
+
+def test_a_consent_signed_just_before_its_therapist_left_goes_to_the_practice_admins_not_the_old_address(
+    runtime: Runtime, web: TestClient, smtp_server, signed_in_therapist: Person, practice: Practice
+) -> None:
+    admin = create_person(runtime, practice, Role.ADMIN, "office@quietharbor.test", "Practice Office")
+    signed_but_undelivered(runtime, web, smtp_server)
+    with session_scope(runtime.sessions) as session:
+        acting = session.get(User, admin.id)
+        assert acting is not None
+        accounts.deactivate_user(session, keystore=runtime.keystore, admin=acting, user_id=signed_in_therapist.id)
+    work_off(runtime)
+
+    assert mail_to(smtp_server, signed_in_therapist.user.email) == []
+    [to_office] = mail_to(smtp_server, admin.user.email)
+    body = to_office.get_body(("plain",))
+    assert body is not None and f"for {signed_in_therapist.user.display_name}, whose account" in body.get_content()
+    pdf = next(to_office.iter_attachments()).get_content()
+    assert the_consent(runtime).pdf_sha256 == hashlib.sha256(pdf).hexdigest()
+    assert len(mail_to(smtp_server, CLIENT_EMAIL)) == 2  # the client's own copy still reaches them
