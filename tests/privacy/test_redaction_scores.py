@@ -4,7 +4,8 @@ The transcripts under ``data/`` are invented for these tests (new people, places
 several in speech-recognition style); those under ``train/`` and ``devstyle/`` train the passage and
 identifier models (``train_passage_model.py``); those under ``heldout/`` were written before a round of
 tuning and are kept out of it and out of training. The scorer and the format are the shared ones in
-``../shared/data``; the test is skipped where that folder is not present.
+``../shared/data``; the test is skipped where that folder is not present. ``bench/bench_redaction_scores.py``
+prints the figures of every set, train/ included (the models learned from it, so its figures guard nothing).
 """
 
 from __future__ import annotations
@@ -68,19 +69,6 @@ def test_held_out_transcripts_in_speech_recognition_style_meet_the_identifier_ta
     for source in sorted((HERE / "heldout").glob("*.txt")):
         (tmp_path / source.name).write_text(convert_file(source), encoding="utf-8")
     assert score(tmp_path, min_topic_recall=0.0, max_over=1.0).endswith(" ok")
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not SCORER.exists(), reason="the shared scorer is not beside the project")
-@pytest.mark.xfail(
-    strict=True,
-    reason="train/ (372 sessions: inv-101..168, 301..360, 501..630, 701..720, 971..990, 1101..1120, 34 densely "
-    "marked dev-style ones among 951..1050 and the densely marked 1501..1520): the identifier model is trained on "
-    "all of them, the passage model on all but 1501..1520, and the identifier rules were studied on them; "
-    "identifier recall (0.994) and over-removal (0.048) meet the targets, passage recall (0.930) does not",
-)
-def test_training_transcripts_meet_the_targets() -> None:
-    assert score(HERE / "train").endswith(" ok")
 
 
 def test_speech_recognition_style_keeps_marks_around_the_converted_words() -> None:
