@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from sotto.accounts import security, signin
 from sotto.accounts import service as accounts
 from sotto.accounts.models import TOPIC_LABELS, US_STATES, Practice, Role, User, WebSession
+from sotto.clients import service as clients
 from sotto.consent import certificates
 from sotto.consent import service as consent_service
 from sotto.mail import service as mail
@@ -283,6 +284,7 @@ def _users_page(request: Request, db: DbSession, admin: SignedIn, status_code: i
         "accounts/users.html",
         status_code=status_code,
         users=accounts.practice_users(db, practice_id=admin.practice.id),
+        client_counts=clients.client_counts(db, practice_id=admin.practice.id),
         roles=[r.value for r in Role],
         me=admin.user.id,
         **extra,
@@ -402,6 +404,57 @@ def reactivate_user(
         db,
         admin,
         done=f"{user.display_name} can sign in again with the password and authenticator they had.",
+    )
+
+
+@router.post("/admin/users/{user_id}/hand-over")
+def hand_over_clients(
+    request: Request,
+    runtime: RuntimeDep,
+    db: DbSession,
+    admin: CurrentAdmin,
+    user_id: str,
+    to: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
+    """Give a departed therapist's clients, with their sessions, to an active colleague."""
+    if confirm != "yes":
+        return render(
+            request,
+            "message.html",
+            status_code=400,
+            title="Nothing was handed over",
+            message="Tick the box to confirm the hand-over.",
+            link=("/admin/users", "Back"),
+        )
+    try:
+        done = clients.hand_over_clients(
+            db, keystore=runtime.keystore, admin=admin.user, from_user_id=user_id, to_user_id=to
+        )
+    except (accounts.AccountError, clients.ClientError) as exc:
+        db.rollback()
+        return render(
+            request,
+            "message.html",
+            status_code=404 if isinstance(exc, accounts.UserNotFound) else 400,
+            title="Not found" if isinstance(exc, accounts.UserNotFound) else "Nothing was handed over",
+            message=str(exc),
+            link=("/admin/users", "Back"),
+        )
+    departed, successor = db.get(User, user_id), db.get(User, to)
+    assert departed is not None and successor is not None
+    renamed = "".join(
+        f" {successor.display_name} already had a client called {old}, so this one is now {new}."
+        for old, new in done.renamed.items()
+    )
+    return _users_page(
+        request,
+        db,
+        admin,
+        done=f"{done.moved} client{'s' if done.moved != 1 else ''} of {departed.display_name} "
+        f"{'are' if done.moved != 1 else 'is'} now {successor.display_name}'s, with their sessions. A consent "
+        f"that named {departed.display_name} has ended: {successor.display_name} sends the client a new "
+        "form before recording." + renamed,
     )
 
 

@@ -351,6 +351,31 @@ def deactivate_user(session: Session, *, keystore: KeyStore, admin: User, user_i
     return user
 
 
+def hand_over_parties(session: Session, *, admin: User, from_user_id: str, to_user_id: str) -> tuple[User, User]:
+    """The deactivated therapist whose clients ``admin`` hands over, and the active therapist taking them.
+
+    Checked under the practice's lock, as deactivation and reactivation take it, so neither
+    account changes while the clients move.
+    """
+    departed = _colleague_under_lock(session, admin=admin, user_id=from_user_id)
+    if departed.role != Role.THERAPIST.value:
+        raise AccountError("Only a therapist's clients can be handed over.")
+    if departed.active:
+        raise AccountError(f"Deactivate {departed.display_name}'s account before handing over their clients.")
+    successor = session.get(User, to_user_id)
+    if successor is not None:
+        session.refresh(successor)
+    if (
+        successor is None
+        or successor.practice_id != admin.practice_id
+        or successor.role != Role.THERAPIST.value
+        or not successor.active
+        or successor.id == departed.id
+    ):
+        raise AccountError("Choose an active therapist of the practice to take the clients.")
+    return departed, successor
+
+
 def reactivate_user(session: Session, *, keystore: KeyStore, admin: User, user_id: str) -> User:
     """Give a deactivated colleague their access back, with the password and authenticator they had."""
     user = _colleague_under_lock(session, admin=admin, user_id=user_id)

@@ -269,6 +269,51 @@ def cancel_invitations_of(
     return cancelled
 
 
+def hand_over_consents(session: Session, *, client_ids: Sequence[str], therapist: User) -> list[Consent]:
+    """Give these clients' consent records to ``therapist``, who now holds the clients, and end every
+    consent still in force or waiting: its form names the therapist who sent it, so it no longer
+    lets anyone record. Returns the consents ended.
+
+    Every row is locked, in one order, before any is changed. Nothing is written to the audit log
+    here: the caller next locks the clients' sessions (a withdrawal takes a consent, then its
+    sessions, then the log) and then calls ``note_hand_over``.
+    """
+    ids = session.scalars(select(Consent.id).where(Consent.client_id.in_(client_ids)).order_by(Consent.id)).all()
+    for consent_id in ids:
+        lock_row(session, Consent, consent_id)
+    session.execute(
+        update(Consent)
+        .where(Consent.id.in_(ids))
+        .values(therapist_id=therapist.id)
+        .execution_options(synchronize_session=False)
+    )
+    ended = []
+    now = clock.now()
+    for consent_id in ids:
+        consent = session.get(Consent, consent_id, populate_existing=True)
+        assert consent is not None
+        in_force = change_status(session, consent, (ConsentStatus.SIGNED,), ConsentStatus.EXPIRED, expired_at=now)
+        if in_force or change_status(
+            session, consent, PENDING, ConsentStatus.EXPIRED, expired_at=now, email_sealed=None, email_mac=None
+        ):
+            ended.append(consent)
+    return ended
+
+
+def note_hand_over(session: Session, *, keystore: KeyStore, consents: Sequence[Consent], to: User, actor: str) -> None:
+    """The audit entries for the consents ``hand_over_consents`` ended."""
+    for consent in consents:
+        audit.record(
+            session,
+            keystore=keystore,
+            action="consent.ended" if consent.signed_at is not None else "consent.cancelled",
+            actor=actor,
+            practice_id=consent.practice_id,
+            subject=f"consent:{consent.id}",
+            details={"reason": "therapist handed over", "to": to.id},
+        )
+
+
 # -- status changes -------------------------------------------------------------------
 
 

@@ -9,10 +9,11 @@ Services never commit.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sotto import clock
@@ -26,7 +27,7 @@ from sotto.crypto.envelope import open_sealed, seal
 from sotto.crypto.keystore import KeyStore
 from sotto.db import lock_row
 from sotto.jobs.service import enqueue
-from sotto.recording.models import Recording, SessionStatus, Source, TherapySession
+from sotto.recording.models import ClientRequest, Recording, SessionStatus, Source, TherapySession
 from sotto.review import service as review
 from sotto.storage.blobs import BlobStore
 from sotto.storage.encrypted import ObjectWriter
@@ -58,6 +59,18 @@ def consent_problem(consent: Consent | None) -> str | None:
         return "This client has not given consent to record."
     if consent.status == ConsentStatus.WITHDRAWN:
         return "The client has withdrawn consent to record."
+    if (
+        consent.status == ConsentStatus.EXPIRED
+        and consent.signed_at is not None
+        and consent.expired_at is not None
+        and consent.expires_at is not None
+        and consent.expired_at < consent.expires_at
+    ):
+        # Only a hand-over ends a signed consent before its term (consents.hand_over_consents).
+        return (
+            "The client's consent named their previous therapist and ended when the client was handed over "
+            "to you. Send them a new consent form to record."
+        )
     if consent.status == ConsentStatus.EXPIRED or (consent.expires_at and consent.expires_at <= clock.now()):
         return "The client's consent to record has expired."
     if consent.status != ConsentStatus.SIGNED:
@@ -434,6 +447,23 @@ def audio_available(therapy_session: TherapySession) -> bool:
         return False
     expires = therapy_session.audio_expires_at
     return expires is None or expires > clock.now()
+
+
+def hand_over_sessions(session: Session, *, client_ids: Sequence[str], therapist: User) -> None:
+    """Give these clients' sessions, and their requests about them, to ``therapist``, who now holds the clients.
+
+    Every session's row is locked, in one order, before any is changed, and before the caller
+    writes to the audit log (see ``shred_session`` for the order others take them in).
+    """
+    ids = session.scalars(
+        select(TherapySession.id).where(TherapySession.client_id.in_(client_ids)).order_by(TherapySession.id)
+    ).all()
+    for session_id in ids:
+        lock_row(session, TherapySession, session_id)
+    session.execute(update(TherapySession).where(TherapySession.id.in_(ids)).values(therapist_id=therapist.id))
+    session.execute(
+        update(ClientRequest).where(ClientRequest.client_id.in_(client_ids)).values(therapist_id=therapist.id)
+    )
 
 
 def sessions_of_client(session: Session, *, client_id: str) -> list[TherapySession]:

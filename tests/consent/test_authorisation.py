@@ -230,6 +230,10 @@ ROUTES: dict[tuple[str, str], Guarded] = {
     ("POST", "/admin/users/{user_id}/deactivate"): Guarded("admin", _post("/admin/users/{user_id}/deactivate")),
     ("POST", "/admin/users/{user_id}/reactivate"): Guarded("admin", _post("/admin/users/{user_id}/reactivate")),
     ("POST", "/admin/users/{user_id}/setup-link"): Guarded("admin", _post("/admin/users/{user_id}/setup-link")),
+    # Handing a departed therapist's clients (here, the owner's) to a colleague.
+    ("POST", "/admin/users/{user_id}/hand-over"): Guarded(
+        "admin", _post("/admin/users/{user_id}/hand-over", to="a-colleague", confirm="yes")
+    ),
     ("GET", "/admin/practice"): Guarded("admin", _get("/admin/practice")),
     ("POST", "/admin/practice"): Guarded(
         "admin",

@@ -603,6 +603,11 @@ STATE_CHANGING: dict[tuple[str, str], Change] = {
     ("POST", "/admin/users/{user_id}/setup-link"): Change(
         "admin", lambda v: f"/admin/users/{v['therapist_user']}/setup-link"
     ),
+    ("POST", "/admin/users/{user_id}/hand-over"): Change(
+        "admin",
+        lambda v: f"/admin/users/{v['therapist_user']}/hand-over",
+        lambda w: {"to": w.values["therapist_user"], "confirm": "yes"},
+    ),
     ("POST", "/admin/practice"): Change(
         "admin",
         lambda v: "/admin/practice",
