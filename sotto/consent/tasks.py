@@ -86,51 +86,45 @@ def deliver_signed_pdf(runtime: Runtime, *, consent_id: str) -> None:
     attachment = mail.Attachment(f"recording-consent-{consent.id[:8]}.pdf", "application/pdf", pdf)
     settings = runtime.settings
     signed_for = "" if therapist.active else f" for {therapist.display_name}, whose account is now deactivated"
-    for address in practice_copy_to:
+
+    def send(to: str, subject: str, lines: list[str]) -> None:
+        text = "\n".join(lines)
         mail.send_now(
             runtime.mailer,
-            mail.compose(
-                sender=settings.mail_from,
-                to=address,
-                subject=f"Signed recording consent: {client.pseudonym}",
-                text="\n".join(
-                    [
-                        f"{client.pseudonym} signed the recording consent form{signed_for}.",
-                        "",
-                        "The completed form, sealed with the practice's certificate, is attached. Please file it in "
-                        "your EHR: Sotto does not keep a copy, only its fingerprint (SHA-256):",
-                        hashlib.sha256(pdf).hexdigest(),
-                        "",
-                        f"Check a copy at any time on {settings.public_url}/consents/verify",
-                    ]
-                ),
-                attachments=[attachment],
-            ),
+            mail.compose(sender=settings.mail_from, to=to, subject=subject, text=text, attachments=[attachment]),
+        )
+
+    for address in practice_copy_to:
+        send(
+            address,
+            f"Signed recording consent: {client.pseudonym}",
+            [
+                f"{client.pseudonym} signed the recording consent form{signed_for}.",
+                "",
+                "The completed form, sealed with the practice's certificate, is attached. Please file it in your EHR: "
+                "Sotto does not keep a copy, only its fingerprint (SHA-256):",
+                hashlib.sha256(pdf).hexdigest(),
+                "",
+                f"Check a copy at any time on {settings.public_url}/consents/verify",
+            ],
         )
     email = service.client_email(runtime.keystore, consent)
     if email is not None:
-        mail.send_now(
-            runtime.mailer,
-            mail.compose(
-                sender=settings.mail_from,
-                to=email,
-                subject=f"{practice.name}: your signed consent form",
-                text="\n".join(
-                    [
-                        "Thank you. Your signed consent form is attached for your records.",
-                        "",
-                        "Your private page, where you can see what you agreed to, change it, or withdraw your consent "
-                        "at any time (even during a session), is here:",
-                        f"{settings.public_url}/my/{client_token}",
-                        "",
-                        "Keep this e-mail: the link is yours alone and we do not keep your e-mail address. "
-                        "You can also withdraw by telling your therapist. Withdrawing has no effect on your care.",
-                        "",
-                        "You may ask your therapist for a paper copy at no cost.",
-                    ]
-                ),
-                attachments=[attachment],
-            ),
+        send(
+            email,
+            f"{practice.name}: your signed consent form",
+            [
+                "Thank you. Your signed consent form is attached for your records.",
+                "",
+                "Your private page, where you can see what you agreed to, change it, or withdraw your consent "
+                "at any time (even during a session), is here:",
+                f"{settings.public_url}/my/{client_token}",
+                "",
+                "Keep this e-mail: the link is yours alone and we do not keep your e-mail address. "
+                "You can also withdraw by telling your therapist. Withdrawing has no effect on your care.",
+                "",
+                "You may ask your therapist for a paper copy at no cost.",
+            ],
         )
     with session_scope(runtime.sessions) as session:
         _record_delivery(session, runtime, consent_id, pdf, client_copy=email is not None)

@@ -16,20 +16,8 @@ from sotto.db import session_scope
 from sotto.recording import service as recordings
 from sotto.recording.models import Recording, Source, TherapySession
 from sotto.runtime import Runtime
-from support.app import Person, create_person, create_practice, form_token, sign_in
+from support.app import Person, another_browser, create_person, create_practice, form_token, sign_in
 from support.consenting import consenting_client
-
-
-def browser(web: TestClient) -> TestClient:
-    """Another browser on the same server, with its own cookies."""
-    return TestClient(web.app, base_url="http://testserver", follow_redirects=False)
-
-
-@pytest.fixture
-def admin(runtime: Runtime, practice: Practice, web: TestClient) -> Person:
-    person = create_person(runtime, practice, Role.ADMIN, "admin@quietharbor.test", "Pat Admin")
-    sign_in(web, person)
-    return person
 
 
 @pytest.fixture
@@ -85,7 +73,7 @@ def test_handed_over_client_and_sessions_are_the_new_therapists_and_no_longer_th
     assert r.status_code == 200, r.text
     assert "1 client of Dr. Sam Rivera is now Dr. Lee Okafor&#39;s" in r.text
     assert owners(runtime, held.client.id) == {successor.id}
-    theirs = browser(web)
+    theirs = another_browser(web)
     sign_in(theirs, successor)
     assert f'href="/clients/{held.client.id}"' in theirs.get("/").text
     page = theirs.get(f"/clients/{held.client.id}")
@@ -93,7 +81,7 @@ def test_handed_over_client_and_sessions_are_the_new_therapists_and_no_longer_th
     assert theirs.get(f"/sessions/{session_id}").status_code == 200
 
     assert act(web, therapist.id, "reactivate").status_code == 200
-    back = browser(web)
+    back = another_browser(web)
     sign_in(back, therapist)
     assert f'href="/clients/{held.client.id}"' not in back.get("/").text
     for path in (f"/clients/{held.client.id}", f"/sessions/{session_id}", f"/consents/{held.consent.id}"):
@@ -114,7 +102,7 @@ def test_consent_of_a_handed_over_client_no_longer_permits_recording_until_a_new
     [ended] = events(runtime, "consent.ended")
     assert ended.subject == f"consent:{held.consent.id}" and ended.actor == f"user:{admin.id}"
     assert ended.details == {"reason": "therapist handed over", "to": successor.id}
-    theirs = browser(web)
+    theirs = another_browser(web)
     sign_in(theirs, successor)
     r = theirs.post(f"/clients/{held.client.id}/sessions", data={"csrf_token": form_token(theirs, "/")})
     assert r.status_code == 403
@@ -244,7 +232,7 @@ def test_hand_over_by_someone_not_an_admin_is_refused(
     assert (
         refused(runtime, successor, therapist.id, successor.id) == "Only an active practice admin can change accounts."
     )
-    theirs = browser(web)
+    theirs = another_browser(web)
     sign_in(theirs, successor)
     assert hand_over(theirs, therapist.id, successor.id).status_code in (403, 404)
     assert owners(runtime, held.client.id) == {therapist.id}

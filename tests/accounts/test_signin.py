@@ -25,13 +25,8 @@ from sotto.audit.service import verify_chain
 from sotto.db import session_scope
 from sotto.runtime import Runtime, build_runtime
 from sotto.web.deps import SESSION_COOKIE
-from support.app import Person, create_person, create_practice, form_token, make_settings, sign_in
+from support.app import Person, another_browser, create_person, create_practice, form_token, make_settings, sign_in
 from support.smtp import LoopbackSmtpServer
-
-
-def browser(web: TestClient) -> TestClient:
-    """Another browser on the same server, with its own cookies."""
-    return TestClient(web.app, base_url="http://testserver", follow_redirects=False)
 
 
 def password_step(client: TestClient, email: str, password: str) -> Response:
@@ -68,7 +63,7 @@ def cookie_value(set_cookie: str) -> str:
 
 def with_cookie(web: TestClient, token: str) -> TestClient:
     """A fresh browser that presents a copied session cookie."""
-    client = browser(web)
+    client = another_browser(web)
     client.cookies.set(SESSION_COOKIE, token)
     return client
 
@@ -135,7 +130,7 @@ def test_totp_code_cannot_be_used_twice(web: TestClient, therapist: Person) -> N
     assert code_step(web, code).status_code == 303
     assert is_signed_in(web)
 
-    other = browser(web)
+    other = another_browser(web)
     assert password_step(other, therapist.user.email, therapist.password).status_code == 303
     r = code_step(other, code)
     assert r.status_code == 400
@@ -146,7 +141,7 @@ def test_code_older_than_the_last_used_one_is_refused(web: TestClient, therapist
     earlier = pyotp.TOTP(therapist.totp_secret).at(clock.now() - timedelta(seconds=30))
     password_step(web, therapist.user.email, therapist.password)
     assert code_step(web, current_code(therapist)).status_code == 303
-    other = browser(web)
+    other = another_browser(web)
     password_step(other, therapist.user.email, therapist.password)
     assert code_step(other, earlier).status_code == 400
     assert not is_signed_in(other)
@@ -191,7 +186,7 @@ def test_repeated_wrong_passwords_lock_the_account_even_for_the_right_one(
     # The same answer for a wrong password: a locked account does not confirm guesses.
     assert password_step(web, therapist.user.email, "another wrong guess").status_code == 429
     # Another browser, the same account: still locked.
-    assert password_step(browser(web), therapist.user.email, therapist.password).status_code == 429
+    assert password_step(another_browser(web), therapist.user.email, therapist.password).status_code == 429
 
 
 def test_locked_account_unlocks_after_the_lockout_window(runtime: Runtime, web: TestClient, therapist: Person) -> None:
@@ -235,7 +230,7 @@ def test_lockout_is_per_account(runtime: Runtime, web: TestClient, therapist: Pe
     colleague = create_person(runtime, practice, Role.THERAPIST, "dr.okafor@quietharbor.test", "Dr. Ada Okafor")
     for _ in range(runtime.settings.login_max_failures):
         password_step(web, therapist.user.email, "not the password at all")
-    sign_in(browser(web), colleague)
+    sign_in(another_browser(web), colleague)
 
 
 # -- sessions ------------------------------------------------------------------------------
@@ -319,7 +314,7 @@ def test_session_cookie_is_httponly_and_samesite_strict(web: TestClient, therapi
         assert "path=/" in attributes
     for cookie in second.headers.get_list("set-cookie"):  # the known-browser cookie too
         assert {"httponly", "samesite=strict", "path=/"} <= {a.strip().lower() for a in cookie.split(";")[1:]}
-    [csrf] = browser(web).get("/login").headers.get_list("set-cookie")
+    [csrf] = another_browser(web).get("/login").headers.get_list("set-cookie")
     assert csrf.startswith("sotto_csrf=")
     assert {"httponly", "samesite=strict"} <= {a.strip().lower() for a in csrf.split(";")[1:]}
 
@@ -378,7 +373,7 @@ def test_sign_out_ends_the_session_on_the_server(
 
 def test_sign_out_ends_only_that_session(web: TestClient, therapist: Person) -> None:
     sign_in(web, therapist)
-    phone = browser(web)
+    phone = another_browser(web)
     sign_in(phone, therapist)
     web.post("/logout", data={"csrf_token": form_token(web, "/")})
     assert not is_signed_in(web)
@@ -459,7 +454,7 @@ def test_guesses_from_elsewhere_do_not_lock_out_a_browser_that_signed_in_before(
     """Anyone who knows the address could otherwise keep the owner out for good, a few guesses an hour."""
     sign_in(web, therapist)
     web.post("/logout", data={"csrf_token": form_token(web, "/")})
-    attacker = browser(web)
+    attacker = another_browser(web)
     lock_out_by_guessing(runtime, attacker, therapist.user.email)
     sign_in(web, therapist)
     assert is_signed_in(web)
@@ -474,7 +469,7 @@ def test_guesses_from_elsewhere_do_not_lock_out_the_second_factor_of_a_known_bro
     web.post("/logout", data={"csrf_token": form_token(web, "/")})
     assert password_step(web, therapist.user.email, therapist.password).status_code == 303
     # Meanwhile someone else uses up the account's failures.
-    lock_out_by_guessing(runtime, browser(web), therapist.user.email)
+    lock_out_by_guessing(runtime, another_browser(web), therapist.user.email)
     r = code_step(web, therapist.code())
     assert r.status_code == 303 and r.headers["location"] == "/"
 
@@ -492,7 +487,7 @@ def test_a_known_browser_for_one_account_gets_no_extra_guesses_at_another(
     runtime: Runtime, web: TestClient, therapist: Person, practice: Practice
 ) -> None:
     colleague = create_person(runtime, practice, Role.THERAPIST, "dr.okafor@example.com", "Dr. Ada Okafor")
-    lock_out_by_guessing(runtime, browser(web), colleague.user.email)
+    lock_out_by_guessing(runtime, another_browser(web), colleague.user.email)
     sign_in(web, therapist)
     web.post("/logout", data={"csrf_token": form_token(web, "/")})
     assert password_step(web, colleague.user.email, colleague.password).status_code == 429
@@ -501,6 +496,6 @@ def test_a_known_browser_for_one_account_gets_no_extra_guesses_at_another(
 def test_a_forged_known_browser_cookie_gets_no_extra_guesses(
     runtime: Runtime, web: TestClient, therapist: Person
 ) -> None:
-    lock_out_by_guessing(runtime, browser(web), therapist.user.email)
+    lock_out_by_guessing(runtime, another_browser(web), therapist.user.email)
     web.cookies.set("sotto_device", "a" * 43 + "." + "0" * 64)
     assert password_step(web, therapist.user.email, therapist.password).status_code == 429

@@ -20,23 +20,11 @@ from sotto.accounts.models import EnrolmentLink, Practice, Role, User, WebSessio
 from sotto.audit.models import AuditEvent
 from sotto.db import session_scope
 from sotto.runtime import Runtime
-from support.app import Person, create_person, create_practice, form_token, links_in, sign_in, work_off
+from support.app import Person, another_browser, create_person, create_practice, form_token, links_in, sign_in, work_off
 from support.smtp import LoopbackSmtpServer
 
 WRONG_PASSWORD_MESSAGE = "That e-mail address and password do not match an account."
 NEW_PASSWORD = "a brand new and varied passphrase"
-
-
-def browser(web: TestClient) -> TestClient:
-    """Another browser on the same server, with its own cookies."""
-    return TestClient(web.app, base_url="http://testserver", follow_redirects=False)
-
-
-@pytest.fixture
-def admin(runtime: Runtime, practice: Practice, web: TestClient) -> Person:
-    person = create_person(runtime, practice, Role.ADMIN, "admin@quietharbor.test", "Pat Admin")
-    sign_in(web, person)
-    return person
 
 
 def act(web: TestClient, user_id: str, action: str) -> object:
@@ -99,7 +87,7 @@ def enrolment_fields(web: TestClient, path: str, password: str = NEW_PASSWORD) -
 def test_deactivated_therapist_signed_in_elsewhere_is_refused_at_once_and_cannot_sign_in(
     runtime: Runtime, web: TestClient, admin: Person, therapist: Person
 ) -> None:
-    elsewhere = browser(web)
+    elsewhere = another_browser(web)
     sign_in(elsewhere, therapist)
     assert is_signed_in(elsewhere)
 
@@ -112,7 +100,7 @@ def test_deactivated_therapist_signed_in_elsewhere_is_refused_at_once_and_cannot
     # The session is gone on the server, not only refused.
     assert sessions_of(runtime, therapist.id) == 0
     assert not is_signed_in(elsewhere)
-    r = password_step(browser(web), therapist.user.email, therapist.password)
+    r = password_step(another_browser(web), therapist.user.email, therapist.password)
     assert r.status_code == 400 and WRONG_PASSWORD_MESSAGE in r.text
     assert "account.deactivated" in audit_actions(runtime, f"user:{therapist.id}")
     with session_scope(runtime.sessions) as session:
@@ -123,7 +111,7 @@ def test_deactivated_therapist_signed_in_elsewhere_is_refused_at_once_and_cannot
 def test_deactivation_cancels_the_therapists_invitations_still_waiting_for_a_signature(
     runtime: Runtime, web: TestClient, admin: Person, therapist: Person, smtp_server: LoopbackSmtpServer
 ) -> None:
-    own = browser(web)
+    own = another_browser(web)
     sign_in(own, therapist)
     r = own.post(
         "/consents",
@@ -138,7 +126,7 @@ def test_deactivation_cancels_the_therapists_invitations_still_waiting_for_a_sig
     said = html.unescape(r.text)
     assert r.status_code == 200 and "1 consent request still waiting for a client's signature was cancelled" in said
     # The client's link no longer leads to a form that would be sealed in the departed therapist's name.
-    assert browser(web).get(link).status_code == 410
+    assert another_browser(web).get(link).status_code == 410
     with session_scope(runtime.sessions) as session:
         events = session.scalars(select(AuditEvent).where(AuditEvent.action == "consent.cancelled")).all()
         assert [e.actor for e in events] == [f"user:{admin.id}"]
@@ -155,7 +143,7 @@ def test_reactivated_therapist_signs_in_again(
     assert f'action="/admin/users/{therapist.id}/reactivate"' in web.get("/admin/users").text
     r = act(web, therapist.id, "reactivate")
     assert r.status_code == 200, r.text
-    sign_in(browser(web), therapist)
+    sign_in(another_browser(web), therapist)
     actions = audit_actions(runtime, f"user:{therapist.id}")
     assert actions.index("account.deactivated") < actions.index("account.reactivated")
 
@@ -179,7 +167,7 @@ def test_deactivation_retires_pending_set_up_links(
     with session_scope(runtime.sessions) as session:
         new_id = session.scalars(select(User.id).where(User.email == "dr.new@example.com")).one()
     assert act(web, new_id, "deactivate").status_code == 200
-    assert browser(web).get(link).status_code == 410
+    assert another_browser(web).get(link).status_code == 410
 
 
 def test_admin_cannot_deactivate_themselves(runtime: Runtime, web: TestClient, admin: Person) -> None:
@@ -279,7 +267,7 @@ def test_reissued_link_works_once_and_the_old_one_is_gone(
     [old] = links_in(first.get_body(("plain",)).get_content())
     [new] = links_in(second.get_body(("plain",)).get_content())
     assert old != new
-    newcomer = browser(web)
+    newcomer = another_browser(web)
     assert newcomer.get(old).status_code == 410
     fields, secret = enrolment_fields(newcomer, new)
     assert newcomer.post(new, data=fields).status_code == 200
@@ -288,14 +276,14 @@ def test_reissued_link_works_once_and_the_old_one_is_gone(
         assert session.scalar(select(func.count()).where(EnrolmentLink.user_id == user_id)) == 1
         row = session.get(User, user_id)
         assert row is not None
-    sign_in(browser(web), Person(row, secret, password=NEW_PASSWORD))
+    sign_in(another_browser(web), Person(row, secret, password=NEW_PASSWORD))
     assert "account.setup_link_sent" in audit_actions(runtime, f"user:{user_id}")
 
 
 def test_new_link_for_an_enrolled_user_changes_nothing_until_it_is_used(
     runtime: Runtime, web: TestClient, admin: Person, therapist: Person, smtp_server: LoopbackSmtpServer
 ) -> None:
-    elsewhere = browser(web)
+    elsewhere = another_browser(web)
     sign_in(elsewhere, therapist)
     r = act(web, therapist.id, "setup-link")
     assert r.status_code == 200, r.text
@@ -305,17 +293,17 @@ def test_new_link_for_an_enrolled_user_changes_nothing_until_it_is_used(
     [link] = links_in(message.get_body(("plain",)).get_content())
     assert link not in r.text
     # A stray click does nothing: the old password and authenticator still work.
-    assert browser(web).get(link).status_code == 200
-    sign_in(browser(web), therapist)
+    assert another_browser(web).get(link).status_code == 200
+    sign_in(another_browser(web), therapist)
     assert is_signed_in(elsewhere)
 
-    owner = browser(web)
+    owner = another_browser(web)
     fields, secret = enrolment_fields(owner, link)
     assert owner.post(link, data=fields).status_code == 200
     # The lost authenticator and old password are replaced, and sessions signed in with them end.
     assert not is_signed_in(elsewhere)
-    assert password_step(browser(web), therapist.user.email, therapist.password).status_code == 400
-    sign_in(browser(web), Person(therapist.user, secret, password=NEW_PASSWORD))
+    assert password_step(another_browser(web), therapist.user.email, therapist.password).status_code == 400
+    sign_in(another_browser(web), Person(therapist.user, secret, password=NEW_PASSWORD))
 
 
 def test_no_set_up_link_for_a_deactivated_account(

@@ -116,19 +116,24 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-@pytest.fixture
-def new_context(browser: Browser, live_server: str) -> Iterator[Callable[..., BrowserContext]]:
-    """Opens browser contexts on the live server: one per person, each with its own cookies."""
+def _contexts(browser: Browser, live_server: str) -> Iterator[Callable[..., BrowserContext]]:
+    """A fixture's body: opens contexts of ``browser`` on the live server, and closes them all at the end."""
     contexts: list[BrowserContext] = []
 
-    def open_context(**options: object) -> BrowserContext:
+    def opened(**options: object) -> BrowserContext:
         context = browser.new_context(base_url=live_server, **options)  # type: ignore[arg-type]
         contexts.append(context)
         return context
 
-    yield open_context
+    yield opened
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser, live_server: str) -> Iterator[Callable[..., BrowserContext]]:
+    """Opens browser contexts on the live server: one per person, each with its own cookies."""
+    yield from _contexts(browser, live_server)
 
 
 @pytest.fixture
@@ -164,16 +169,7 @@ def media_browser(playwright: Playwright, tmp_path_factory: pytest.TempPathFacto
 @pytest.fixture
 def open_context(media_browser: Browser, live_server: str) -> Iterator[Callable[..., BrowserContext]]:
     """Opens contexts on the live server in the Chromium with the fake microphone."""
-    contexts: list[BrowserContext] = []
-
-    def opened(**options: object) -> BrowserContext:
-        context = media_browser.new_context(base_url=live_server, **options)  # type: ignore[arg-type]
-        contexts.append(context)
-        return context
-
-    yield opened
-    for context in contexts:
-        context.close()
+    yield from _contexts(media_browser, live_server)
 
 
 @pytest.fixture

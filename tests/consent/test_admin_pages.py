@@ -12,22 +12,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from sotto import clock
-from sotto.accounts.models import Practice, Role
+from sotto.accounts.models import Practice
 from sotto.consent import certificates, seal
 from sotto.consent import tasks as consent_tasks
 from sotto.consent.models import ConsentTemplate, SealCertificate
 from sotto.db import session_scope
 from sotto.runtime import Runtime
-from support.app import Person, create_person, form_token, sign_in, work_off
+from support.app import Person, form_token, sign_in, work_off
 from support.certificates import issue, p12
 from support.consenting import invitation_link, send_form, the_consent
-
-
-@pytest.fixture
-def admin(runtime: Runtime, practice: Practice, web: TestClient) -> Person:
-    person = create_person(runtime, practice, Role.ADMIN, "admin@quietharbor.test", "Pat Admin")
-    sign_in(web, person)
-    return person
 
 
 class TagCollector(HTMLParser):

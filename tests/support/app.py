@@ -189,6 +189,19 @@ def signed_in_therapist(web: TestClient, therapist: Person) -> Person:
     return therapist
 
 
+@pytest.fixture
+def admin(runtime: Runtime, practice: Practice, web: TestClient) -> Person:
+    """The practice's admin, signed in on ``web``."""
+    person = create_person(runtime, practice, Role.ADMIN, "admin@quietharbor.test", "Pat Admin")
+    sign_in(web, person)
+    return person
+
+
+def another_browser(web: TestClient) -> TestClient:
+    """Another browser on the same server, with its own cookies."""
+    return TestClient(web.app, base_url="http://testserver", follow_redirects=False)
+
+
 LINK = re.compile(r"http://testserver(/(?:c|my|enrol)/[A-Za-z0-9_\-]+)")
 
 
