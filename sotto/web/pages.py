@@ -42,7 +42,8 @@ def render(request: Request, name: str, *, status_code: int = 200, **context: An
 
 
 def idle_limit(request: Request) -> str:
-    """How long without activity signs a user out, in words ("30 minutes"), as this practice set it."""
+    """How long without activity signs a user out, in words ("30 minutes"): the server's setting
+    (``SOTTO_SESSION_IDLE_MINUTES``)."""
     return clock.duration_words(request.app.state.runtime.settings.session_idle_minutes * 60)
 
 
