@@ -431,16 +431,8 @@ def hand_over_clients(
         done = clients.hand_over_clients(
             db, keystore=runtime.keystore, admin=admin.user, from_user_id=user_id, to_user_id=to
         )
-    except (accounts.AccountError, clients.ClientError) as exc:
-        db.rollback()
-        return render(
-            request,
-            "message.html",
-            status_code=404 if isinstance(exc, accounts.UserNotFound) else 400,
-            title="Not found" if isinstance(exc, accounts.UserNotFound) else "Nothing was handed over",
-            message=str(exc),
-            link=("/admin/users", "Back"),
-        )
+    except accounts.AccountError as exc:
+        return _account_change_refused(request, db, admin, exc)
     departed, successor = db.get(User, user_id), db.get(User, to)
     assert departed is not None and successor is not None
     renamed = "".join(

@@ -29,6 +29,14 @@ from support.app import Person, another_browser, create_person, create_practice,
 from support.smtp import LoopbackSmtpServer
 
 
+def send_consent_form(web: TestClient) -> Response:
+    """A consent form posted from a page left open, with a valid form token, signed in or not."""
+    return web.post(
+        "/consents",
+        data={"pseudonym": "Blue Heron", "email": "client@example.test", "csrf_token": form_token(web, "/login")},
+    )
+
+
 def password_step(client: TestClient, email: str, password: str) -> Response:
     return client.post(
         "/login", data={"email": email, "password": password, "csrf_token": form_token(client, "/login")}
@@ -99,10 +107,7 @@ def test_password_step_alone_does_not_reach_home(web: TestClient, therapist: Per
     for path in ("/guide", "/consents/verify", "/admin/users"):
         r = web.get(path)
         assert r.status_code == 303 and r.headers["location"] == "/login", path
-    r = web.post(
-        "/consents",
-        data={"pseudonym": "Blue Heron", "email": "client@example.test", "csrf_token": form_token(web, "/login")},
-    )
+    r = send_consent_form(web)
     assert r.status_code == 401
 
 
@@ -242,10 +247,7 @@ def test_idle_session_is_signed_out_after_30_minutes(
     assert runtime.settings.session_idle_minutes == 30
     clock.advance(timedelta(minutes=31))
     assert not is_signed_in(web)
-    r = web.post(
-        "/consents",
-        data={"pseudonym": "Blue Heron", "email": "client@example.test", "csrf_token": form_token(web, "/login")},
-    )
+    r = send_consent_form(web)
     assert r.status_code == 401 and "Nothing was changed" in r.text
 
 
@@ -256,10 +258,7 @@ def test_the_sign_in_page_and_the_signed_out_message_give_the_practice_idle_limi
     assert "After 1 hour 30 minutes without activity you are signed out." in web.get("/login").text
     clock.advance(timedelta(minutes=91))
     assert not is_signed_in(web)
-    r = web.post(
-        "/consents",
-        data={"pseudonym": "Blue Heron", "email": "client@example.test", "csrf_token": form_token(web, "/login")},
-    )
+    r = send_consent_form(web)
     assert r.status_code == 401 and "after 1 hour 30 minutes without activity" in r.text
 
 
