@@ -131,7 +131,9 @@ def _prepare(runtime: Runtime, session_id: str) -> _Plan | None:
         stored = review.transcript_row(session, session_id=session_id)
         if stored is None:
             therapy_session.stage, therapy_session.stage_fraction = "decode", 0.0
-        voice_json = voices.voice_profile(session, keystore=runtime.keystore, user_id=therapy_session.therapist_id)
+        # The voice of whoever recorded the session, who may since have handed the client over.
+        recorder = therapy_session.recorded_by
+        voice_json = voices.voice_profile(session, keystore=runtime.keystore, user_id=recorder) if recorder else None
         usable = list(filter(recordings.is_processable, recordings.recordings_of(session, session_id=session_id)))
         if not usable:
             raise PipelineError("empty", "Nothing of this session's audio is left to process.")

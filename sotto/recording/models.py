@@ -34,6 +34,9 @@ class TherapySession(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id", ondelete="CASCADE"), index=True)
     therapist_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Who recorded it, which stays when the client is handed to a colleague (therapist_id moves):
+    # processing tells the therapist's voice apart by this one's enrolled voice.
+    recorded_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
     consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=SessionStatus.RECORDING)

@@ -119,6 +119,7 @@ def start_session(session: Session, *, keystore: KeyStore, therapist: User, clie
     row = TherapySession(
         practice_id=client.practice_id,
         therapist_id=therapist.id,
+        recorded_by=therapist.id,
         client_id=client.id,
         consent_id=consent.id,
         status=SessionStatus.RECORDING,

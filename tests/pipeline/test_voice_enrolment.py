@@ -7,15 +7,28 @@ import io
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from spoken_session import RATE, THERAPIST_VOICE, espeak_available, speak, wav_bytes
+from spoken_session import (
+    CLIENT_VOICE,
+    RATE,
+    THERAPIST_VOICE,
+    build_session,
+    espeak_available,
+    expected_speakers,
+    speak,
+    wav_bytes,
+)
 from sqlalchemy import select
 
-from sotto.accounts.models import User
+from sotto.accounts import service as accounts
+from sotto.accounts import voice as voices
+from sotto.accounts.models import Practice, Role, User
 from sotto.audit.models import AuditEvent
+from sotto.clients import service as clients
 from sotto.db import session_scope
 from sotto.pipeline import tasks as processing
 from sotto.runtime import Runtime
-from support.app import Person, form_token
+from support.app import Person, create_person, form_token, work_off
+from support.processing import stored_transcript, upload
 from support.scan import database_bytes
 
 pytestmark = pytest.mark.slow
@@ -81,3 +94,49 @@ def test_only_therapists_have_a_voice_page(runtime: Runtime, web: TestClient) ->
     assert web.get("/account/voice").status_code == 303  # signed out: to the sign-in page
     r = web.post("/account/voice", files={"sample": ("me.wav", io.BytesIO(b"RIFF"), "audio/wav")})
     assert r.status_code in (303, 401, 403)
+
+
+# Invented; the therapist asks, the client answers, as in a first session.
+HANDED_OVER_SCRIPT = (
+    ("therapist", "Thank you for coming in today. What would you like us to work on together?", False),
+    ("client", "I keep putting things off at work until the very last minute, and then I panic.", False),
+    ("therapist", "When did you first notice that pattern? Was there a time it was different?", False),
+    ("client", "It started after I changed teams last spring. Before that I was usually early.", False),
+    ("therapist", "What changed when you moved to the new team? How did the first weeks feel?", False),
+    ("client", "Everyone seemed so confident, and I was afraid to ask the questions I had.", False),
+)
+
+
+def test_a_session_handed_over_before_processing_is_labelled_with_the_voice_of_whoever_recorded_it(
+    runtime: Runtime, web: TestClient, practice: Practice, signed_in_therapist: Person, sample_wav: bytes
+) -> None:
+    assert "Your voice is enrolled" in enrol(web, sample_wav)
+    # The colleague who takes the client over has enrolled a voice that sounds like the client's,
+    # so labelling with the colleague's voice would call the client the therapist.
+    colleague = create_person(runtime, practice, Role.THERAPIST, "dr.okafor@quietharbor.test", "Dr. Lee Okafor")
+    admin = create_person(runtime, practice, Role.ADMIN, "admin@quietharbor.test", "Pat Admin")
+    with session_scope(runtime.sessions) as session:
+        user = session.get(User, colleague.id)
+        assert user is not None
+        sample = wav_bytes([speak(SAMPLE, CLIENT_VOICE)])
+        voices.enrol_voice(
+            session, keystore=runtime.keystore, user=user, profile_json=voices.profile_from_recording(sample)
+        )
+    spoken = build_session(HANDED_OVER_SCRIPT)
+    session_id, _ = upload(runtime, web, signed_in_therapist, wav_bytes([spoken.mixed()]))
+
+    # The therapist leaves while the session waits for the worker, and their clients are handed over.
+    with session_scope(runtime.sessions) as session:
+        by = session.get(User, admin.id)
+        assert by is not None
+        accounts.deactivate_user(session, keystore=runtime.keystore, admin=by, user_id=signed_in_therapist.id)
+        clients.hand_over_clients(
+            session, keystore=runtime.keystore, admin=by, from_user_id=signed_in_therapist.id, to_user_id=colleague.id
+        )
+    work_off(runtime)
+
+    segments = stored_transcript(runtime, session_id).segments
+    clear = [(s, expected_speakers(spoken.turns, s.start, s.end)) for s in segments]
+    clear = [(s, expected) for s, expected in clear if len(expected) == 1]
+    assert len(clear) >= 4
+    assert [s.speaker for s, _ in clear] == [expected.pop() for _, expected in clear]
