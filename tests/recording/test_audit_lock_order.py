@@ -2,9 +2,10 @@
 
 The audit log is one lock every writer takes. A transaction that holds it and then waits
 for a row deadlocks with one that holds that row and then writes to the log (a client's
-deletion, a withdrawal, a therapist's Stop, a client's page applying an expiry): PostgreSQL
-cancels one of them and what it did is rolled back. Each test holds a row the way such a
-transaction does, lets the sweep reach the row, then lets the holder write to the log.
+deletion, a withdrawal, a therapist's Stop, a client's page applying an expiry, an admin's
+hand-over of a departed therapist's clients): PostgreSQL cancels one of them and what it did is
+rolled back. Each test holds a row the way such a transaction does, lets the sweep reach the
+row, then lets the holder write to the log.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sotto import clock
+from sotto.accounts import service as accounts
+from sotto.accounts.models import Practice, Role, User
 from sotto.audit.models import AuditEvent, DeletionReceipt
+from sotto.clients import service as clients
+from sotto.clients.models import Client
 from sotto.consent import service as consents
 from sotto.consent import signing
 from sotto.consent.models import Consent
@@ -31,7 +36,7 @@ from sotto.recording import service as recordings
 from sotto.recording.models import Recording, TherapySession
 from sotto.recording.tasks import check_audio, end_abandoned_sessions, enforce_retention
 from sotto.runtime import Runtime
-from support.app import Person, sign_in
+from support.app import Person, create_person, sign_in
 from support.audio import recording
 from support.consenting import consenting_client
 from support.recording import live_recording, upload, wait_until_blocked
@@ -256,3 +261,84 @@ def test_the_last_piece_of_an_upload_does_not_deadlock_with_a_withdrawal(
         row = session.get(TherapySession, session_id)
         assert consent is not None and consent.status == "withdrawn"
         assert row is not None and row.status == "shredded"
+
+
+def hand_over(runtime: Runtime, admin: Person, departed: Person, successor: Person) -> Callable[[], None]:
+    """The admin's hand-over of ``departed``'s clients to ``successor``, in a transaction of its own."""
+
+    def run() -> None:
+        with session_scope(runtime.sessions) as session:
+            by = session.get(User, admin.id)
+            assert by is not None
+            clients.hand_over_clients(
+                session, keystore=runtime.keystore, admin=by, from_user_id=departed.id, to_user_id=successor.id
+            )
+
+    return run
+
+
+def departed_therapist_and_colleagues(runtime: Runtime, practice: Practice, therapist: Person) -> tuple[Person, ...]:
+    """An admin, ``therapist`` deactivated, and two active colleagues who could take the clients."""
+    admin = create_person(runtime, practice, Role.ADMIN, "admin@quietharbor.test", "Pat Admin")
+    first = create_person(runtime, practice, Role.THERAPIST, "dr.okafor@quietharbor.test", "Dr. Lee Okafor")
+    second = create_person(runtime, practice, Role.THERAPIST, "dr.moss@quietharbor.test", "Dr. Ari Moss")
+    with session_scope(runtime.sessions) as session:
+        by = session.get(User, admin.id)
+        assert by is not None
+        accounts.deactivate_user(session, keystore=runtime.keystore, admin=by, user_id=therapist.id)
+    return admin, first, second
+
+
+def test_a_hand_over_does_not_deadlock_with_a_withdrawal(
+    runtime: Runtime, practice: Practice, therapist: Person
+) -> None:
+    """A withdrawal locks the consent, then its sessions, then writes to the log; the hand-over takes
+    the consents and sessions before its first audit entry, so it waits and then moves what is left."""
+    client = consenting_client(runtime, therapist.user)
+    with session_scope(runtime.sessions) as session:
+        user, held = session.get(User, therapist.id), session.get(Client, client.client.id)
+        assert user is not None and held is not None
+        session_id = recordings.start_session(session, keystore=runtime.keystore, therapist=user, client=held).id
+    admin, successor, _ = departed_therapist_and_colleagues(runtime, practice, therapist)
+
+    def withdraw(session: Session) -> None:
+        consent = session.get(Consent, client.consent.id)
+        assert consent is not None
+        assert consents.withdraw(session, keystore=runtime.keystore, consent=consent, by="client", actor="client")
+
+    failures = race(runtime, (Consent, client.consent.id), withdraw, hand_over(runtime, admin, therapist, successor))
+    assert failures == []
+    with session_scope(runtime.sessions) as session:
+        consent = session.get(Consent, client.consent.id)
+        row = session.get(TherapySession, session_id)
+        held = session.get(Client, client.client.id)
+        assert consent is not None and consent.status == "withdrawn" and consent.therapist_id == successor.id
+        assert row is not None and row.status == "shredded"
+        assert held is not None and held.therapist_id == successor.id
+
+
+def test_two_admins_handing_over_the_same_therapist_at_once_give_each_client_to_one_colleague(
+    runtime: Runtime, practice: Practice, therapist: Person
+) -> None:
+    held = [
+        consenting_client(runtime, therapist.user, pseudonym=f"Client {letter}", email=f"{letter}@example.org")
+        for letter in "AB"
+    ]
+    admin, first, second = departed_therapist_and_colleagues(runtime, practice, therapist)
+
+    def first_hand_over(session: Session) -> None:
+        by = session.get(User, admin.id)
+        assert by is not None
+        clients.hand_over_clients(
+            session, keystore=runtime.keystore, admin=by, from_user_id=therapist.id, to_user_id=first.id
+        )
+
+    failures = race(runtime, (Practice, practice.id), first_hand_over, hand_over(runtime, admin, therapist, second))
+    assert failures == []
+    with session_scope(runtime.sessions) as session:
+        for one in held:
+            owners = {session.scalar(select(Client.therapist_id).where(Client.id == one.client.id))}
+            owners |= set(session.scalars(select(Consent.therapist_id).where(Consent.client_id == one.client.id)))
+            assert owners == {first.id}
+        moved = session.scalars(select(AuditEvent).where(AuditEvent.action == "client.handed_over")).all()
+        assert len(moved) == 2
