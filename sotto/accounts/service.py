@@ -274,6 +274,12 @@ def practice_users(session: Session, *, practice_id: str) -> list[User]:
     return list(session.scalars(select(User).where(User.practice_id == practice_id).order_by(User.display_name)))
 
 
+def display_name(session: Session, *, user_id: str) -> str | None:
+    """The name a colleague's account goes by, or None if there is no such account."""
+    user = session.get(User, user_id)
+    return user.display_name if user is not None else None
+
+
 def active_admins(session: Session, *, practice_id: str) -> list[User]:
     """The practice's admins who can still sign in: who hears what concerns the practice as a whole."""
     return list(

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 
 from sotto import clock
+from sotto.accounts import service as accounts
 from sotto.audit import service as audit
 from sotto.clients import service as clients
 from sotto.consent import service as consents
@@ -165,11 +166,14 @@ def session_page(
             practice_id=row.practice_id,
             subject=f"session:{row.id}",
         )
+    # A session recorded by a colleague whose client this therapist took over says whose it was.
+    predecessor = row.recorded_by if row.recorded_by != row.therapist_id else None
     return render(
         request,
         "recording/session.html",
         session=row,
         client=client,
+        recorded_by=accounts.display_name(db, user_id=predecessor) if predecessor else None,
         recordings=recs,
         audio_kept=recordings.audio_available(row),
         progress=progress.of(row) if row.status in (SessionStatus.RECORDED, SessionStatus.PROCESSING) else None,

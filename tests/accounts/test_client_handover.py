@@ -78,7 +78,9 @@ def test_handed_over_client_and_sessions_are_the_new_therapists_and_no_longer_th
     assert f'href="/clients/{held.client.id}"' in theirs.get("/").text
     page = theirs.get(f"/clients/{held.client.id}")
     assert page.status_code == 200 and f"/sessions/{session_id}" in page.text
-    assert theirs.get(f"/sessions/{session_id}").status_code == 200
+    session_page = theirs.get(f"/sessions/{session_id}")
+    assert session_page.status_code == 200
+    assert "Recorded by</dt><dd" in session_page.text and "Dr. Sam Rivera, before" in session_page.text
 
     assert act(web, therapist.id, "reactivate").status_code == 200
     back = another_browser(web)
