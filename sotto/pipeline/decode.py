@@ -23,7 +23,8 @@ channel keeps its number, and with it its speaker.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -33,7 +34,14 @@ import numpy as np
 from sotto.pipeline.crosstalk import suppress_crosstalk
 from sotto.pipeline.stages import PipelineError, ReportFraction, Work, register_stage
 from sotto.pipeline.types import Audio
-from sotto.recording.audio import ACCEPTED, HEAD_BYTES, UNKNOWN_CODEC, sniff_format
+from sotto.recording.audio import (
+    ACCEPTED,
+    HEAD_BYTES,
+    UNKNOWN_CODEC,
+    CutOff,
+    recording_parts,
+    sniff_format,
+)
 
 SAMPLE_RATE = 16_000
 MAX_CHANNELS = 8
@@ -113,31 +121,30 @@ def decode_sources(
 def decode_recording(
     file: BinaryIO, *, mono: bool, max_seconds: float, report: ReportFraction | None = None
 ) -> list[np.ndarray]:
-    """One recording as 16 kHz float32 signals: one per channel, or one mixed down with `mono`."""
+    """One recording as 16 kHz float32 signals: one per channel, or one mixed down with `mono`.
+
+    A recording joined from several (a chained Ogg, MP3s each with its own ID3 tag) is decoded
+    part by part, each from its own container, and the parts follow one another.
+    """
     if not file.seekable():
         raise TypeError("decode_recording needs a seekable file object")
+    size = file.seek(0, io.SEEK_END)
     file.seek(0)
     head = file.read(HEAD_BYTES)
-    file.seek(0)
     if not head:
         raise PipelineError("empty", "The file is empty.")
     kind = sniff_format(head)
     if kind is None:
         raise PipelineError("not_audio", f"This is not a recording Sotto can read ({ACCEPTED} are accepted).")
     try:
-        container = av.open(file, mode="r", format=_DEMUXERS[kind], metadata_errors="replace")
-    except av.FFmpegError:
+        files = recording_parts(kind, file, size)
+    except CutOff:
         raise PipelineError("damaged", _DAMAGED) from None
-    with container:
-        if not container.streams.audio:
-            raise PipelineError("no_audio_stream", "This file has no sound in it.")
-        stream = container.streams.audio[0]
-        if stream.codec_context is None:  # FFmpeg has no decoder for this sound
-            raise PipelineError("unsupported", UNKNOWN_CODEC)
-        expected = container.duration / 1_000_000 if container.duration else None
-        signals = _decode_stream(
-            container, stream, mono=mono, max_seconds=max_seconds, expected=expected, report=report
-        )
+    with ExitStack() as opened:
+        parts = [_open_part(opened, kind, part) for part in files]
+        durations = [container.duration for container, _ in parts if container.duration]
+        expected = sum(durations) / 1_000_000 if durations else None
+        signals = _decode_stream(_frames(parts), mono=mono, max_seconds=max_seconds, expected=expected, report=report)
     if not signals or not len(signals[0]):
         raise PipelineError("empty", "The recording is empty: it contains no sound.")
     if len(signals) > 1 and _all_the_same(signals):
@@ -145,9 +152,31 @@ def decode_recording(
     return signals
 
 
+def _open_part(opened: ExitStack, kind: str, file: BinaryIO) -> tuple[Any, Any]:
+    """(Container, audio stream) of one whole recording, closed with `opened`."""
+    file.seek(0)
+    try:
+        container = opened.enter_context(av.open(file, mode="r", format=_DEMUXERS[kind], metadata_errors="replace"))
+    except av.FFmpegError:
+        raise PipelineError("damaged", _DAMAGED) from None
+    if not container.streams.audio:
+        raise PipelineError("no_audio_stream", "This file has no sound in it.")
+    stream = container.streams.audio[0]
+    if stream.codec_context is None:  # FFmpeg has no decoder for this sound
+        raise PipelineError("unsupported", UNKNOWN_CODEC)
+    return container, stream
+
+
+def _frames(parts: list[tuple[Any, Any]]) -> Iterator[Any]:
+    """The decoded frames of each part in turn, with None before each part after the first."""
+    for index, (container, stream) in enumerate(parts):
+        if index:
+            yield None
+        yield from container.decode(stream)
+
+
 def _decode_stream(
-    container: Any,
-    stream: Any,
+    frames: Iterator[Any],
     *,
     mono: bool,
     max_seconds: float,
@@ -155,9 +184,8 @@ def _decode_stream(
     report: ReportFraction | None,
 ) -> list[np.ndarray]:
     limit = int(max_seconds * SAMPLE_RATE)
-    frames = container.decode(stream)
     try:
-        first = next(frames, None)
+        first = next((frame for frame in frames if frame is not None), None)
         if first is None:
             return []
         channels = 1 if mono else first.layout.nb_channels
@@ -173,11 +201,15 @@ def _decode_stream(
         buffer = _Buffer(channels, int((min(expected or 600.0, max_seconds) + 1.0) * SAMPLE_RATE))
         for out in resampler.resample(first):
             buffer.append(out.to_ndarray())
-        given = (first.format.name, first.layout.name, first.sample_rate)
+        given: tuple[str, str, int] | None = (first.format.name, first.layout.name, first.sample_rate)
         for frame in frames:  # the hot loop: a packet is 20-60 ms, so keep it lean
+            if frame is None:  # the next part of a joined recording, with timestamps of its own
+                given = None
+                continue
             if (frame.format.name, frame.layout.name, frame.sample_rate) != given:
-                # The stream changed its rate or channels midway (two MP3s joined end to end): a
-                # resampler takes one kind of input, so finish this one and go on with a new one.
+                # A new part, or a stream that changed its rate or channels midway (two MP3s joined
+                # without tags): a resampler takes one kind of input, in one run of timestamps, so
+                # finish this one and go on with a new one.
                 for out in resampler.resample(None):
                     buffer.append(out.to_ndarray())
                 resampler = av.AudioResampler(format="flt", layout=layout, rate=SAMPLE_RATE, frame_size=_OUT_FRAME)

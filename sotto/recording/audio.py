@@ -7,7 +7,8 @@ The format is sniffed, and the file checked against what its own headers declare
 `sotto.recording.audio_formats` (its description says what each check catches and what it
 cannot); then the whole recording is decoded here, and the sound decoded must reach the
 length declared. Any error while decoding counts as "truncated" too: damaged and cut off
-look alike to a decoder.
+look alike to a decoder. A file of several whole recordings joined end to end (a chained
+Ogg, MP3s each with its own ID3 tag: `sotto.recording.audio_parts`) is checked part by part.
 """
 
 from __future__ import annotations
@@ -22,23 +23,30 @@ import av.container
 from sotto.recording.audio_formats import (
     ACCEPTED,
     HEAD_BYTES,
+    SNIFF_BYTES,
     CutOff,
     check_live_matroska_end,
     check_structure,
-    describe_non_audio,
+    may_begin_audio,
     mpeg_frame,
     read_up_to,
     sniff_format,
 )
+from sotto.recording.audio_parts import recording_parts
+from sotto.recording.not_audio import describe_non_audio
 
 __all__ = [
     "ACCEPTED",
     "HEAD_BYTES",
+    "SNIFF_BYTES",
     "UNKNOWN_CODEC",
     "AudioInfo",
     "AudioProblem",
+    "CutOff",
     "ProblemKind",
+    "may_begin_audio",
     "probe_audio",
+    "recording_parts",
     "sniff_format",
 ]
 
@@ -97,12 +105,60 @@ def probe_audio(source: BinaryIO, *, max_seconds: float, max_bytes: int | None =
     if kind is None:
         raise _unrecognised(source, head)
 
+    # First as one recording: one far over the limit is refused before anything reads it through.
+    refused: AudioProblem | None = None
+    try:
+        decoded, codec = _probe_part(kind, source, before=0.0, max_seconds=max_seconds)
+    except AudioProblem as problem:
+        if problem.kind != "truncated":
+            raise  # too long, or sound FFmpeg cannot decode: as true of a first part as of the whole
+        refused = problem
+    # FFmpeg fails at a second part's headers, or may read on past damage to them, so several
+    # recordings joined end to end (sotto.recording.audio_parts) are checked part by part.
+    try:
+        parts = recording_parts(kind, source, size)
+    except CutOff:
+        raise AudioProblem("truncated", _CUT_OFF) from None
+    if len(parts) > 1:
+        decoded, codec = _probe_joined(kind, parts, max_seconds=max_seconds)
+    elif refused is not None:
+        raise refused
+    if decoded.samples == 0:
+        raise AudioProblem("empty", "The recording is empty: it contains no sound.")
+    return AudioInfo(
+        format=kind,
+        codec=codec,
+        duration_seconds=decoded.seconds,
+        channels=decoded.channels,
+        sample_rate=decoded.sample_rate,
+    )
+
+
+def _probe_joined(kind: str, parts: list[BinaryIO], *, max_seconds: float) -> tuple[_Decoded, str]:
+    """Each part of a joined recording checked on its own: what they decode to together, and
+    the first part's codec."""
+    total, codec = _Decoded(), ""
+    for part in parts:
+        decoded, part_codec = _probe_part(kind, part, before=total.seconds, max_seconds=max_seconds)
+        total.seconds += decoded.seconds
+        total.samples += decoded.samples
+        total.channels, total.sample_rate = decoded.channels, decoded.sample_rate
+        codec = codec or part_codec
+    return total, codec
+
+
+def _probe_part(kind: str, source: BinaryIO, *, before: float, max_seconds: float) -> tuple[_Decoded, str]:
+    """Check one whole recording (a part of a joined one follows `before` seconds of sound):
+    what it decodes to, and its codec's name."""
+    size = source.seek(0, io.SEEK_END)
+    source.seek(0)
+    head = read_up_to(source, HEAD_BYTES)
     try:
         declared, open_ended = check_structure(kind, source, head, size)
     except CutOff:
         raise AudioProblem("truncated", _CUT_OFF) from None
-    if declared is not None and declared > max_seconds:
-        raise _too_long(declared, max_seconds)
+    if declared is not None and before + declared > max_seconds:
+        raise _too_long(before + declared, max_seconds)
 
     source.seek(0)
     try:
@@ -121,19 +177,19 @@ def probe_audio(source: BinaryIO, *, max_seconds: float, max_bytes: int | None =
             # FFmpeg reads these exactly: mdhd's duration, or the granule position of the
             # last Ogg page (whose presence check_structure has made sure of).
             declared = float(stream.duration * stream.time_base)
-            if declared > max_seconds:
-                raise _too_long(declared, max_seconds)
+            if before + declared > max_seconds:
+                raise _too_long(before + declared, max_seconds)
         if kind == "flac":
             # FLAC frames carry a CRC; FFmpeg checks it only when asked, then drops a bad frame.
             stream.codec_context.options = {"err_detect": "crccheck+explode"}
-        estimate = container.duration / 1_000_000 if container.duration else None
-        decoded = _decode(container, stream, max_seconds=max_seconds, estimate=estimate)
+        estimate = before + container.duration / 1_000_000 if container.duration else None
+        decoded = _decode(container, stream, before=before, max_seconds=max_seconds, estimate=estimate)
 
     if declared is not None and declared - decoded.seconds > _SHORTFALL_SECONDS.get(kind, _LOSSY_SHORTFALL_SECONDS):
         raise AudioProblem(
             "truncated",
-            f"The recording is cut off or damaged: only {_format_duration(decoded.seconds)} of its"
-            f" {_format_duration(declared)} can be played (was the upload interrupted?).",
+            f"The recording is cut off or damaged: only {_format_duration(before + decoded.seconds)} of its"
+            f" {_format_duration(before + declared)} can be played (was the upload interrupted?).",
         )
     # Weaker evidence, used only where nothing declares the length: a partial last frame or
     # element. (A complete MP3 that merely ends in a partial frame loses under 30 ms: accepted.)
@@ -146,15 +202,7 @@ def probe_audio(source: BinaryIO, *, max_seconds: float, max_bytes: int | None =
             check_live_matroska_end(source, size, head, decoded.last_packet_pos, decoded.last_packet_size)
         except CutOff:
             raise AudioProblem("truncated", _CUT_OFF) from None
-    if decoded.samples == 0:
-        raise AudioProblem("empty", "The recording is empty: it contains no sound.")
-    return AudioInfo(
-        format=kind,
-        codec=stream.codec_context.codec.canonical_name,
-        duration_seconds=decoded.seconds,
-        channels=decoded.channels,
-        sample_rate=decoded.sample_rate,
-    )
+    return decoded, stream.codec_context.codec.canonical_name
 
 
 # --- decoding ---------------------------------------------------------------------------
@@ -172,7 +220,12 @@ class _Decoded:
 
 
 def _decode(
-    container: av.container.InputContainer, stream: av.AudioStream, *, max_seconds: float, estimate: float | None
+    container: av.container.InputContainer,
+    stream: av.AudioStream,
+    *,
+    before: float,
+    max_seconds: float,
+    estimate: float | None,
 ) -> _Decoded:
     decoded = _Decoded()
     try:
@@ -188,7 +241,7 @@ def _decode(
                 decoded.seconds += frame.samples / frame.sample_rate
                 decoded.sample_rate = frame.sample_rate
                 decoded.channels = frame.layout.nb_channels
-            if decoded.seconds > max_seconds:
+            if before + decoded.seconds > max_seconds:
                 raise _too_long(estimate if estimate and estimate > max_seconds else None, max_seconds)
     except av.FFmpegError:
         raise AudioProblem("truncated", _DAMAGED) from None

@@ -29,6 +29,9 @@ proves little. Each format is checked against what its own header promises:
   blocks, which is indistinguishable from one that stopped there; nor damage in the middle of
   a live recording, which FFmpeg skips to the next Cluster.
 
+A file of whole recordings joined end to end (a chained Ogg; MP3s each with its own ID3 tag)
+is split into its parts by `sotto.recording.audio_parts`, and each part is checked as above.
+
 A file shorter than its own structure says raises `CutOff`; the caller words the refusal.
 """
 
@@ -45,6 +48,32 @@ ACCEPTED = "WAV, FLAC, MP3, M4A, Ogg or WebM"
 
 class CutOff(Exception):
     """The file ends before what its own structure declares."""
+
+
+# sniff_format tells every accepted format from this many bytes (more only confirm an MP3's
+# first frame by the next, and show an M4A's compatible brands).
+SNIFF_BYTES = 12
+
+# What the first bytes of each accepted format hold, as (offset, bytes) pairs; anything between.
+_MAGIC = (
+    ((0, b"RIFF"), (8, b"WAVE")),
+    ((0, b"RF64"), (8, b"WAVE")),
+    ((0, b"fLaC"),),
+    ((0, b"OggS"),),
+    ((0, b"\x1a\x45\xdf\xa3"),),
+    ((0, b"ID3"),),
+    ((4, b"ftyp"),),  # after the box's size, which may be anything
+)
+
+
+def may_begin_audio(head: bytes) -> bool:
+    """Whether bytes too few for `sniff_format` to judge (under SNIFF_BYTES) could begin an accepted format."""
+    for parts in _MAGIC:
+        if all(magic.startswith(head[at : at + len(magic)]) for at, magic in parts):
+            return True
+    if len(head) >= 4:
+        return mpeg_frame(head) is not None
+    return head[:1] == b"\xff" and (len(head) < 2 or head[1] & 0xE0 == 0xE0)  # an MPEG frame's sync
 
 
 def sniff_format(head: bytes) -> str | None:
@@ -126,11 +155,7 @@ def _flac_declared_seconds(head: bytes) -> float | None:
 def _mp3_declared_seconds(source: BinaryIO) -> float | None:
     """Duration from the Xing/Info or VBRI header in the first frame, if the encoder wrote one."""
     source.seek(0)
-    tag = read_up_to(source, 10)
-    offset = 0
-    if tag[:3] == b"ID3" and len(tag) == 10:
-        offset = 10 + ((tag[6] & 0x7F) << 21 | (tag[7] & 0x7F) << 14 | (tag[8] & 0x7F) << 7 | (tag[9] & 0x7F))
-        offset += 10 if tag[5] & 0x10 else 0  # footer
+    offset = id3v2_length(read_up_to(source, 10)) or 0
     source.seek(offset)
     first = read_up_to(source, 256)
     frame = mpeg_frame(first)
@@ -194,23 +219,30 @@ def _check_mp4_boxes(source: BinaryIO, size: int) -> bool:
 
 
 _OGG_MAX_PAGE = 27 + 255 + 255 * 255
+OGG_BOS, OGG_EOS = 0x02, 0x04  # header_type flags: beginning and end of a logical stream
 
 
 def _check_ogg_end(source: BinaryIO, size: int) -> None:
     """The file ends with a whole page that carries the end-of-stream flag."""
-    source.seek(max(0, size - _OGG_MAX_PAGE))
-    tail = read_up_to(source, _OGG_MAX_PAGE)
+    flags = ogg_page_ending_at(source, size)
+    if flags is None or not flags & OGG_EOS:
+        raise CutOff
+
+
+def ogg_page_ending_at(source: BinaryIO, end: int) -> int | None:
+    """The header_type flags of the whole Ogg page that ends exactly at `end`, or None if none does."""
+    start = max(0, end - _OGG_MAX_PAGE)
+    source.seek(start)
+    tail = read_up_to(source, end - start)
     at = tail.rfind(b"OggS")
     while at >= 0:
         if at + 27 <= len(tail):
             segments = tail[at + 26]
             lacing = tail[at + 27 : at + 27 + segments]
             if len(lacing) == segments and at + 27 + segments + sum(lacing) == len(tail):
-                if tail[at + 5] & 0x04:
-                    return
-                break
+                return tail[at + 5]
         at = tail.rfind(b"OggS", 0, at)
-    raise CutOff
+    return None
 
 
 _EBML_HEADER, _DOCTYPE, _SEGMENT = 0x1A45DFA3, 0x4282, 0x18538067
@@ -365,6 +397,18 @@ def read_up_to(source: BinaryIO, count: int) -> bytes:
     return b"".join(parts)
 
 
+def id3v2_length(header: bytes) -> int | None:
+    """The whole length (header, body, footer) of the ID3v2 tag that these 10 bytes begin, if they begin one.
+
+    The test is FFmpeg's: "ID3", a version and revision that are not 0xFF, and a size whose
+    bytes all leave their top bit clear, as an ID3v2 size ("syncsafe") must.
+    """
+    if len(header) < 10 or header[:3] != b"ID3" or 0xFF in header[3:5] or any(b & 0x80 for b in header[6:10]):
+        return None
+    size = header[6] << 21 | header[7] << 14 | header[8] << 7 | header[9]
+    return 10 + size + (10 if header[5] & 0x10 else 0)  # the flag announces a footer
+
+
 @dataclass(frozen=True)
 class MpegFrame:
     length: int  # bytes, header included
@@ -402,13 +446,13 @@ _MP4_AV_BRANDS = {
     b"M4A ", b"M4B ", b"mp41", b"mp42", b"isom", b"iso2", b"iso4", b"iso5", b"iso6",
     b"dash", b"3gp4", b"3gp5", b"3gp6", b"3g2a", b"qt  ", b"MSNV", b"avc1", b"f4a ",
 }  # fmt: skip
-_MP4_IMAGE_BRANDS = {b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis"}
+MP4_IMAGE_BRANDS = {b"heic", b"heix", b"mif1", b"msf1", b"avif", b"avis"}
 
 
 def _has_mp4_audio_brand(head: bytes) -> bool:
     """An ISO media file whose brands allow sound (not a HEIC or AVIF photo)."""
     major = head[8:12]
-    if major in _MP4_IMAGE_BRANDS:
+    if major in MP4_IMAGE_BRANDS:
         return False
     box_end = min(int.from_bytes(head[:4], "big"), len(head))
     compatible = {head[i : i + 4] for i in range(16, box_end - 3, 4)}
@@ -448,43 +492,3 @@ def _ebml_doctype(head: bytes) -> str | None:
         if element_id == _DOCTYPE:
             return head[data_at : data_at + data_size].rstrip(b"\0").decode("ascii", "replace")
     return None
-
-
-# --- what a file that is not audio is -----------------------------------------------------
-
-_NOT_AUDIO = (
-    (b"%PDF", "a PDF document"),
-    (b"PK\x03\x04", "a ZIP archive or an Office document"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an older Microsoft Office document"),
-    (b"{\\rtf", "an RTF document"),
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG photo"),
-    (b"GIF8", "a GIF image"),
-)
-
-
-def describe_non_audio(head: bytes) -> str | None:
-    """What a file that is not an accepted recording seems to be (\"a PDF document\"), if its head tells."""
-    for magic, what in _NOT_AUDIO:
-        if head.startswith(magic):
-            return what
-    if head[4:8] == b"ftyp" and head[8:12] in _MP4_IMAGE_BRANDS:
-        return "a HEIC or AVIF photo"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "a WebP image"
-    text = _as_text(head)
-    if text is None:
-        return None
-    if "<html" in text[:2000].lower() or text.lstrip().lower().startswith("<!doctype html"):
-        return "a web page"
-    return "a text file"
-
-
-def _as_text(head: bytes) -> str | None:
-    try:
-        text = head.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 3:  # not just a character cut by the end of the head
-            return None
-        text = head[: exc.start].decode("utf-8-sig")
-    return text if all(char.isprintable() or char in "\t\n\r\f" for char in text) else None

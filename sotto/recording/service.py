@@ -30,7 +30,7 @@ from sotto.jobs.service import enqueue
 from sotto.recording.models import ClientRequest, Recording, SessionStatus, Source, TherapySession
 from sotto.review import service as review
 from sotto.storage.blobs import BlobStore
-from sotto.storage.encrypted import ObjectWriter
+from sotto.storage.encrypted import ObjectWriter, read_written
 
 AUDIO_PREFIX = "audio"
 CHANNELS = {Source.MICROPHONE: 0, Source.CALL: 1, Source.UPLOAD: 0}
@@ -245,6 +245,14 @@ def append_chunk(
         recording.complete = True
         recording.completed_at = clock.now()
     return ChunkResult(recording.received_bytes, recording.complete)
+
+
+def received_so_far(session: Session, *, keystore: KeyStore, store: BlobStore, recording: Recording) -> bytes:
+    """The bytes an unfinished upload has stored, decrypted in memory: meant for its first few."""
+    if not recording.chunks or recording.data_key_id is None:
+        return b""
+    key = load_data_key(session, keystore=keystore, key_id=recording.data_key_id)
+    return read_written(store, key, prefix=AUDIO_PREFIX, object_id=recording.id, count=recording.chunks)
 
 
 def live_seconds_left(therapy_session: TherapySession, *, max_hours: float) -> float:

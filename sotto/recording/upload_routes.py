@@ -12,16 +12,19 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from sotto.recording import service as recordings
-from sotto.recording.audio import sniff_format
-from sotto.recording.models import Source
+from sotto.recording.audio import SNIFF_BYTES, may_begin_audio, sniff_format
+from sotto.recording.models import Recording, Source
+from sotto.runtime import Runtime
 from sotto.web.deps import CsrfProtected, CurrentTherapist, DbSession, RuntimeDep
 
 TUS_VERSION = "1.0.0"
 TUS_HEADERS = {"Tus-Resumable": TUS_VERSION, "Cache-Control": "no-store"}
 SECONDS_LEFT = "Sotto-Seconds-Left"  # on a live upload's creation: how long the session may still record
+_SNIFF_HEAD = 4096  # of an uploaded file's first bytes, enough for sniff_format to see every header it reads
 
 router = APIRouter(dependencies=[CsrfProtected])
 
@@ -56,6 +59,33 @@ def _length(value: str | None) -> int | None:
     if not value.isdigit():
         raise ValueError("Upload-Length must be a whole number of bytes")
     return int(value)
+
+
+def _shows_not_audio(
+    runtime: Runtime, db: Session, rec: Recording, offset: int, data: bytes, final_length: int | None
+) -> bool:
+    """Whether an uploaded file's first bytes, this piece's included, show that it is not a recording.
+
+    Judged on the first piece, before anything is stored. A client that sends fewer bytes first
+    than the format can be told from (SNIFF_BYTES) is not refused for it: while those bytes could
+    begin a recording they are stored, and the file is judged, from what is stored and the
+    piece that brings it, once that many have arrived or the file is whole.
+    """
+    received = rec.received_bytes
+    if not data or received >= SNIFF_BYTES or offset > received:
+        return False  # judged already, or a gap, which append_chunk answers
+    fresh = data[received - offset :]
+    stored = (
+        recordings.received_so_far(db, keystore=runtime.keystore, store=runtime.blobs, recording=rec)
+        if received
+        else b""
+    )
+    head = (stored + fresh[:_SNIFF_HEAD])[:_SNIFF_HEAD]
+    if sniff_format(head) is not None:
+        return False
+    length = final_length if final_length is not None else rec.declared_length
+    whole = length is not None and received + len(fresh) >= length
+    return whole or len(head) >= SNIFF_BYTES or not may_begin_audio(head)
 
 
 @router.options("/sessions/{session_id}/recordings")
@@ -159,7 +189,7 @@ async def append(
         limit = runtime.settings.max_recording_mb * 1024 * 1024
         if offset + len(data) > limit or (final_length or 0) > limit:
             return _error(413, f"The recording is larger than {runtime.settings.max_recording_mb} MB.")
-        if offset == 0 and data and rec.source == Source.UPLOAD and sniff_format(data[:4096]) is None:
+        if rec.source == Source.UPLOAD and _shows_not_audio(runtime, db, rec, offset, data, final_length):
             return _error(415, "This file is not a recording Sotto can read. Use WAV, FLAC, MP3, M4A, OGG or WebM.")
         try:
             # Only audio past the limit is refused: closing the stream (no bytes) is still allowed.

@@ -144,6 +144,16 @@ def read_object(store: BlobStore, data_key: bytes, *, prefix: str, object_id: st
     return (_decrypt_data(store, data_key, prefix, object_id, index) for index in range(count - 1))
 
 
+def read_written(store: BlobStore, data_key: bytes, *, prefix: str, object_id: str, count: int) -> bytes:
+    """The plaintext of an object's first `count` data chunks, each authenticated, end marker or not.
+
+    For a writer looking back at what it has stored so far (an upload's first few bytes): the
+    caller's own records say how many chunks there are. Readers of a finished object use
+    read_object, which checks the end marker.
+    """
+    return b"".join(_decrypt_data(store, data_key, prefix, object_id, index) for index in range(count))
+
+
 def object_size(store: BlobStore, *, prefix: str, object_id: str) -> int:
     """The plaintext size, from the stored sizes alone (nothing is decrypted or verified)."""
     count = _stored_count(store, prefix, object_id)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import random
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ from spoken_session import wav_bytes
 from sotto.pipeline.crosstalk import suppress_crosstalk
 from sotto.pipeline.decode import SAMPLE_RATE, AudioSource, decode_recording, decode_sources
 from sotto.pipeline.stages import PipelineError
-from support.audio import FORMATS, encode, recording
+from support.audio import FORMATS, encode, ogg, recording, tagged_mp3, with_cover_art
 
 
 def tone(seconds: float, hz: float, rate: int = 16_000, level: float = 0.3) -> np.ndarray:
@@ -167,6 +169,37 @@ def test_a_recording_whose_channels_change_midway_is_decoded_whole() -> None:
     assert len(signal) / SAMPLE_RATE == pytest.approx(4.0, abs=0.1)
     spectrum = np.abs(np.fft.rfft(signal[3 * SAMPLE_RATE : 4 * SAMPLE_RATE]))
     assert spectrum[440] > 10 * np.median(spectrum)  # the stereo half is there, not silence
+
+
+_COVER_PHOTO = random.Random(11).randbytes(40_000)  # bytes that hold chance MPEG frame syncs
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: tagged_mp3(2.0, 1) + tagged_mp3(2.0, 2),
+        lambda: tagged_mp3(2.0, 1, id3v1=True) + with_cover_art(tagged_mp3(2.0, 2), _COVER_PHOTO),
+        lambda: ogg("opus", 2.0, 1) + ogg("opus", 2.0, 2),
+        lambda: ogg("vorbis", 2.0, 2) + ogg("opus", 2.0, 2),
+    ],
+    ids=["mp3-each-with-its-id3-tag", "mp3-with-id3v1-then-cover-art", "ogg-opus-chain", "ogg-vorbis-then-opus"],
+)
+def test_recordings_joined_end_to_end_decode_whole(make: Callable[[], bytes]) -> None:
+    # `cat first second`: two whole recordings, each with its own headers (an ID3 tag, an Ogg
+    # link's header pages), the second part stereo. Each part is decoded from its own start: its
+    # tag is skipped, not decoded as sound, and nothing is lost at the join.
+    [signal, *_] = decode_recording(io.BytesIO(make()), mono=False, max_seconds=60)
+    assert len(signal) / SAMPLE_RATE == pytest.approx(4.0, abs=0.01)
+    for second in range(4):
+        spectrum = np.abs(np.fft.rfft(signal[second * SAMPLE_RATE : (second + 1) * SAMPLE_RATE]))
+        assert spectrum[440] > 10 * np.median(spectrum), second  # the tone throughout, both parts
+
+
+def test_a_chained_ogg_whose_first_link_was_cut_off_is_refused_as_damaged() -> None:
+    first, second = ogg("opus", 2.0, 1), ogg("opus", 2.0, 1)
+    with pytest.raises(PipelineError) as caught:
+        decode_recording(io.BytesIO(first[: len(first) // 2] + second), mono=True, max_seconds=60)
+    assert caught.value.kind == "damaged"
 
 
 def test_a_header_claiming_years_of_sound_does_not_reserve_memory_for_them() -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import itertools
+
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import select
 
 from sotto.audit.models import AuditEvent, DeletionReceipt
@@ -13,7 +17,7 @@ from sotto.runtime import Runtime
 from support.app import Person, form_token, work_off
 from support.audio import recording, unique_wav
 from support.consenting import consenting_client
-from support.recording import session_row, upload
+from support.recording import session_row, stored_audio, upload
 from support.scan import distinctive_slices, stored_anywhere
 from support.tus import Tus
 
@@ -49,6 +53,79 @@ def test_file_that_is_not_audio_is_refused_by_its_content(
     with session_scope(runtime.sessions) as session:
         rec = session.get(Recording, url.rsplit("/", 1)[1])
         assert rec is not None and rec.received_bytes == 0
+
+
+def _send_in_pieces(tus: Tus, session_id: str, data: bytes, sizes: list[int]) -> tuple[str, list[int]]:
+    """Upload `data` in pieces of these sizes, then the rest at once; the status of each PATCH."""
+    url = tus.create(session_id, source="upload", length=len(data), filetype="").headers["Location"]
+    cuts = [sum(sizes[:k]) for k in range(len(sizes) + 1)] + [len(data)]
+    statuses = []
+    for start, end in itertools.pairwise(cuts):
+        statuses.append(tus.patch(url, start, data[start:end]).status_code)
+        if statuses[-1] != 204:
+            break
+    return url, statuses
+
+
+def _received(runtime: Runtime, url: str) -> int:
+    with session_scope(runtime.sessions) as session:
+        rec = session.get(Recording, url.rsplit("/", 1)[1])
+        assert rec is not None
+        return rec.received_bytes
+
+
+def test_an_upload_whose_first_pieces_are_tiny_is_accepted(
+    runtime: Runtime, web: TestClient, signed_in_therapist: Person
+) -> None:
+    # Fewer bytes than the format can be told from (a WAV needs 12): judged once enough arrived.
+    client = consenting_client(runtime, signed_in_therapist.user)
+    tus = Tus(web)
+    session_id = tus.start_session(client.client.id).json()["session"]
+    data = recording("wav", seconds=2.0)
+
+    url, statuses = _send_in_pieces(tus, session_id, data, [5, 3, 2])
+
+    assert statuses == [204, 204, 204, 204]
+    work_off(runtime, process=False)
+    assert session_row(runtime, session_id).status == "recorded"
+    assert stored_audio(runtime, url.rsplit("/", 1)[1]) == data
+
+
+def _webp() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), "teal").save(out, format="WEBP")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "sizes", "refused_at", "kept"),
+    [
+        (_webp(), [4, 4, 4], 2, 8),  # "RIFF", a size, then "WEBP" where a WAV says "WAVE"
+        (b"RIFF\x04\x00\x00\x00", [5], 1, 5),  # the whole file, shorter than any recording
+        (b"%PDF-1.7\n" + b"notes " * 50, [5], 0, 0),  # "%PDF-" already begins no recording
+    ],
+    ids=["webp-image", "eight-bytes", "pdf"],
+)
+def test_a_file_that_is_not_audio_sent_in_tiny_pieces_is_refused_as_soon_as_its_bytes_show_it(
+    runtime: Runtime,
+    web: TestClient,
+    signed_in_therapist: Person,
+    data: bytes,
+    sizes: list[int],
+    refused_at: int,
+    kept: int,
+) -> None:
+    client = consenting_client(runtime, signed_in_therapist.user)
+    tus = Tus(web)
+    session_id = tus.start_session(client.client.id).json()["session"]
+
+    url, statuses = _send_in_pieces(tus, session_id, data, sizes)
+
+    assert statuses == [204] * refused_at + [415]
+    assert _received(runtime, url) == kept  # the refused piece is not stored
+    r = tus.patch(url, kept, data[kept : kept + 100])
+    assert r.status_code == 415
+    assert r.json()["error"].startswith("This file is not a recording Sotto can read.")
 
 
 def test_truncated_upload_is_explained_and_destroyed(

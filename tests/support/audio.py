@@ -124,3 +124,32 @@ def unique_wav(seconds: float = 3.0, rate: int = 16000) -> bytes:
         len(data),
     )
     return header + data
+
+
+# --- recordings joined end to end -----------------------------------------------------------
+
+
+def tagged_mp3(seconds: float, channels: int, *, id3v1: bool = False) -> bytes:
+    """An MP3 as most encoders write it: an ID3v2 tag, an Info header, frames (and an ID3v1 tag)."""
+    return encode(
+        "mp3", "libmp3lame", seconds=seconds, channels=channels, muxer_options={"write_id3v1": "1"} if id3v1 else None
+    )
+
+
+def with_cover_art(mp3: bytes, picture: bytes) -> bytes:
+    """The same MP3 under a large ID3v2.3 tag holding `picture`, as a tag with a cover photo does."""
+    import struct
+
+    tag_size = 10 + (mp3[6] << 21 | mp3[7] << 14 | mp3[8] << 7 | mp3[9]) if mp3[:3] == b"ID3" else 0
+    body = b"\x00image/jpeg\x00\x03\x00" + picture
+    frame = b"APIC" + struct.pack(">I", len(body)) + b"\x00\x00" + body
+    size = bytes((len(frame) >> shift) & 0x7F for shift in (21, 14, 7, 0))  # "syncsafe": 7 bits a byte
+    return b"ID3\x03\x00\x00" + size + frame + mp3[tag_size:]
+
+
+def ogg(codec: str, seconds: float, channels: int) -> bytes:
+    """One Ogg stream of Opus or Vorbis (FFmpeg's own Vorbis encoder: experimental, stereo only)."""
+    options = {"strict": "experimental"} if codec == "vorbis" else None
+    return encode(
+        "ogg", "libopus" if codec == "opus" else codec, seconds=seconds, channels=channels, codec_options=options
+    )
