@@ -122,11 +122,42 @@ def alembic_config(connection: Connection) -> Config:
     return cfg
 
 
+@contextmanager
+def schema_change(engine: Engine) -> Iterator[Connection]:
+    """A connection whose one transaction changes the schema and keeps every row.
+
+    SQLite changes a table's constraints by building it anew and dropping the old one, and with
+    foreign keys enforced, dropping a table first deletes every row that refers to it (a
+    session's recordings and transcript, by ON DELETE CASCADE). So, as SQLite's own procedure
+    for schema changes has it, foreign keys are off for the change (which has to be said outside
+    the transaction) and checked before it commits.
+    """
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            _pragma(conn, "foreign_keys=OFF")
+        try:
+            with conn.begin():
+                yield conn
+                if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                    raise RuntimeError("the schema change would leave rows referring to rows that are gone")
+        finally:
+            if sqlite:
+                _pragma(conn, "foreign_keys=ON")
+
+
+def _pragma(conn: Connection, setting: str) -> None:
+    """Set a SQLite pragma on the connection itself, outside any transaction (where some have no effect)."""
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    raw.cursor().execute(f"PRAGMA {setting}")
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision."""
     from alembic import command
 
-    with engine.begin() as conn:
+    with schema_change(engine) as conn:
         command.upgrade(alembic_config(conn), "head")
 
 
