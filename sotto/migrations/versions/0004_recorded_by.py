@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-12-04
+Create Date: 2026-11-29
 
 A session's therapist changes when a departed therapist's clients are handed to a colleague;
 who recorded it does not, and processing labels the speakers by that therapist's enrolled
