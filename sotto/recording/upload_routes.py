@@ -75,11 +75,7 @@ def _shows_not_audio(
     if not data or received >= SNIFF_BYTES or offset > received:
         return False  # judged already, or a gap, which append_chunk answers
     fresh = data[received - offset :]
-    stored = (
-        recordings.received_so_far(db, keystore=runtime.keystore, store=runtime.blobs, recording=rec)
-        if received
-        else b""
-    )
+    stored = recordings.received_so_far(db, keystore=runtime.keystore, store=runtime.blobs, recording=rec)
     head = (stored + fresh[:_SNIFF_HEAD])[:_SNIFF_HEAD]
     if sniff_format(head) is not None:
         return False
