@@ -87,3 +87,24 @@ def test_a_possessive_after_a_mark_stays_attached() -> None:
     assert (
         convert_line("That [NAME:Bill]'s gone.", random.Random(0), drop_apostrophes=False) == "that [NAME:bill]'s gone"
     )
+
+
+@pytest.mark.skipif(not SCORER.exists(), reason="the shared scorer is not beside the project")
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [(SHARED / "dev", HERE / "heldout" / "second-dev"), (HERE / "heldout", HERE / "heldout" / "second")],
+)
+def test_second_annotations_mark_passages_only_on_the_same_transcripts(first: Path, second: Path) -> None:
+    # bench/bench_annotation_agreement.py scores one annotation against the other: that measures agreement on
+    # passages only while the texts and the identifier marks are the same on both sides.
+    sys.path.insert(0, str(SHARED))
+    from transcripts import parse
+
+    names = sorted(p.name for p in second.glob("*.txt"))
+    assert len(names) >= 20
+    passages = 0
+    for name in names:
+        a, b = parse(first / name), parse(second / name)
+        assert [(t.speaker, t.text, t.phi) for t in a.turns] == [(t.speaker, t.text, t.phi) for t in b.turns], name
+        passages += sum(len(t.topics) for t in b.turns)
+    assert passages >= 2 * len(names)

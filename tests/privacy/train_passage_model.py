@@ -1,7 +1,7 @@
 """Fine-tune the passage model (``sotto/privacy/passage_model.py``) on annotated transcripts.
 
     /path/to/venv-with-torch/bin/python tests/privacy/train_passage_model.py [DIR ...]
-        [--hold-out-fold K --folds N --hold-out-dir DIR] [--out FILE]
+        [--hold-out-fold K --folds N --hold-out-dir DIR] [--start-from FILE] [--out FILE]
 
 Needs PyTorch (``pip install torch==2.13.0`` in a venv of its own beside ``pip install -e .``); the
 product runs the result with NumPy. Reads annotated transcripts (FORMAT.md; by default
@@ -12,7 +12,8 @@ in and with the type of the identifier it lies in ("none" outside one).
 The bottom layers of all-MiniLM-L6-v2 stay as installed; the top ``--tuned-layers`` and two linear
 layers, one for the topics and one for the identifiers (``phi_model``), are trained together, the
 two losses summed (the identifier model); with ``--heads topics`` only the first, on the topic loss
-alone (the passage model). With ``--hold-out-fold`` the sessions of that fold are left out and written,
+alone (the passage model). ``--start-from FILE`` goes on training a stored model instead of starting from
+the installed layers and new heads. With ``--hold-out-fold`` the sessions of that fold are left out and written,
 clean and in speech-recognition style, to ``--hold-out-dir`` for the redaction scorer.
 The transcripts annotated as the shared dev set is (``--twice``: dev and devstyle, where about one
 turn in eight holds a passage and a passage is often part of a turn) count twice, so the model
@@ -154,6 +155,12 @@ def main() -> None:
         "(MODEL_FILE), trained without the identifier loss",
     )
     parser.add_argument("--out", type=Path, help="where to write it (by default the file --heads names)")
+    parser.add_argument(
+        "--start-from",
+        type=Path,
+        help="a stored model whose tuned layers and heads training goes on from (by default the installed layers "
+        "and new heads)",
+    )
     args = parser.parse_args()
     identifiers = args.heads == "both"
     out = args.out or (IDENTIFIER_MODEL_FILE if identifiers else MODEL_FILE)
@@ -201,10 +208,23 @@ def main() -> None:
 
     weights = {k: v.copy() for k, v in base.weights.items()}
     frozen = LAYERS - args.tuned_layers
+    start = {}
+    if args.start_from:
+        with np.load(args.start_from) as stored:
+            start = {k: stored[k].astype(np.float32) for k in stored.files if not k.endswith("outputs")}
+        # The product runs the installed layers below the tuned ones, so a model goes on tuning the same layers.
+        if {int(k.split(".")[2]) for k in start if k.startswith("encoder.layer.")} != set(range(frozen, LAYERS)):
+            raise SystemExit(f"{args.start_from} tunes other layers than the top {args.tuned_layers}")
+        weights.update({k: v for k, v in start.items() if k.startswith("encoder.")})
     bottom = [Layer(weights, f"encoder.layer.{i}.", 0.0).eval() for i in range(frozen)]
     top = nn.ModuleList(Layer(weights, f"encoder.layer.{i}.", 0.1) for i in range(frozen, LAYERS))
     head = nn.Linear(384, len(OUTPUTS))
     identifier_head = nn.Linear(384, len(IDENTIFIER_OUTPUTS))
+    with torch.no_grad():
+        for module, name in ((head, "head"), (identifier_head, "identifier_head")):
+            if f"{name}.weight" in start:
+                module.weight.copy_(torch.tensor(start[f"{name}.weight"].T))
+                module.bias.copy_(torch.tensor(start[f"{name}.bias"]))
 
     started = time.perf_counter()
     states = []
