@@ -16,7 +16,10 @@ shared scorer (``score_redaction.score``: passage recall, each passage counting 
 are removed, and over-removal, the share of unmarked words removed), both ways round. Identifiers are
 removed on both sides, so only passages differ. This is the agreement the passage target (recall at
 least 0.95 with over-removal at most 0.05) asks of the redactor against one annotator; with
-``--redactor`` the redactor's own figures against each annotation are printed beside it.
+``--redactor`` the redactor's own figures against each annotation are printed beside it, and against what
+the two annotations say together: its recall on the passages both annotators mark (a first annotation's
+passage of whose words the second marks at least half), and its over-removal among the words neither marks.
+On dev the redactor was trained on the first annotation, so its figures there are not a held-out measure.
 
 Both second annotations live under heldout/, so no model is ever trained on them.
 """
@@ -25,14 +28,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PRIVACY = ROOT / "tests" / "privacy"
 SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(SHARED))
-from score_redaction import score  # noqa: E402
-from transcripts import Session, parse  # noqa: E402
+from score_redaction import score, words  # noqa: E402
+from transcripts import Session, Span, parse  # noqa: E402
 
 PAIRS = {
     "dev": (SHARED / "dev", PRIVACY / "heldout" / "second-dev"),
@@ -53,6 +57,33 @@ def marks_removed(session: Session) -> dict:
         pieces.append(turn.text[last:])
         turns.append({"speaker": turn.speaker, "text": "".join(pieces)})
     return {"id": session.id, "turns": turns}
+
+
+def marked_words(text: str, spans: list[Span]) -> list[bool]:
+    """For each of the scorer's words of the text, whether one of the spans holds it."""
+    return [any(start < span.end and end > span.start for span in spans) for _, start, end in words(text)]
+
+
+def agreed(first: Session, second: Session) -> Session:
+    """The first annotation keeping only the passages the second marks too: at least half of their words."""
+
+    def kept(spans: list[Span], other: list[Span], text: str) -> list[Span]:
+        theirs = marked_words(text, other)
+        out = []
+        for span in spans:
+            held = [k for k, mark in enumerate(marked_words(text, [span])) if mark]
+            if 2 * sum(theirs[k] for k in held) >= len(held):
+                out.append(span)
+        return out
+
+    pairs = zip(first.turns, second.turns, strict=True)
+    return replace(first, turns=[replace(a, topics=kept(a.topics, b.topics, a.text)) for a, b in pairs])
+
+
+def united(first: Session, second: Session) -> Session:
+    """The first annotation with the second's passages added: its unmarked words are those neither marks."""
+    pairs = zip(first.turns, second.turns, strict=True)
+    return replace(first, turns=[replace(a, topics=[*a.topics, *b.topics]) for a, b in pairs])
 
 
 def redacted(sessions: list[Session]) -> list[dict]:
@@ -92,6 +123,10 @@ def main() -> None:
             outputs = redacted(first)
             print(line(f"{name}: redactor, against first", score(first, outputs, False)))
             print(line(f"{name}: redactor, against second", score(second, outputs, False)))
+            both = score([agreed(a, b) for a, b in zip(first, second, strict=True)], outputs, False)
+            either = score([united(a, b) for a, b in zip(first, second, strict=True)], outputs, False)
+            # Recall on the passages both mark, over-removal among the words neither marks.
+            print(line(f"{name}: redactor, against both together", {**both, "over_removal": either["over_removal"]}))
 
 
 if __name__ == "__main__":
