@@ -108,3 +108,32 @@ def test_second_annotations_mark_passages_only_on_the_same_transcripts(first: Pa
         assert [(t.speaker, t.text, t.phi) for t in a.turns] == [(t.speaker, t.text, t.phi) for t in b.turns], name
         passages += sum(len(t.topics) for t in b.turns)
     assert passages >= 2 * len(names)
+
+
+@pytest.mark.skipif(not SCORER.exists(), reason="the shared scorer is not beside the project")
+def test_agreement_bench_keeps_the_passages_both_mark_and_counts_over_removal_among_words_neither_marks(
+    tmp_path: Path,
+) -> None:
+    sys.path[:0] = [str(SHARED), str(HERE.parents[1] / "bench")]
+    from bench_annotation_agreement import agreed, united
+    from score_redaction import score as shared_score
+    from transcripts import parse
+
+    def session(name: str, line: str):  # the shared reader's Session
+        (tmp_path / f"{name}.txt").write_text(f"# id: s\nC: {line}\n", encoding="utf-8")
+        return parse(tmp_path / f"{name}.txt")
+
+    first = session("first", "{TRAUMA:one two three four} five six. {SUBSTANCE:seven eight nine}")
+    # The second marks half of the first passage's words, a third of the other's, and a word the first left in.
+    second = session("second", "{TRAUMA:one two} three four five {TRAUMA:six}. {SUBSTANCE:seven} eight nine")
+    both = agreed(first, second)
+    assert [(p.kind, p.start, p.end) for p in both.turns[0].topics] == [("TRAUMA", 0, 18)]
+    either = united(first, second)
+    # Only "five" is marked by neither: removing it is all the over-removal there is, and nothing else counts.
+    text = "one two three four [removed] six. seven eight nine"
+    removed_five = {"id": "s", "turns": [{"speaker": "client", "text": text}]}
+    assert shared_score([either], [removed_five], False)["over_removal"] == 1.0
+    # Against both, the passage the second barely marks does not count: removing the agreed one is all recall.
+    agreed_gone = {"id": "s", "turns": [{"speaker": "client", "text": "[removed] five six. seven eight nine"}]}
+    assert shared_score([both], [agreed_gone], False)["topic_recall"] == 1.0
+    assert shared_score([first], [agreed_gone], False)["topic_recall"] == 0.5
