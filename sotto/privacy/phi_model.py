@@ -65,11 +65,18 @@ def joined(rules: list[Found], read: list[Found]) -> list[Found]:
     return merge(rules + retyped)
 
 
+#: What may stand between two pieces of one word: nothing, or a hyphen (ASCII, Unicode or non-breaking).
+_JOINERS = ("", "-", "\u2010", "\u2011")
+
+
 def _words(
     reading: Reading, identifiers: NDArray[np.float32], turn: int, text: str
 ) -> list[tuple[int, int, NDArray[np.float32]]]:
-    """The turn's words (runs of letters and digits), each with the probabilities of its most likely
-    piece: the tokenizer reads a rare word in several pieces, and one sure piece makes the word sure."""
+    """The turn's words (runs of letters and digits, and such runs joined by a hyphen), each with the
+    probabilities of its most likely piece: the tokenizer reads a rare word in several pieces, and
+    one sure piece makes the word sure. A hyphenated word is one word, so that it goes whole or not
+    at all: the model sometimes takes one half ("ninety-two", "Kirkby-in-Ashfield"), and the half
+    left behind would give the rest away."""
     first, last = reading.tokens_of(turn, 0, len(text))
     offset = reading.talk.starts[turn]
     words: list[tuple[int, int, NDArray[np.float32]]] = []
@@ -78,8 +85,8 @@ def _words(
         if not any(ch.isalnum() for ch in text[start:end]):
             continue
         row = identifiers[k]
-        if words and words[-1][1] == start:
-            # A piece of the word before (no character between them).
+        if words and text[words[-1][1] : start] in _JOINERS:
+            # A piece of the word before (nothing or a hyphen between them).
             word_start, _, best = words[-1]
             words[-1] = (word_start, end, best if best[0] <= row[0] else row)
         else:

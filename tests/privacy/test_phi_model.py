@@ -66,6 +66,16 @@ def test_an_unsure_token_is_left_and_a_weak_word_between_two_sure_ones_joins_the
     assert _said(texts, model_identifiers(alone, texts)) == [[("LOCATION", "ship"), ("LOCATION", "castle")], []]
 
 
+def test_a_hyphenated_word_is_taken_whole_when_the_model_is_sure_of_one_half() -> None:
+    texts = ["my nan turned ninety-two and moved to kirkby-in-ashfield", "a well - known story"]
+    marked = {"two": ("AGE", 0.9), "ash": ("LOCATION", 0.9), "known": ("LOCATION", 0.9)}
+    reading = _reading(texts, marked)
+    found = _said(texts, model_identifiers(reading, texts))
+    assert found[0] == [("AGE", "ninety-two"), ("LOCATION", "kirkby-in-ashfield")]
+    # A hyphen with spaces around it is a pause, not a join.
+    assert found[1] == [("LOCATION", "known")]
+
+
 def test_a_possessive_stays_outside_the_name() -> None:
     texts = ["it was joy's idea"]
     reading = _reading(texts, {"joy": ("NAME", 0.9), "'": ("NAME", 0.9), "s": ("NAME", 0.9)})
