@@ -65,7 +65,10 @@ def find_addresses(text: str, tokens: list[Token]) -> list[Found]:
             or (words[number_start - 1] == "hundred" and number_start >= 2 and words[number_start - 2] in UNITS)
         ):
             number_start -= 1
-        if number_start < start and number_start > 0 and words[number_start - 1] in _DETERMINERS:
+        before_number = words[number_start - 1] if 0 < number_start < start else ""
+        if not named and before_number in _MEASURE_LEADS:
+            continue  # "a ten minute walk", "about twenty minutes drive": a length, not a house number
+        if before_number in _DETERMINERS:
             number_start = start
         end = i + 1 if i + 1 < len(words) and words[i + 1] in ("west", "east", "north", "south") else i
         end += _flat_number_after(tokens, words, end + 1)
@@ -260,6 +263,11 @@ _STREET_LEADS = {
     "of",
     "by",
 }
+
+
+#: Words before a number that make it a length or a count rather than a house's number ("a ten
+#: minute walk", "about twenty minutes drive").
+_MEASURE_LEADS = _DETERMINERS | {"about", "around", "nearly", "almost"}
 
 
 def _has_house_number(words: list[str], start: int) -> bool:

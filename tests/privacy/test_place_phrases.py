@@ -192,3 +192,27 @@ def test_a_state_or_an_everyday_phrase_after_in_stays(text: str, phrase: str) ->
 )
 def test_a_count_before_a_business_head_stays(text: str, phrase: str) -> None:
     assert keeps_all(text, phrase)
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("It's a five-hour drive each way, so that's a day off.", "five-hour drive"),
+        ("the office is a ten minute walk from the station", "ten minute walk"),
+        ("it's about twenty minutes drive from mine", "twenty minutes drive"),
+    ],
+)
+def test_a_journey_measured_in_time_is_no_street(text: str, phrase: str) -> None:
+    assert keeps_all(text, phrase)
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("we were on like forty one oak drive back then", "forty one oak drive"),
+        ("we lived off Eight Mile Road", "Eight Mile Road"),
+        ("she's moved to a flat on 12 Harrow Walk", "12 Harrow Walk"),
+    ],
+)
+def test_a_house_number_or_a_named_street_still_makes_an_address(text: str, phrase: str) -> None:
+    assert is_removed(text, phrase)
