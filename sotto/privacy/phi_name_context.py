@@ -40,6 +40,19 @@ def _greets_a_second(tokens: list[Token], i: int, vocab: Vocabulary) -> bool:
     return tokens[j].bare in vocab.first_names or not vocab.is_common(tokens[j].bare)
 
 
+def _addressed_after_you(tokens: list[Token], i: int) -> bool:
+    """Is ``tokens[i]``, right after "you", someone addressed ("thank you rowan", "i told you grace")? Not a
+    verb "you" is the subject of ("tell me what you see", "what do you hope"), unless after "thank you" or
+    "see you" ("thank you will")."""
+    if i < 1 or tokens[i - 1].lower != "you":
+        return False
+    return tokens[i].bare not in _VERBS_AFTER_YOU or (i >= 2 and tokens[i - 2].lower in ("thank", "see"))
+
+
+#: First names that are also verbs "you" is often the subject of.
+_VERBS_AFTER_YOU = {"see", "hope", "will", "may", "say", "mean", "trust", "love", "miss", "sing", "read"}
+
+
 def _after_subject(tokens: list[Token], i: int) -> bool:
     return i > 0 and tokens[i - 1].lower in SUBJECTS
 
@@ -105,7 +118,7 @@ def names_in_context(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
             continue
         greeted = (
             prev is not None
-            and prev.lower in GREETINGS | {"you", "thank"}
+            and (prev.lower in GREETINGS | {"thank"} or _addressed_after_you(tokens, i))
             and (nxt is None or nxt.lower not in _NOT_A_VOCATIVE_NEXT or nxt.breaks_before(",.?!"))
         )
         # A turn that opens with a greeting greets someone: "afternoon clement you found the room".
@@ -118,7 +131,12 @@ def names_in_context(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
             and (not vocab.is_common(word) or _greets_a_second(tokens, i, vocab))
         )
         related = prev is not None and prev.lower in RELATIONS and i >= 2 and tokens[i - 2].lower in _POSSESSIVES
-        closing = nxt is None and prev is not None and prev.lower in _CLOSERS
+        closing = (
+            nxt is None
+            and prev is not None
+            and prev.lower in _CLOSERS
+            and (prev.lower != "you" or _addressed_after_you(tokens, i))
+        )
         introduced = prev is not None and (
             prev.lower in ("i'm", "im", "named", "called")
             or (prev.lower in ("be", "is") and i >= 2 and tokens[i - 2].lower in ("must", "this", "name"))

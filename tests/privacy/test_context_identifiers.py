@@ -185,3 +185,21 @@ def test_an_everyday_word_opening_the_sentence_before_a_named_firm_is_part_of_th
 )
 def test_a_word_that_opens_sentences_is_not_part_of_the_name_after_it(text: str, name: str) -> None:
     assert any(found_text.startswith(name) for found_text in found(text))
+
+
+@pytest.mark.parametrize("text", ["Tell me what you see.", "what do you hope", "we can stop there if you will"])
+def test_a_verb_after_you_is_no_name_even_when_it_is_a_first_name_too(text: str) -> None:
+    assert found(text) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("okay thank you will", "will"),
+        ("see you hope", "hope"),
+        ("i told you grace", "grace"),
+        ("bless you maria", "maria"),
+    ],
+)
+def test_someone_addressed_after_you_is_still_a_name(text: str, name: str) -> None:
+    assert found(text).get(name) == "NAME"

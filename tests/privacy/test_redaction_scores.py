@@ -54,7 +54,7 @@ def test_invented_transcripts_in_speech_recognition_style_meet_the_targets(tmp_p
     reason="heldout/ (133 sessions: inv-019..021, 201..206, 401..420, the dev-style 801..820, 1601..1620, "
     "1701..1720, 1801..1820 and 2001..2024, never trained on by either model; the passage thresholds and the "
     "two models' shares were chosen on all of them, the identifier rules studied on the misses of 1601..1620 but "
-    "never of 1701..2024): identifier recall 0.994, passage recall 0.823, over-removal 0.103",
+    "never of 1701..2024): identifier recall 0.994, passage recall 0.823, over-removal 0.102",
 )
 def test_held_out_transcripts_meet_the_targets() -> None:
     # Kept apart from data/ so that the tests above measure what the models and rules were tuned on and this
