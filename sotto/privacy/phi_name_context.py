@@ -5,7 +5,7 @@ greeting ("hi hope"), a relation ("my sister dawn"), a caller ("calls him min ju
 from __future__ import annotations
 
 from sotto.privacy.found import Found
-from sotto.privacy.phi_dates import MONTHS
+from sotto.privacy.phi_dates import MONTHS, WEEKDAYS
 from sotto.privacy.phi_name_words import FUNCTION_WORDS, GREETINGS, RELATIONS, TITLES, end_without_possessive
 from sotto.privacy.tokens import Token
 from sotto.privacy.vocabulary import Vocabulary
@@ -68,6 +68,7 @@ def names_in_context(tokens: list[Token], vocab: Vocabulary) -> list[Found]:
         if (
             not word.isalpha()
             or word in MONTHS
+            or word in WEEKDAYS
             or word in TITLES
             or (vocab.is_not_identifying(word) and (word not in vocab.first_names and word not in vocab.proper))
         ):

@@ -203,3 +203,17 @@ def test_a_verb_after_you_is_no_name_even_when_it_is_a_first_name_too(text: str)
 )
 def test_someone_addressed_after_you_is_still_a_name(text: str, name: str) -> None:
     assert found(text).get(name) == "NAME"
+
+
+def test_a_weekday_is_no_name_even_before_and_i() -> None:
+    # FORMAT.md: weekdays alone are not identifiers, and "on Sunday, and I said" pairs no one with "I".
+    assert found("He did a full fry-up on Sunday, and I said thank you properly.") == {}
+
+
+def test_two_first_names_joined_by_and_are_two_people_and_a_named_pub_one_firm() -> None:
+    assert found("Mum called me Samantha in front of Ella and Josh when they came round.") == {
+        "Samantha": "NAME",
+        "Ella": "NAME",
+        "Josh": "NAME",
+    }
+    assert found("My manager at Birch and Bean said no.") == {"Birch and Bean": "ORG"}
