@@ -212,10 +212,22 @@ def _proper_noun_runs(text: str, tokens: list[Token], vocab: Vocabulary) -> list
             start, kind, score = start - 1, head_first, 0.9
         if kind == "NAME" and _first_name_before(tokens, start, vocab):
             start -= 1  # "mark halloran": an everyday word that is a first name, before a surname
-        if kind:
+        if kind and _two_people(tokens, start, end, vocab):
+            # "in front of Ella and Josh": two names of their own, not one firm's ("Flour and Fig").
+            found += [Found(tokens[k].start, end_without_possessive(tokens[k]), "NAME", score) for k in (start, end)]
+        elif kind:
             found.append(Found(tokens[start].start, end_without_possessive(tokens[end]), kind, score))
         i = end + 1
     return found
+
+
+def _two_people(tokens: list[Token], start: int, end: int, vocab: Vocabulary) -> bool:
+    """Is the run two first names joined by "and" ("Ella and Josh")?"""
+    return (
+        end == start + 2
+        and tokens[start + 1].lower == "and"
+        and all(tokens[k].bare in vocab.first_names for k in (start, end))
+    )
 
 
 def _opening_word_of_a_named_firm(tokens: list[Token], start: int, end: int, vocab: Vocabulary) -> bool:
