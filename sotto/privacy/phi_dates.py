@@ -229,6 +229,9 @@ _NOT_AFTER_ORDINAL_DAY = {
 }  # fmt: skip
 
 
+#: Words before "the first" that make it a day ("on the first", "by the second").
+_DAY_LEADS = {"on", "by", "until", "till", "through", "from", "since", "before", "after"}
+
 #: Which month a day is of, said instead of the month's name ("the 19th of next month").
 _WHICH_MONTH = ("next", "this", "last", "the")
 
@@ -247,7 +250,11 @@ def _ordinal_day(tokens: list[Token], words: list[str], i: int) -> tuple[int, in
         return (i, end + 3)  # "the 19th of next month"
     if ends_clause(tokens, end):
         return (i, end)
-    if i == 0 and nxt not in _NOT_AFTER_ORDINAL_DAY:
+    lead = words[i - 1] if i else ""
+    # "the first two days", "the second three weeks": a count follows, not a day (unless a lead makes it one).
+    counted = read_number(words, end + 1)
+    count_follows = bool(counted and not counted.ordinal) and lead not in _DAY_LEADS and not _time_at(words, end + 1)
+    if i == 0 and nxt not in _NOT_AFTER_ORDINAL_DAY and not count_follows:
         return (i, end)  # a turn that opens on "the twelfth" answers "when?"
     if i >= 2 and words[i - 1] in _RANGE_WORDS and any(w in MONTHS for w in words[max(0, i - 5) : i - 1]):
         return (i, end)  # the end of a range: "may fourteenth to the seventeenth"
@@ -265,13 +272,11 @@ def _ordinal_day(tokens: list[Token], words: list[str], i: int) -> tuple[int, in
     if i > 0 and words[i - 1] in WEEKDAYS:
         return (i, end)  # "tuesday the ninth": a weekday before it makes the ordinal a date
     spelled = not words[i + 1][0].isdigit()
-    if spelled and number.value <= 2:
-        lead = words[i - 1] if i else ""
-        if lead not in {"on", "by", "until", "till", "through", "from", "since", "before", "after"}:
-            return None
+    if spelled and number.value <= 2 and lead not in _DAY_LEADS:
+        return None
     if spelled and nxt and not ends_clause(tokens, end) and nxt not in _DATE_FOLLOWERS and not _time_at(words, end + 1):
         return None
-    return (i, end)
+    return None if count_follows else (i, end)
 
 
 def _day_said_of(words: list[str], i: int) -> int | None:

@@ -217,3 +217,17 @@ def test_two_first_names_joined_by_and_are_two_people_and_a_named_pub_one_firm()
         "Josh": "NAME",
     }
     assert found("My manager at Birch and Bean said no.") == {"Birch and Bean": "ORG"}
+
+
+@pytest.mark.parametrize(
+    ("text", "dates"),
+    [
+        ("The first two days I checked his breathing every hour.", []),
+        ("the first three weeks were the worst", []),
+        ("on the twenty first three of us are going", ["the twenty first"]),
+        ("monday the third two of us can come", ["monday the third"]),
+        ("the twelfth two thirty works", ["the twelfth"]),
+    ],
+)
+def test_an_ordinal_before_a_count_is_no_day_unless_something_makes_it_one(text: str, dates: list[str]) -> None:
+    assert [text[f.start : f.end] for f in find_dates(text, tokenize(text))] == dates
