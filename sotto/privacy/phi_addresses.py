@@ -66,9 +66,11 @@ def find_addresses(text: str, tokens: list[Token]) -> list[Found]:
         ):
             number_start -= 1
         before_number = words[number_start - 1] if 0 < number_start < start else ""
-        if not named and before_number in _MEASURE_LEADS:
+        if before_number == "no":
+            pass  # "at no. 12 mill lane": "no." says the number is the house's
+        elif not named and before_number in _MEASURE_LEADS:
             continue  # "a ten minute walk", "about twenty minutes drive": a length, not a house number
-        if before_number in _DETERMINERS:
+        elif before_number in _DETERMINERS:
             number_start = start
         end = i + 1 if i + 1 < len(words) and words[i + 1] in ("west", "east", "north", "south") else i
         end += _flat_number_after(tokens, words, end + 1)

@@ -212,6 +212,7 @@ def test_a_journey_measured_in_time_is_no_street(text: str, phrase: str) -> None
         ("we were on like forty one oak drive back then", "forty one oak drive"),
         ("we lived off Eight Mile Road", "Eight Mile Road"),
         ("she's moved to a flat on 12 Harrow Walk", "12 Harrow Walk"),
+        ("she is at no. 12 mill lane now", "12 mill lane"),
     ],
 )
 def test_a_house_number_or_a_named_street_still_makes_an_address(text: str, phrase: str) -> None:
